@@ -98,6 +98,12 @@ def render_mp4(spec: VideoSpec) -> bytes:
     return _faststart(out_buf.getvalue())
 
 
+def clear_template_cache() -> None:
+    """Forget encoded GOP/audio templates, so the next render of each geometry is cold."""
+    _encoded_gop.cache_clear()
+    _audio_template.cache_clear()
+
+
 def _mux_video(
     out: av.container.OutputContainer,
     stream: av.VideoStream,
