@@ -1,0 +1,246 @@
+"""The admin API under ``/__mock/``: switch profiles (globally, per API key, with a TTL), inspect jobs,
+move the clock, reset state. No provider uses this prefix."""
+
+from __future__ import annotations
+
+import hmac
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from .. import __version__
+from ..context import Context
+from ..engine.durations import parse_duration
+from ..engine.profile import Profile, ProfileError
+from ..engine.selection import Assignment
+from ..web.body import BodyError, read_body
+from ..web.responses import json_response, no_content
+
+PREFIX = "/__mock"
+TOKEN_HEADER = "x-mockprovider-admin-token"
+
+
+class AdminError(Exception):
+    def __init__(self, status: int, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.problems = status, message, problems
+
+
+def _error(status: int, message: str, problems: list[str] | None = None) -> Response:
+    body: dict[str, Any] = {"error": message}
+    if problems:
+        body["problems"] = problems
+    return json_response(body, status)
+
+
+def _assignment(ctx: Context, a: Assignment) -> dict[str, Any]:
+    clock = ctx.engine.clock
+    return {
+        "name": a.profile.name,
+        "description": a.profile.description,
+        "source": a.profile.source,
+        "since": clock.epoch(a.since),
+        "until": None if a.until == math.inf else clock.epoch(a.until),
+        "reverts_to": a.previous.profile.name if a.previous is not None else None,
+    }
+
+
+async def _body(request: Request, limit: int) -> Any:
+    import orjson
+    import yaml
+
+    raw = await read_body(request, limit)
+    if not raw.strip():
+        return {}
+    kind = request.headers.get("content-type", "")
+    try:
+        if "yaml" in kind:
+            return {"profile": yaml.safe_load(raw)}
+        return orjson.loads(raw)
+    except (orjson.JSONDecodeError, yaml.YAMLError) as exc:
+        raise AdminError(400, f"request body is not valid {'YAML' if 'yaml' in kind else 'JSON'}: {exc}") from None
+
+
+def _ttl(body: dict[str, Any]) -> float | None:
+    if body.get("ttl") in (None, ""):
+        return None
+    try:
+        return parse_duration(body["ttl"])
+    except ValueError as exc:
+        raise AdminError(400, f"ttl: {exc}") from None
+
+
+def _profile_from(ctx: Context, body: Any) -> Profile:
+    if not isinstance(body, dict):
+        raise AdminError(400, "expected a JSON object: {\"name\": ...} or {\"profile\": {...}}, with an optional ttl")
+    if "profile" in body:
+        inline = body["profile"]
+        if isinstance(inline, str):
+            return ctx.library.load_text(inline, str(body.get("name") or "inline"))
+        if not isinstance(inline, dict):
+            raise AdminError(400, "profile: expected a mapping of profile settings")
+        return ctx.library.load_inline(inline, str(body.get("name") or "inline"))
+    name = body.get("name")
+    if not isinstance(name, str) or not name:
+        raise AdminError(400, "name: give the name of a profile, or an inline 'profile'")
+    ctx.forget_loaded()
+    return ctx.library.load(name)
+
+
+def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Route]:
+    engine = ctx.engine
+    token = ctx.settings.admin_token
+
+    def guarded(handler: Callable[[Request], Awaitable[Response]], open_: bool = False):
+        async def run(request: Request) -> Response:
+            if token and not open_:
+                sent = request.headers.get(TOKEN_HEADER) or ""
+                bearer = request.headers.get("authorization", "")
+                if bearer.lower().startswith("bearer "):
+                    sent = sent or bearer[7:]
+                if not hmac.compare_digest(sent.encode(), token.encode()):
+                    return _error(401, "admin token missing or wrong (send it as X-Mockprovider-Admin-Token)")
+            try:
+                return await handler(request)
+            except AdminError as exc:
+                return _error(exc.status, exc.message, exc.problems)
+            except ProfileError as exc:
+                return _error(400, f"profile rejected: {exc}", exc.problems)
+            except BodyError as exc:
+                return _error(exc.status, exc.message)
+
+        run.__name__ = handler.__name__
+        return run
+
+    async def health(request: Request) -> Response:
+        return json_response({"status": "ok", "version": __version__})
+
+    async def index(request: Request) -> Response:
+        origin = ctx.origin(str(request.base_url))
+        return json_response({
+            "version": __version__,
+            "providers": {d.name: d.base_urls(origin) for d in (extra or {}).get("dialects", [])},
+            "profile": _assignment(ctx, engine.selector.active),
+            "clock": _clock(),
+            "jobs": len(engine.store),
+        })
+
+    async def list_profiles(request: Request) -> Response:
+        return json_response({
+            "available": ctx.library.names(),
+            "active": _assignment(ctx, engine.selector.active),
+            "keys": {k: _assignment(ctx, a) for k, a in engine.selector.keys().items()},
+        })
+
+    async def get_profile(request: Request) -> Response:
+        a = engine.selector.active
+        return json_response({**_assignment(ctx, a), "profile": a.profile.raw})
+
+    async def set_profile(request: Request) -> Response:
+        body = await _body(request, ctx.settings.max_body)
+        profile = _profile_from(ctx, body)
+        assignment = engine.selector.activate(profile, _ttl(body))
+        return json_response(_assignment(ctx, assignment))
+
+    async def clear_profile(request: Request) -> Response:
+        engine.selector.activate(engine.default_profile)
+        return json_response(_assignment(ctx, engine.selector.active))
+
+    async def set_key_profile(request: Request) -> Response:
+        body = await _body(request, ctx.settings.max_body)
+        profile = _profile_from(ctx, body)
+        assignment = engine.selector.assign_key(request.path_params["key"], profile, _ttl(body))
+        return json_response({"key": request.path_params["key"], **_assignment(ctx, assignment)})
+
+    async def clear_key_profile(request: Request) -> Response:
+        if not engine.selector.unassign_key(request.path_params["key"]):
+            raise AdminError(404, "no profile is assigned to that key")
+        return no_content()
+
+    async def list_jobs(request: Request) -> Response:
+        q = request.query_params
+        try:
+            limit = min(max(int(q.get("limit", "100")), 1), 10_000)
+        except ValueError:
+            raise AdminError(400, "limit: expected a whole number") from None
+        now = engine.clock.now()
+        wanted_state = q.get("state")
+        jobs = engine.store.recent(limit if not wanted_state else 10_000, q.get("provider"))
+        out = [j.describe(now) for j in jobs]
+        if wanted_state:
+            out = [j for j in out if j["state"] == wanted_state][:limit]
+        return json_response({"jobs": out, "total": len(engine.store)})
+
+    async def get_job(request: Request) -> Response:
+        job = engine.store.get(request.path_params["job_id"])
+        if job is None:
+            raise AdminError(404, "no such job")
+        return json_response(job.describe(engine.clock.now()))
+
+    async def reset(request: Request) -> Response:
+        engine.reset()
+        ctx.metrics.clear()
+        for hook in (extra or {}).get("on_reset", []):
+            hook()
+        return json_response({"status": "reset", "profile": engine.selector.active.profile.name})
+
+    def _clock() -> dict[str, Any]:
+        return {"now": engine.clock.now(), "epoch": engine.clock.epoch(), "scale": engine.clock.scale}
+
+    async def get_clock(request: Request) -> Response:
+        return json_response(_clock())
+
+    async def set_clock(request: Request) -> Response:
+        body = await _body(request, 64 * 1024)
+        if not isinstance(body, dict):
+            raise AdminError(400, "expected a JSON object with 'advance' and/or 'scale'")
+        try:
+            if "scale" in body:
+                scale = body["scale"]
+                if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0:
+                    raise AdminError(400, "scale: expected a positive number")
+                engine.set_scale(float(scale))
+            if "advance" in body:
+                engine.advance(parse_duration(body["advance"]))
+        except ValueError as exc:
+            raise AdminError(400, f"advance: {exc}") from None
+        return json_response(_clock())
+
+    async def stats(request: Request) -> Response:
+        lateness = sorted(engine.timeline.lateness)
+        return json_response({
+            "jobs": len(engine.store),
+            "evicted": engine.store.evicted,
+            "created": engine.stats.created,
+            "rejected": engine.stats.rejected,
+            "timeline": {"pending": len(engine.timeline), "dropped": engine.timeline.dropped,
+                         "late_p99": lateness[int(len(lateness) * 0.99)] if lateness else None},
+            "media": ctx.media.stats(),
+        })
+
+    async def metrics(request: Request) -> Response:
+        gauges = {"jobs_stored": len(engine.store), "jobs_created_total": engine.stats.created}
+        return PlainTextResponse(ctx.metrics.render(gauges), media_type="text/plain; version=0.0.4")
+
+    r = Route
+    return [
+        r(PREFIX + "/health", guarded(health, open_=True), methods=["GET", "HEAD"]),
+        r(PREFIX, guarded(index), methods=["GET"]),
+        r(PREFIX + "/profiles", guarded(list_profiles), methods=["GET"]),
+        r(PREFIX + "/profile", guarded(get_profile), methods=["GET"]),
+        r(PREFIX + "/profile", guarded(set_profile), methods=["PUT", "POST"]),
+        r(PREFIX + "/profile", guarded(clear_profile), methods=["DELETE"]),
+        r(PREFIX + "/keys/{key}/profile", guarded(set_key_profile), methods=["PUT", "POST"]),
+        r(PREFIX + "/keys/{key}/profile", guarded(clear_key_profile), methods=["DELETE"]),
+        r(PREFIX + "/jobs", guarded(list_jobs), methods=["GET"]),
+        r(PREFIX + "/jobs/{job_id}", guarded(get_job), methods=["GET"]),
+        r(PREFIX + "/reset", guarded(reset), methods=["POST"]),
+        r(PREFIX + "/clock", guarded(get_clock), methods=["GET"]),
+        r(PREFIX + "/clock", guarded(set_clock), methods=["POST", "PUT"]),
+        r(PREFIX + "/stats", guarded(stats), methods=["GET"]),
+        r(PREFIX + "/metrics", guarded(metrics), methods=["GET"]),
+    ]

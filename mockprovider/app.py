@@ -1,0 +1,119 @@
+"""Building the server: one engine, the admin API, the media route and every provider dialect."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from . import dialects
+from .admin.routes import admin_routes
+from .context import Context, Settings
+from .dialects.base import Dialect
+from .engine.clock import Clock
+from .engine.engine import Engine
+from .engine.profile import Profile, ProfileLibrary
+from .engine.store import JobStore
+from .media.cache import MediaCache
+from .media.links import MediaLinks
+from .media.routes import media_routes
+from .web.metrics import Metrics
+from .web.responses import json_response
+from .web.transport import KeepRawSend
+
+log = logging.getLogger("mockprovider")
+
+
+def library_for(settings: Settings) -> ProfileLibrary:
+    folders = []
+    local = Path("profiles")
+    if local.is_dir():
+        folders.append(local.resolve())
+    if settings.profiles_dir is not None:
+        folders.append(Path(settings.profiles_dir))
+    return ProfileLibrary(folders)
+
+
+def initial_profile(library: ProfileLibrary, name_or_path: str) -> Profile:
+    path = Path(name_or_path)
+    if name_or_path.endswith((".yaml", ".yml")) and path.is_file():
+        return library.load_file(path)
+    return library.load(name_or_path)
+
+
+class MockProviderApp:
+    """The ASGI app, with its context and dialects at hand."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        library = library_for(settings)
+        profile = initial_profile(library, settings.profile)
+        clock = Clock(settings.time_scale)
+        engine = Engine(library=library, profile=profile, seed=settings.seed, clock=clock,
+                        store=JobStore(settings.max_jobs, settings.retention))
+        self.ctx = Context(
+            settings=settings, engine=engine, library=library,
+            media=MediaCache(max_bytes=settings.media_cache_bytes, disk_dir=settings.media_dir),
+            links=MediaLinks(clock), metrics=Metrics(),
+        )
+        names = settings.providers or list(dialects.AVAILABLE)
+        self.dialects: list[Dialect] = [dialects.load(name)(self.ctx) for name in names]
+        self.startup_hooks: list = []
+        self.shutdown_hooks: list = []
+        routes = admin_routes(self.ctx, {"dialects": self.dialects, "on_reset": []})
+        routes += media_routes(self.ctx)
+        for dialect in self.dialects:
+            routes += dialect.routes()
+        self.starlette = Starlette(routes=routes, lifespan=self._lifespan,
+                                   exception_handlers={404: self._not_found, 405: self._not_allowed})
+        self._asgi = KeepRawSend(self.starlette)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._asgi(scope, receive, send)
+
+    @property
+    def engine(self) -> Engine:
+        return self.ctx.engine
+
+    def base_urls(self, origin: str) -> dict[str, dict[str, str]]:
+        return {d.name: d.base_urls(origin) for d in self.dialects}
+
+    def _owner(self, request: Request) -> Dialect | None:
+        path = request.url.path
+        for dialect in self.dialects:
+            if dialect.owns(path):
+                return dialect
+        return None
+
+    async def _not_found(self, request: Request, exc: Exception) -> Response:
+        owner = self._owner(request)
+        if owner is not None:
+            return owner.error(request, 404, "Not found")
+        return json_response({"error": f"no route for {request.method} {request.url.path}"}, 404)
+
+    async def _not_allowed(self, request: Request, exc: Exception) -> Response:
+        owner = self._owner(request)
+        if owner is not None:
+            return owner.error(request, 405, f"Method {request.method} is not allowed here")
+        return json_response({"error": f"method {request.method} not allowed"}, 405)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        for hook in self.startup_hooks:
+            await hook()
+        try:
+            yield
+        finally:
+            for hook in self.shutdown_hooks:
+                await hook()
+            await self.ctx.engine.timeline.stop()
+
+
+def create_app(settings: Settings | None = None) -> MockProviderApp:
+    return MockProviderApp(settings or Settings())

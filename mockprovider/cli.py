@@ -1,0 +1,147 @@
+"""``mockprovider serve`` (the fake provider server), ``mockprovider proxy`` (the chaos proxy alone) and
+``mockprovider profiles`` (list and check profile files)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from .context import Settings
+from .engine.profile import ProfileError
+
+ENV = "MOCKPROVIDER_"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(ENV + name, default)
+
+
+def _serve_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run the fake provider server")
+    p.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="bind address [MOCKPROVIDER_HOST]")
+    p.add_argument("--port", type=int, default=int(_env("PORT", "8000")), help="port [MOCKPROVIDER_PORT]")
+    p.add_argument("--profile", default=_env("PROFILE", "default"),
+                   help="profile name, or path to a YAML file [MOCKPROVIDER_PROFILE]")
+    p.add_argument("--profiles-dir", type=Path, default=_env("PROFILES_DIR"),
+                   help="extra folder of profiles [MOCKPROVIDER_PROFILES_DIR]")
+    p.add_argument("--seed", type=int, default=int(_env("SEED", "0")), help="random seed [MOCKPROVIDER_SEED]")
+    p.add_argument("--time-scale", type=float, default=float(_env("TIME_SCALE", "1")),
+                   help="engine seconds per real second, inverted: 0.01 makes a 60 s job take 0.6 s "
+                        "[MOCKPROVIDER_TIME_SCALE]")
+    p.add_argument("--admin-token", default=_env("ADMIN_TOKEN"), help="guard /__mock/ [MOCKPROVIDER_ADMIN_TOKEN]")
+    p.add_argument("--public-url", default=_env("PUBLIC_URL"),
+                   help="base URL clients reach us at, for output links [MOCKPROVIDER_PUBLIC_URL]")
+    p.add_argument("--providers", default=_env("PROVIDERS"),
+                   help="comma-separated providers to serve (default: all) [MOCKPROVIDER_PROVIDERS]")
+    p.add_argument("--max-jobs", type=int, default=int(_env("MAX_JOBS", "200000")))
+    p.add_argument("--media-dir", type=Path, default=_env("MEDIA_DIR"), help="disk cache for rendered MP4s")
+    p.add_argument("--proxy", action="store_true", default=_env("PROXY", "") in ("1", "true", "yes"),
+                   help="also run the chaos proxy's API in this process [MOCKPROVIDER_PROXY]")
+    p.add_argument("--proxy-host", default=_env("PROXY_HOST", "127.0.0.1"))
+    p.add_argument("--proxy-port", type=int, default=int(_env("PROXY_PORT", "8474")))
+    p.add_argument("--log-level", default=_env("LOG_LEVEL", "warning"))
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    providers = [p.strip() for p in args.providers.split(",") if p.strip()] if args.providers else None
+    return Settings(host=args.host, port=args.port, profile=args.profile, seed=args.seed,
+                    time_scale=args.time_scale, profiles_dir=args.profiles_dir, admin_token=args.admin_token,
+                    public_url=args.public_url, providers=providers, max_jobs=args.max_jobs,
+                    media_dir=args.media_dir,
+                    extra={"proxy": args.proxy, "proxy_host": args.proxy_host, "proxy_port": args.proxy_port})
+
+
+def _banner(app, settings: Settings) -> str:
+    origin = settings.public_url or f"http://{settings.host}:{settings.port}"
+    lines = [f"mockprovider {__version__} on {origin}  (profile: {app.engine.selector.active.profile.name}, "
+             f"seed: {settings.seed}, time scale: {settings.time_scale:g})"]
+    for name, urls in app.base_urls(origin).items():
+        for how, url in urls.items():
+            lines.append(f"  {name:<8} {how:<22} {url}")
+    lines.append(f"  admin    {'':<22} {origin}/__mock/")
+    if settings.extra.get("proxy"):
+        lines.append(f"  proxy    toxiproxy API          http://{settings.extra['proxy_host']}:"
+                     f"{settings.extra['proxy_port']}")
+    return "\n".join(lines)
+
+
+def serve(settings: Settings, log_level: str = "warning") -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    try:
+        app = create_app(settings)
+    except ProfileError as exc:
+        print(f"mockprovider: cannot start: {exc}", file=sys.stderr)
+        return 2
+    except KeyError as exc:
+        print(f"mockprovider: unknown provider {exc}", file=sys.stderr)
+        return 2
+    if settings.extra.get("proxy"):
+        from .proxy_embed import embed_proxy
+
+        embed_proxy(app, settings.extra["proxy_host"], settings.extra["proxy_port"], settings.seed)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=log_level,
+                            access_log=False, lifespan="on", timeout_keep_alive=75, backlog=4096)
+    server = uvicorn.Server(config)
+    print(_banner(app, settings), flush=True)
+    asyncio.run(server.serve())
+    return 0
+
+
+def profiles_command(args: argparse.Namespace) -> int:
+    from .app import library_for
+
+    library = library_for(Settings(profiles_dir=args.profiles_dir))
+    if not args.files:
+        for name in library.names():
+            try:
+                profile = library.load(name)
+                print(f"{name:<16} {profile.description}")
+            except ProfileError as exc:
+                print(f"{name:<16} BROKEN: {exc}")
+        return 0
+    status = 0
+    for file in args.files:
+        try:
+            library.load_file(Path(file))
+            print(f"{file}: ok")
+        except (ProfileError, OSError) as exc:
+            print(f"{file}: {exc}")
+            status = 1
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "proxy":
+        from mockprovider.proxy.cli import main as proxy_main
+
+        return proxy_main(argv[1:])
+    parser = argparse.ArgumentParser(prog="mockprovider", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"mockprovider {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    _serve_parser(sub)
+    sub.add_parser("proxy", help="run the Toxiproxy-compatible chaos proxy alone (see: mockprovider proxy -h)")
+    pp = sub.add_parser("profiles", help="list profiles, or check profile files")
+    pp.add_argument("files", nargs="*")
+    pp.add_argument("--profiles-dir", type=Path, default=_env("PROFILES_DIR"))
+    args = parser.parse_args(argv or ["serve"])
+    if args.command in (None, "serve"):
+        if args.command is None:
+            args = parser.parse_args(["serve"])
+        try:
+            settings = settings_from(args)
+        except ValueError as exc:
+            parser.error(str(exc))
+        return serve(settings, args.log_level)
+    return profiles_command(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

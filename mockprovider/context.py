@@ -1,0 +1,63 @@
+"""What every dialect and the admin API share: the engine, the media cache and links, settings, metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .engine.engine import Engine
+from .engine.profile import Profile, ProfileLibrary
+from .media.cache import MediaCache
+from .media.links import MediaLinks
+from .web.metrics import Metrics
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    profile: str = "default"
+    seed: int = 0
+    time_scale: float = 1.0
+    profiles_dir: Path | None = None
+    admin_token: str | None = None
+    max_body: int = 8 * 2**20
+    max_jobs: int = 200_000
+    retention: float = 48 * 3600.0
+    public_url: str | None = None
+    media_cache_bytes: int = 512 * 2**20
+    media_dir: Path | None = None
+    providers: list[str] | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    settings: Settings
+    engine: Engine
+    library: ProfileLibrary
+    media: MediaCache
+    links: MediaLinks
+    metrics: Metrics
+
+    def profile_named(self, name: str) -> Profile:
+        """The named profile: the active one if that is its name, else loaded fresh from its file."""
+        active = self.engine.selector.active.profile
+        if active.name == name:
+            return active
+        cached = self._loaded.get(name)
+        if cached is not None:
+            return cached
+        profile = self.library.load(name)
+        self._loaded[name] = profile
+        return profile
+
+    def forget_loaded(self) -> None:
+        self._loaded.clear()
+
+    def __post_init__(self) -> None:
+        self._loaded: dict[str, Profile] = {}
+
+    def origin(self, request_base: str) -> str:
+        """Where clients reach us, for absolute URLs we hand out."""
+        return (self.settings.public_url or request_base).rstrip("/")

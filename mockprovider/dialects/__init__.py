@@ -1,0 +1,17 @@
+"""Provider dialects. Each module registers one ``Dialect`` subclass; the app mounts them all."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from .base import Dialect
+
+# name -> "module:Class"; adding a provider means adding its module here.
+AVAILABLE = {
+    "runway": "mockprovider.dialects.runway.dialect:RunwayDialect",
+}
+
+
+def load(name: str) -> type[Dialect]:
+    module, _, attr = AVAILABLE[name].partition(":")
+    return getattr(import_module(module), attr)

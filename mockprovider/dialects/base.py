@@ -1,0 +1,54 @@
+"""What a provider dialect is: its routes, its auth and its rendering of states and errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ..context import Context
+from ..engine.limits import OverLimit
+from ..web.endpoint import Handler, endpoint
+
+
+class Dialect:
+    name: ClassVar[str]
+    title: ClassVar[str]
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    # -- what each dialect provides -------------------------------------------------------------------------
+
+    def routes(self) -> list[BaseRoute]:
+        raise NotImplementedError
+
+    def base_urls(self, origin: str) -> dict[str, str]:
+        """What a user gives the provider's SDK as its base URL, by how it is reached."""
+        raise NotImplementedError
+
+    def credential(self, request: Request) -> str | None:
+        """The caller's account key as sent (not verified): selects per-key profiles and limit scopes."""
+        raise NotImplementedError
+
+    def error(self, request: Request, status: int, message: str, *, injected: bool = False) -> Response:
+        """An error of ``status`` in the provider's own shape."""
+        raise NotImplementedError
+
+    def over_limit(self, request: Request, over: OverLimit) -> Response:
+        raise NotImplementedError
+
+    def owns(self, path: str) -> bool:
+        """Whether an unrouted path looks like this provider's, so its 404/405 come in its shape."""
+        return False
+
+    # -- helpers --------------------------------------------------------------------------------------------
+
+    def route(self, path: str, handler: Handler, methods: Iterable[str], kind: str) -> Route:
+        return Route(path, endpoint(self, kind, handler), methods=list(methods))
+
+    def origin(self, request: Request) -> str:
+        return self.ctx.origin(str(request.base_url))

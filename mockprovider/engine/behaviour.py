@@ -1,0 +1,156 @@
+"""The schema of what a profile controls, in neutral terms.
+
+A profile is layered: top-level settings apply to every provider, ``providers.<name>`` overrides them for one
+provider and ``providers.<name>.models.<model>`` for one model. Each layer is a partial ``Behaviour``; the
+resolved behaviour of a (provider, model) pair is the layers merged over ``BUILTIN``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+
+from .distributions import Distribution, Fixed, parse_distribution
+from .durations import parse_duration
+
+Dist = Annotated[
+    Distribution,
+    BeforeValidator(parse_distribution),
+    PlainSerializer(lambda d: d.describe(), return_type=dict),
+]
+Seconds = Annotated[float, BeforeValidator(parse_duration)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+FAILURE_REASONS = ("content_policy", "internal", "timeout")
+ENDPOINT_KINDS = ("create", "status", "cancel", "download", "account", "list", "other")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
+
+
+class Window(Strict):
+    """A time window relative to when the profile became active (engine seconds)."""
+
+    start: Seconds = 0.0
+    end: Seconds = math.inf
+
+    def contains(self, elapsed: float) -> bool:
+        return self.start <= elapsed < self.end
+
+
+class FaultRule(Strict):
+    """One request fault. ``kind``:
+    error     answer ``status`` in the provider's own error shape
+    hang      hold the request for ``hold`` engine seconds (default 600 s) and then answer 504
+    reset     reset the TCP connection without an answer
+    truncate  send the headers and half of the body, then close the connection
+    malformed answer 200 with a body that is not valid JSON
+    """
+
+    kind: Literal["error", "hang", "reset", "truncate", "malformed"]
+    rate: Probability
+    status: int | None = Field(default=None, ge=400, le=599)
+    message: str | None = None
+    hold: Seconds = 600.0
+    during: Window | None = None
+
+    def model_post_init(self, __context: object) -> None:
+        if self.kind == "error" and self.status is None:
+            raise ValueError("an 'error' fault needs a 'status' (e.g. 503)")
+
+
+class Jobs(Strict):
+    queue: Dist | None = None
+    run: Dist | None = None
+    failure_rate: dict[Literal["content_policy", "internal", "timeout"], Probability] | None = None
+    fail_at: Dist | None = None
+    stuck_rate: Probability | None = None
+    reject_at_submit: Probability | None = None
+
+    @field_validator("failure_rate")
+    @classmethod
+    def _sum_at_most_one(cls, v: dict | None) -> dict | None:
+        if v is not None and sum(v.values()) > 1.0 + 1e-9:
+            raise ValueError("failure rates add up to more than 1")
+        return v
+
+
+class Limits(Strict):
+    requests_per_minute: int | None = Field(default=None, ge=0)
+    concurrent_jobs: int | None = Field(default=None, ge=0)
+    daily_jobs: int | None = Field(default=None, ge=0)
+    credits: float | None = Field(default=None, ge=0)
+
+
+class Outputs(Strict):
+    url_ttl: Seconds | None = None
+    fps: int | None = Field(default=None, ge=1, le=60)
+
+
+LatencyMap = dict[Literal["default", "create", "status", "cancel", "download", "account", "list", "other"], Dist]
+FaultMap = dict[Literal["all", "create", "status", "cancel", "download", "account", "list", "other"], list[FaultRule]]
+
+
+class Behaviour(Strict):
+    latency: LatencyMap | None = None
+    jobs: Jobs | None = None
+    limits: Limits | None = None
+    faults: FaultMap | None = None
+    outputs: Outputs | None = None
+
+
+class ProviderBehaviour(Behaviour):
+    models: dict[str, Behaviour] | None = None
+    auth: dict[str, Any] | None = None  # the dialect's own account settings (keys, secrets...)
+
+
+class Resolved:
+    """A fully resolved behaviour for one (provider, model): every value present, ready for the hot path."""
+
+    __slots__ = (
+        "fail_at",
+        "failure_rate",
+        "faults",
+        "fps",
+        "latency",
+        "limits",
+        "queue",
+        "reject_at_submit",
+        "run",
+        "stuck_rate",
+        "url_ttl",
+    )
+
+    def __init__(self, layers: list[Behaviour]) -> None:
+        latency: dict[str, Distribution] = {}
+        jobs: dict = {}
+        limits: dict = {}
+        faults: dict[str, list[FaultRule]] = {}
+        outputs: dict = {}
+        for layer in layers:
+            if layer.latency:
+                latency.update(layer.latency)
+            if layer.jobs:
+                jobs.update({k: getattr(layer.jobs, k) for k in layer.jobs.model_fields_set})
+            if layer.limits:
+                limits.update({k: getattr(layer.limits, k) for k in layer.limits.model_fields_set})
+            if layer.faults is not None:
+                faults.update(layer.faults)
+            if layer.outputs:
+                outputs.update({k: getattr(layer.outputs, k) for k in layer.outputs.model_fields_set})
+        default_latency = latency.get("default", Fixed(0.0))
+        self.latency = {kind: latency.get(kind, default_latency) for kind in ENDPOINT_KINDS}
+        self.queue: Distribution = jobs.get("queue") or Fixed(0.0)
+        self.run: Distribution = jobs.get("run") or Fixed(1.0)
+        self.failure_rate: dict[str, float] = dict(jobs.get("failure_rate") or {})
+        self.fail_at: Distribution = jobs.get("fail_at") or Fixed(0.5)
+        self.stuck_rate: float = jobs.get("stuck_rate") or 0.0
+        self.reject_at_submit: float = jobs.get("reject_at_submit") or 0.0
+        self.limits = Limits(**limits)
+        shared = faults.get("all", [])
+        self.faults = {kind: tuple(shared) + tuple(faults.get(kind, [])) for kind in ENDPOINT_KINDS}
+        self.url_ttl: float = outputs.get("url_ttl") or 86400.0
+        self.fps: int = outputs.get("fps") or 24

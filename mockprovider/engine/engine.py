@@ -1,0 +1,208 @@
+"""The engine: jobs, the clock, limits, faults and profiles, in neutral terms. Dialects call it."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .behaviour import FaultRule, Resolved
+from .clock import Clock
+from .faults import pick_fault
+from .jobs import Job, next_change, plan_job
+from .limits import LimitBook, OverLimit
+from .profile import Profile, ProfileLibrary
+from .rng import stream
+from .selection import Assignment, ProfileSelector
+from .store import JobStore
+from .timeline import Timeline
+
+
+@dataclass(slots=True)
+class JobRequest:
+    provider: str
+    model: str
+    account: str
+    kind: str
+    make_id: Callable[[random.Random], str]
+    cost: float = 0.0
+    output: Any = None
+    data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedAtSubmit:
+    reason: str = "content_policy"
+
+
+@dataclass(slots=True)
+class RequestDecision:
+    """What the engine decided for one incoming request before the dialect handles it."""
+
+    assignment: Assignment
+    behaviour: Resolved
+    delay: float
+    fault: FaultRule | None
+
+
+@dataclass
+class EngineStats:
+    created: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+
+
+class Engine:
+    def __init__(self, *, library: ProfileLibrary, profile: Profile, seed: int = 0, clock: Clock | None = None,
+                 store: JobStore | None = None) -> None:
+        self.seed = seed
+        self.clock = clock or Clock()
+        self.library = library
+        self.default_profile = profile
+        self.store = store or JobStore()
+        self.limits = LimitBook()
+        self.timeline = Timeline(self.clock)
+        self.profile_listeners: list[Callable[[Profile, Profile], None]] = []
+        self.selector = ProfileSelector(self.clock, profile, self._profile_changed)
+        self.stats = EngineStats()
+        self._requests_rng = stream(seed, "requests")
+        self._submissions: dict[tuple[str, str], itertools.count] = {}
+        self._watchers: dict[str, Callable[[], None]] = {}
+
+    # -- profiles -------------------------------------------------------------------------------------------
+
+    def _profile_changed(self, old: Profile, new: Profile) -> None:
+        for listener in self.profile_listeners:
+            listener(old, new)
+        for scope in self.limits._scopes.values():
+            scope.slots_limit = -1  # limits may differ: rebuild the slots on next use
+
+    def assignment_for(self, key: str | None, header_profile: Profile | None = None) -> Assignment:
+        if header_profile is not None:
+            return Assignment(header_profile, self.selector.active.since)
+        return self.selector.for_key(key)
+
+    def decide(self, assignment: Assignment, provider: str, endpoint: str) -> RequestDecision:
+        """Draw this request's latency and fault from its profile (one shared, seeded stream)."""
+        behaviour = assignment.profile.resolve(provider)
+        rng = self._requests_rng
+        delay = behaviour.latency[endpoint].sample(rng)
+        active_for = self.clock.now() - assignment.since
+        fault = pick_fault(behaviour.faults[endpoint], rng, active_for)
+        return RequestDecision(assignment, behaviour, delay, fault)
+
+    # -- jobs -----------------------------------------------------------------------------------------------
+
+    def take_request(self, provider: str, account: str, assignment: Assignment) -> OverLimit | None:
+        behaviour = assignment.profile.resolve(provider)
+        scope = self.limits.scope(provider, account)
+        return self.limits.take_request(scope, behaviour.limits, self.clock.now())
+
+    def submit(self, request: JobRequest, assignment: Assignment, *, queue_when_busy: bool
+               ) -> Job | OverLimit | RejectedAtSubmit:
+        """Plan and store a job, or say which limit stops it. With ``queue_when_busy`` a job over the
+        concurrency limit is accepted and waits for a slot; without, it is refused."""
+        now = self.clock.now()
+        behaviour = assignment.profile.resolve(request.provider, request.model)
+        limits = behaviour.limits
+        book = self.limits
+        scope = book.scope(request.provider, request.account)
+        over = book.check_quota(scope, limits, now, request.cost)
+        if over is None and not queue_when_busy:
+            frees = book.slot_free_at(scope, limits, now)
+            if frees > now:
+                over = OverLimit("concurrency", None if frees == float("inf") else frees,
+                                 limits.concurrent_jobs)
+        if over is not None:
+            self.stats.rejected[over.limit] = self.stats.rejected.get(over.limit, 0) + 1
+            return over
+        counter = self._submissions.setdefault((request.provider, request.account), itertools.count())
+        n = next(counter)
+        rng = stream(self.seed, request.provider, request.account, n)
+        if behaviour.reject_at_submit and rng.random() < behaviour.reject_at_submit:
+            self.stats.rejected["content_policy"] = self.stats.rejected.get("content_policy", 0) + 1
+            return RejectedAtSubmit()
+        job_id = request.make_id(rng)
+        while job_id in self.store:
+            job_id = request.make_id(rng)
+        job = Job(id=job_id, provider=request.provider, model=request.model, account=request.account,
+                  kind=request.kind, seq=n, created=now, plan=plan_job(behaviour, rng), cost=request.cost,
+                  output=request.output, data=request.data, profile=assignment.profile.name)
+        book.admit(scope, job, limits, now)
+        book.charge(scope, request.model, now, request.cost)
+        self.store.add(job, now)
+        self.stats.created += 1
+        return job
+
+    def get(self, provider: str, job_id: str) -> Job | None:
+        job = self.store.get(job_id)
+        if job is None or job.provider != provider:
+            return None
+        return job
+
+    def cancel(self, job: Job) -> bool:
+        """Cancel a job that has not finished; its slot frees now and waiting jobs move up."""
+        now = self.clock.now()
+        if job.ends <= now:
+            return False
+        job.cancelled_at = now
+        scope = self.limits.scope(job.provider, job.account)
+        behaviour = self.selector.for_key(job.account).profile.resolve(job.provider, job.model)
+        self.limits.reschedule(scope, behaviour.limits, now)
+        for other in scope.jobs:
+            fire = self._watchers.get(other.id)
+            if fire is not None:
+                self.timeline.at(now, fire)
+        return True
+
+    def delete(self, job: Job) -> None:
+        self.cancel(job)
+        self.store.remove(job.id)
+
+    def watch(self, job: Job, notify: Callable[[Job, str], None]) -> None:
+        """Call ``notify(job, state)`` at each of the job's state changes, from the one timeline task."""
+        last: list[str | None] = [None]
+        watchers = self._watchers
+
+        def fire() -> None:
+            if watchers.get(job.id) is not fire:
+                return  # superseded by a newer schedule, or the job is gone
+            now = self.clock.now()
+            state, _ = job.state(now)
+            if state != last[0]:
+                last[0] = state
+                notify(job, state)
+            following = next_change(job, now)
+            if following == float("inf"):
+                del watchers[job.id]
+            else:
+                self.timeline.at(following, fire)
+
+        watchers[job.id] = fire
+        self.timeline.at(self.clock.now(), fire)
+
+    def spent(self, provider: str, account: str) -> float:
+        return self.limits.scope(provider, account).spent
+
+    def scope(self, provider: str, account: str):
+        return self.limits.scope(provider, account)
+
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        self.timeline.poke()
+
+    def set_scale(self, scale: float) -> None:
+        self.clock.set_scale(scale)
+        self.timeline.poke()
+
+    def reset(self) -> None:
+        """Forget every job, count and assignment; return to the default profile."""
+        self.store.clear()
+        self.limits.clear()
+        self.timeline.clear()
+        self._watchers.clear()
+        self._submissions.clear()
+        self._requests_rng = stream(self.seed, "requests")
+        self.stats = EngineStats()
+        self.selector.reset(self.default_profile)

@@ -1,0 +1,146 @@
+"""Rate, concurrency, daily and credit limits per scope (a provider's account, usually an API key).
+
+The engine only says "over this limit, frees at T"; what that means on the wire (429, THROTTLED...) is the
+dialect's business. Concurrency is a set of ``limit`` slots: a new job takes the slot that frees first, so
+jobs waiting for a slot start in submission order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+from .behaviour import Limits
+from .jobs import Job
+
+DAY = 86400.0
+WINDOW = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class OverLimit:
+    limit: str  # "rate" | "concurrency" | "daily" | "credits"
+    frees_at: float | None  # engine time, or None if it never frees by itself
+    allowed: float | None = None
+
+    def retry_after(self, now: float) -> float | None:
+        return None if self.frees_at is None else max(self.frees_at - now, 0.0)
+
+
+@dataclass(slots=True)
+class Scope:
+    requests: deque = field(default_factory=deque)
+    jobs: list[Job] = field(default_factory=list)  # jobs holding or waiting for a slot, by submission
+    day: int = -1
+    daily: dict[str, int] = field(default_factory=dict)
+    spent: float = 0.0
+    slots: list[float] = field(default_factory=list)  # a heap: when each concurrency slot frees
+    slots_limit: int | None = -1
+    pruned_size: int = 0
+
+    def daily_total(self, now: float) -> int:
+        return sum(self.daily.values()) if int(now // DAY) == self.day else 0
+
+    def daily_for(self, model: str, now: float) -> int:
+        return self.daily.get(model, 0) if int(now // DAY) == self.day else 0
+
+
+class LimitBook:
+    def __init__(self) -> None:
+        self._scopes: dict[tuple[str, str], Scope] = {}
+
+    def scope(self, provider: str, account: str) -> Scope:
+        key = (provider, account)
+        found = self._scopes.get(key)
+        if found is None:
+            found = self._scopes[key] = Scope()
+        return found
+
+    def clear(self) -> None:
+        self._scopes.clear()
+
+    def take_request(self, scope: Scope, limits: Limits, now: float) -> OverLimit | None:
+        """Count one request against requests_per_minute (a sliding 60 s window)."""
+        limit = limits.requests_per_minute
+        requests = scope.requests
+        while requests and requests[0] <= now - WINDOW:
+            requests.popleft()
+        if limit is None:
+            requests.clear()
+            return None
+        if len(requests) >= limit:
+            return OverLimit("rate", requests[0] + WINDOW if requests else None, limit)
+        requests.append(now)
+        return None
+
+    def check_quota(self, scope: Scope, limits: Limits, now: float, cost: float) -> OverLimit | None:
+        if limits.credits is not None and scope.spent + cost > limits.credits + 1e-9:
+            return OverLimit("credits", None, limits.credits)
+        if limits.daily_jobs is not None and scope.daily_total(now) >= limits.daily_jobs:
+            return OverLimit("daily", (int(now // DAY) + 1) * DAY, limits.daily_jobs)
+        return None
+
+    def charge(self, scope: Scope, model: str, now: float, cost: float) -> None:
+        day = int(now // DAY)
+        if day != scope.day:
+            scope.day, scope.daily = day, {}
+        scope.daily[model] = scope.daily.get(model, 0) + 1
+        scope.spent += cost
+
+    def refund(self, scope: Scope, cost: float) -> None:
+        scope.spent = max(scope.spent - cost, 0.0)
+
+    def live(self, scope: Scope, now: float) -> list[Job]:
+        scope.jobs = [j for j in scope.jobs if j.ends > now]
+        scope.pruned_size = len(scope.jobs)
+        return scope.jobs
+
+    def slot_free_at(self, scope: Scope, limits: Limits, now: float) -> float:
+        """When the next slot frees for a newly submitted job (``now`` if one is free)."""
+        limit = limits.concurrent_jobs
+        if limit is None:
+            return now
+        if limit == 0:
+            return math.inf
+        if scope.slots_limit != limit:
+            self.reschedule(scope, limits, now)
+        return max(now, scope.slots[0])
+
+    def admit(self, scope: Scope, job: Job, limits: Limits, now: float) -> None:
+        """Give ``job`` the slot that frees first (it waits, throttled, until then)."""
+        limit = limits.concurrent_jobs
+        if limit is None:
+            job.admitted = now
+        elif limit == 0:
+            job.admitted = math.inf
+        else:
+            if scope.slots_limit != limit:
+                self.reschedule(scope, limits, now)
+            job.admitted = max(now, heapq.heappop(scope.slots))
+            heapq.heappush(scope.slots, job.ends)
+        scope.jobs.append(job)
+        if len(scope.jobs) > 2 * scope.pruned_size + 64:
+            self.live(scope, now)
+
+    def reschedule(self, scope: Scope, limits: Limits, now: float) -> None:
+        """Rebuild the slots from the live jobs, re-planning when waiting jobs start: after a slot freed
+        early (a cancel) or the limit changed. Jobs already started keep their times."""
+        limit = limits.concurrent_jobs
+        jobs = self.live(scope, now)
+        scope.slots_limit = limit
+        if limit is None:
+            scope.slots = []
+            for job in jobs:
+                job.admitted = min(job.admitted, now)
+            return
+        slots = [now] * limit if limit else []
+        for job in jobs:
+            if job.admitted > now and job.cancelled_at is None:
+                job.admitted = max(now, heapq.heappop(slots)) if slots else math.inf
+            elif slots:
+                heapq.heappop(slots)
+            if slots is not None and limit:
+                heapq.heappush(slots, max(job.ends, now))
+        scope.slots = slots if limit else [math.inf]

@@ -1,0 +1,91 @@
+"""One task that runs callbacks at engine times (for pushed updates such as webhooks): a bounded heap,
+never a task or timer per job."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+import math
+from collections.abc import Callable
+
+from .clock import Clock
+
+log = logging.getLogger("mockprovider.timeline")
+
+
+class Timeline:
+    def __init__(self, clock: Clock, max_entries: int = 1_000_000) -> None:
+        self.clock = clock
+        self.max_entries = max_entries
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._counter = itertools.count()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self.dropped = 0
+        self.lateness: list[float] = []  # engine seconds each callback ran late (last 10,000)
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def at(self, when: float, callback: Callable[[], None]) -> bool:
+        if when == math.inf:
+            return False
+        if len(self._heap) >= self.max_entries:
+            self.dropped += 1
+            return False
+        earliest = self._heap[0][0] if self._heap else math.inf
+        heapq.heappush(self._heap, (when, next(self._counter), callback))
+        if when < earliest:
+            self._wake.set()
+        self._ensure_running()
+        return True
+
+    def poke(self) -> None:
+        """The clock jumped or its scale changed: re-check what is due."""
+        self._wake.set()
+
+    def clear(self) -> None:
+        self._heap.clear()
+        self._wake.set()
+
+    def _ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            try:
+                self._task = asyncio.get_running_loop().create_task(self._run())
+            except RuntimeError:
+                self._task = None
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        heap = self._heap
+        while True:
+            now = self.clock.now()
+            while heap and heap[0][0] <= now:
+                when, _, callback = heapq.heappop(heap)
+                self._record(now - when)
+                try:
+                    callback()
+                except Exception:
+                    log.exception("timeline callback failed")
+            self._wake.clear()
+            if not heap:
+                await self._wake.wait()
+                continue
+            delay = self.clock.real_seconds(heap[0][0] - self.clock.now())
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.0))
+
+    def _record(self, late: float) -> None:
+        lateness = self.lateness
+        if len(lateness) >= 10_000:
+            del lateness[:5_000]
+        lateness.append(late)

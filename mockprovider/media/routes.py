@@ -1,0 +1,66 @@
+"""Serving job outputs at their signed URLs, with single-range support for players."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from ..context import Context
+from ..engine.jobs import SUCCEEDED
+from .links import PREFIX
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, _, last = header[6:].partition("-")
+    try:
+        if first == "":
+            start, end = max(size - int(last), 0), size - 1
+        else:
+            start, end = int(first), (int(last) if last else size - 1)
+    except ValueError:
+        return None
+    if start > end or start >= size:
+        return None
+    return start, min(end, size - 1)
+
+
+def media_routes(ctx: Context) -> list[Route]:
+    async def serve(request: Request) -> Response:
+        job_id = request.path_params["job_id"]
+        index = request.path_params["index"]
+        problem = ctx.links.check(job_id, index, request.query_params.get("exp"), request.query_params.get("sig"))
+        if problem == "forged":
+            return PlainTextResponse("This media link is not valid: its signature does not match.", 403)
+        if problem == "expired":
+            return PlainTextResponse("This media link has expired; fetch the task again for a fresh link.", 403)
+        job = ctx.engine.store.get(job_id)
+        if job is None or job.output is None:
+            return PlainTextResponse("No such media: the job was deleted or expired.", 404)
+        state, _ = job.state(ctx.engine.clock.now())
+        if state != SUCCEEDED:
+            return PlainTextResponse("This job has no output yet.", 404)
+        return await mp4_response(ctx, request, job.output)
+
+    return [Route(PREFIX + "/{job_id}/{index:int}.mp4", serve, methods=["GET", "HEAD"])]
+
+
+async def mp4_response(ctx: Context, request: Request, spec: object) -> Response:
+    data = await ctx.media.get(spec)
+    size = len(data)
+    headers = {"accept-ranges": "bytes", "cache-control": "private, max-age=3600"}
+    wanted = byte_range(request.headers.get("range"), size)
+    if request.headers.get("range") and wanted is None:
+        return Response(status_code=416, headers={"content-range": f"bytes */{size}"})
+    if wanted is not None:
+        start, end = wanted
+        headers["content-range"] = f"bytes {start}-{end}/{size}"
+        body = b"" if request.method == "HEAD" else data[start : end + 1]
+        return Response(body, status_code=206, media_type="video/mp4", headers=headers)
+    body = b"" if request.method == "HEAD" else data
+    response = Response(body, media_type="video/mp4", headers=headers)
+    if request.method == "HEAD":
+        response.headers["content-length"] = str(size)
+    return response

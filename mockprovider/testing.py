@@ -1,0 +1,89 @@
+"""Running mockprovider in-process, for pytest and scripts: a real uvicorn server on a free loopback port,
+in a thread of its own.
+
+    with MockServer(profile="happy", time_scale=0.01) as server:
+        client = RunwayML(api_key="key_test", base_url=server.url)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from typing import Any
+
+import httpx
+import uvicorn
+
+from .app import MockProviderApp, create_app
+from .context import Settings
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class MockServer:
+    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+        settings = settings or Settings()
+        for key, value in overrides.items():
+            setattr(settings, key, value)
+        if not overrides.get("port"):
+            settings.port = free_port(settings.host)
+        self.settings = settings
+        self.app: MockProviderApp = create_app(settings)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.port}"
+
+    def start(self) -> MockServer:
+        config = uvicorn.Config(self.app, host=self.settings.host, port=self.settings.port, log_level="error",
+                                access_log=False, lifespan="on")
+        self._server = uvicorn.Server(config)
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self.loop = loop
+            asyncio.set_event_loop(loop)
+            loop.run_until_complete(self._server.serve())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="mockprovider", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("mockprovider did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> MockServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.request(method, f"{self.url}/__mock{path}", timeout=10, **kwargs)
+
+    def call(self, fn: Any, *args: Any) -> Any:
+        """Run ``fn(*args)`` on the server's event loop and return its result (for inspecting state)."""
+        assert self.loop is not None
+
+        async def wrapped() -> Any:
+            return fn(*args)
+
+        return asyncio.run_coroutine_threadsafe(wrapped(), self.loop).result(10)

@@ -1,0 +1,52 @@
+"""Faults below HTTP: resetting a connection or cutting a response short.
+
+ASGI gives no access to the socket, so the outermost layer of the app keeps the server's own ``send`` in the
+scope; uvicorn's ``send`` is a bound method of an object that holds the transport.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+RAW_SEND = "mockprovider.raw_send"
+
+
+class KeepRawSend:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope[RAW_SEND] = send
+        await self.app(scope, receive, send)
+
+
+def transport_of(scope: Scope) -> Any | None:
+    owner = getattr(scope.get(RAW_SEND), "__self__", None)
+    return getattr(owner, "transport", None)
+
+
+def reset_connection(scope: Scope) -> bool:
+    """Close the client's connection with a TCP RST. False if the server gives no way to."""
+    transport = transport_of(scope)
+    if transport is None:
+        return False
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+    return True
+
+
+def close_connection(scope: Scope) -> bool:
+    transport = transport_of(scope)
+    if transport is None:
+        return False
+    transport.abort()
+    return True

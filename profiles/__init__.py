@@ -1,0 +1,1 @@
+"""Profiles shipped with mockprovider; this folder is also installed as package data."""
