@@ -10,9 +10,11 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
 from . import dialects
+from .admin.routes import PREFIX as ADMIN_PREFIX
 from .admin.routes import admin_routes
 from .context import Context, Settings
 from .dialects.base import Dialect
@@ -66,7 +68,12 @@ class MockProviderApp:
         self.dialects: list[Dialect] = [dialects.load(name)(self.ctx) for name in names]
         self.startup_hooks: list = []
         self.shutdown_hooks: list = []
-        routes = admin_routes(self.ctx, {"dialects": self.dialects, "on_reset": []})
+        routes = admin_routes(self.ctx, {"dialects": self.dialects,
+                                         "on_reset": [d.reset for d in self.dialects]})
+        for dialect in self.dialects:
+            extra = dialect.admin_routes()
+            if extra:
+                routes.append(Mount(f"{ADMIN_PREFIX}/{dialect.name}", routes=extra))
         routes += media_routes(self.ctx)
         for dialect in self.dialects:
             routes += dialect.routes()
@@ -105,6 +112,8 @@ class MockProviderApp:
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        for dialect in self.dialects:
+            await dialect.startup()
         for hook in self.startup_hooks:
             await hook()
         try:
@@ -112,7 +121,10 @@ class MockProviderApp:
         finally:
             for hook in self.shutdown_hooks:
                 await hook()
+            for dialect in self.dialects:
+                await dialect.shutdown()
             await self.ctx.engine.timeline.stop()
+            self.ctx.media.close()
 
 
 def create_app(settings: Settings | None = None) -> MockProviderApp:

@@ -45,6 +45,19 @@ class Dialect:
         """Whether an unrouted path looks like this provider's, so its 404/405 come in its shape."""
         return False
 
+    def admin_routes(self) -> list[BaseRoute]:
+        """Extra admin routes, mounted under ``/__mock/<name>/`` (e.g. managing API keys, callback logs)."""
+        return []
+
+    async def startup(self) -> None:
+        """Called once the server's event loop runs (open client sessions here)."""
+
+    async def shutdown(self) -> None:
+        """Called when the server stops."""
+
+    def reset(self) -> None:
+        """Forget the dialect's own state, on ``POST /__mock/reset``."""
+
     # -- helpers --------------------------------------------------------------------------------------------
 
     def route(self, path: str, handler: Handler, methods: Iterable[str], kind: str) -> Route:
