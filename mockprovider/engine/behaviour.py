@@ -85,6 +85,15 @@ class Limits(Strict):
     credits: float | None = Field(default=None, ge=0)
 
 
+class Callbacks(Strict):
+    """Pushed updates (webhooks): how long after a state change the POST goes out, and retries."""
+
+    delay: Dist | None = None
+    max_attempts: int | None = Field(default=None, ge=1, le=20)
+    backoff: Seconds | None = None  # first retry after this, doubling each time
+    timeout: Seconds | None = None
+
+
 class Outputs(Strict):
     url_ttl: Seconds | None = None
     fps: int | None = Field(default=None, ge=1, le=60)
@@ -100,6 +109,7 @@ class Behaviour(Strict):
     limits: Limits | None = None
     faults: FaultMap | None = None
     outputs: Outputs | None = None
+    callbacks: Callbacks | None = None
 
 
 class ProviderBehaviour(Behaviour):
@@ -111,6 +121,10 @@ class Resolved:
     """A fully resolved behaviour for one (provider, model): every value present, ready for the hot path."""
 
     __slots__ = (
+        "callback_attempts",
+        "callback_backoff",
+        "callback_delay",
+        "callback_timeout",
         "fail_at",
         "failure_rate",
         "faults",
@@ -130,6 +144,7 @@ class Resolved:
         limits: dict = {}
         faults: dict[str, list[FaultRule]] = {}
         outputs: dict = {}
+        callbacks: dict = {}
         for layer in layers:
             if layer.latency:
                 latency.update(layer.latency)
@@ -139,6 +154,8 @@ class Resolved:
                 limits.update({k: getattr(layer.limits, k) for k in layer.limits.model_fields_set})
             if layer.faults is not None:
                 faults.update(layer.faults)
+            if layer.callbacks:
+                callbacks.update({k: getattr(layer.callbacks, k) for k in layer.callbacks.model_fields_set})
             if layer.outputs:
                 outputs.update({k: getattr(layer.outputs, k) for k in layer.outputs.model_fields_set})
         default_latency = latency.get("default", Fixed(0.0))
@@ -154,3 +171,7 @@ class Resolved:
         self.faults = {kind: tuple(shared) + tuple(faults.get(kind, [])) for kind in ENDPOINT_KINDS}
         self.url_ttl: float = outputs.get("url_ttl") or 86400.0
         self.fps: int = outputs.get("fps") or 24
+        self.callback_delay: Distribution = callbacks.get("delay") or Fixed(0.0)
+        self.callback_attempts: int = callbacks.get("max_attempts") or 5
+        self.callback_backoff: float = callbacks.get("backoff") or 1.0
+        self.callback_timeout: float = callbacks.get("timeout") or 10.0
