@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from .api import Api, decode
 from .collection import Collection
 from .errors import ApiError
-from .httpd import start_server
+from .httpd import ApiServer
 from .profile import NetworkController, NetworkSection
 
 log = logging.getLogger("mockprovider.proxy")
@@ -29,7 +28,7 @@ class ChaosProxy:
         self.controller = NetworkController(self.collection)
         self.api = Api(self.collection)
         self.config = config
-        self._server: asyncio.Server | None = None
+        self._server: ApiServer | None = None
         self.host = "127.0.0.1"
         self.port = 0
 
@@ -42,9 +41,9 @@ class ChaosProxy:
         Returns the API's real port (``port=0`` picks one)."""
         if self.config:
             await self.load(self.config)
-        self._server = await start_server(self.api, host, port)
+        self._server = ApiServer(self.api)
+        self.port = await self._server.start(host, port)
         self.host = host
-        self.port = self._server.sockets[0].getsockname()[1]
         log.info("chaos proxy API on %s", self.url)
         return self.port
 
@@ -61,7 +60,7 @@ class ChaosProxy:
 
     async def stop(self) -> None:
         if self._server is not None:
-            self._server.close()
+            await self._server.close()
             self._server = None
         await self.collection.close()
 

@@ -111,8 +111,34 @@ async def _serve(handler: Handler, reader: asyncio.StreamReader, writer: asyncio
             writer.close()
 
 
-async def start_server(handler: Handler, host: str, port: int) -> asyncio.Server:
-    async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _serve(handler, reader, writer)
+class ApiServer:
+    """The listening server plus its open client connections, so that ``close`` ends them all."""
 
-    return await asyncio.start_server(client, host, port, limit=MAX_HEAD, reuse_address=True)
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.server: asyncio.Server | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.add(task)
+        try:
+            await _serve(self.handler, reader, writer)
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self.tasks.discard(task)
+
+    async def start(self, host: str, port: int) -> int:
+        self.server = await asyncio.start_server(self._client, host, port, limit=MAX_HEAD, reuse_address=True)
+        return self.server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        tasks = list(self.tasks)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -46,7 +46,7 @@ def _port(address: str, port: str) -> int:
 
 async def resolve(address: str) -> tuple[socket.AddressFamily, str, int]:
     """(family, ip, port) for a listen or dial address; IPv4 first, as Go does for ``localhost``."""
-    host, port_text = split_host_port(address)
+    host, port_text = split_host_port(address or ":0")
     port = _port(address, port_text)
     if host == "":
         return socket.AF_INET6, "::", port
