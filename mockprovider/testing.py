@@ -13,11 +13,37 @@ import threading
 import time
 from typing import Any
 
-import httpx
+import json
+import urllib.error
+import urllib.request
+
 import uvicorn
 
 from .app import MockProviderApp, create_app
 from .context import Settings
+
+
+class AdminReply:
+    def __init__(self, status: int, body: bytes) -> None:
+        self.status_code = status
+        self.content = body
+
+    def json(self) -> Any:
+        return json.loads(self.content) if self.content else None
+
+
+def admin_call(base_url: str, method: str, path: str, body: Any = None, token: str | None = None) -> AdminReply:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{base_url}/__mock{path}", data=data, method=method)
+    if data is not None:
+        request.add_header("content-type", "application/json")
+    if token:
+        request.add_header("x-mockprovider-admin-token", token)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return AdminReply(reply.status, reply.read())
+    except urllib.error.HTTPError as exc:
+        return AdminReply(exc.code, exc.read())
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -76,8 +102,10 @@ class MockServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, f"{self.url}/__mock{path}", timeout=10, **kwargs)
+    def admin(self, method: str, path: str, json_body: Any = None, **kwargs: Any) -> AdminReply:
+        """Call the admin API: ``server.admin("PUT", "/profile", {"name": "outage", "ttl": "30s"})``."""
+        return admin_call(self.url, method, path, json_body if json_body is not None else kwargs.get("json"),
+                          token=self.settings.admin_token)
 
     def call(self, fn: Any, *args: Any) -> Any:
         """Run ``fn(*args)`` on the server's event loop and return its result (for inspecting state)."""

@@ -1,0 +1,32 @@
+"""Shared fixtures: real servers on free loopback ports, and the official SDKs' polling made fast."""
+
+from __future__ import annotations
+
+import pytest
+
+from mockprovider.testing import MockServer
+
+
+@pytest.fixture(autouse=True)
+def fast_runway_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """runwayml sleeps 4.5-7.5 s between polls; the engine's clock makes jobs short, so poll quickly."""
+    try:
+        import runwayml.lib.polling as polling
+    except ImportError:
+        return
+    monkeypatch.setattr(polling, "POLL_TIME", 0.05)
+    monkeypatch.setattr(polling, "POLL_JITTER", 0)
+
+
+@pytest.fixture
+def server_factory():
+    started: list[MockServer] = []
+
+    def start(**settings) -> MockServer:
+        server = MockServer(**settings).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
