@@ -8,14 +8,13 @@ in a thread of its own.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
-from typing import Any
-
-import json
 import urllib.error
 import urllib.request
+from typing import Any
 
 import uvicorn
 

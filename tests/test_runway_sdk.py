@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import io
+import itertools
 import time
 
 import av
 import httpx
 import pytest
 import runwayml
+from runway_client import KEY, client, image_to_video
 from runwayml.lib.polling import TaskFailedError
 
 from mockprovider.testing import MockServer
-
-from runway_client import KEY, client, image_to_video
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +113,7 @@ def test_throttled_tasks_start_in_submission_order_when_slots_free(server):
     jobs = [server.admin("GET", f"/jobs/{i}").json() for i in ids]
     starts = [j["admitted"] for j in jobs]
     assert starts == sorted(starts)
-    for earlier, later in zip(jobs, jobs[1:]):
+    for earlier, later in itertools.pairwise(jobs):
         assert later["admitted"] == pytest.approx(earlier["ends"])
 
 
@@ -243,7 +243,8 @@ def test_malformed_and_oversized_bodies_are_4xx(server):
 
 def test_prompt_image_forms(server):
     c = client(server.url)
-    png = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    png = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"
+           "AAAABJRU5ErkJggg==")
     image_to_video(c, prompt_image=png)
     image_to_video(c, prompt_image="runway://upload/abc")
     c.image_to_video.create(model="veo3.1", ratio="1280:720", prompt_image=[
