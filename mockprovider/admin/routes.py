@@ -143,11 +143,11 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
     async def set_profile(request: Request) -> Response:
         body = await _body(request, ctx.settings.max_body)
         profile = _profile_from(ctx, body)
-        assignment = engine.selector.activate(profile, _ttl(body))
+        assignment = engine.activate(profile, _ttl(body))
         return json_response(_assignment(ctx, assignment))
 
     async def clear_profile(request: Request) -> Response:
-        engine.selector.activate(engine.default_profile)
+        engine.activate(engine.default_profile)
         return json_response(_assignment(ctx, engine.selector.active))
 
     async def set_key_profile(request: Request) -> Response:

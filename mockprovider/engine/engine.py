@@ -78,6 +78,14 @@ class Engine:
         for scope in self.limits._scopes.values():
             scope.slots_limit = -1  # limits may differ: rebuild the slots on next use
 
+    def activate(self, profile: Profile, ttl: float | None = None) -> Assignment:
+        """Make ``profile`` the active one; with a TTL the previous one returns by itself (listeners hear it
+        even if no request arrives in between)."""
+        assignment = self.selector.activate(profile, ttl)
+        if ttl is not None:
+            self.timeline.at(assignment.until, lambda: self.selector.active)
+        return assignment
+
     def assignment_for(self, key: str | None, header_profile: Profile | None = None) -> Assignment:
         if header_profile is not None:
             return Assignment(header_profile, self.selector.active.since)
@@ -108,7 +116,9 @@ class Engine:
         limits = behaviour.limits
         book = self.limits
         scope = book.scope(request.provider, request.account)
-        over = book.check_quota(scope, limits, now, request.cost)
+        over = None if self.store.make_room(now) else OverLimit("capacity", None)
+        if over is None:
+            over = book.check_quota(scope, limits, now, request.cost)
         if over is None and not queue_when_busy:
             frees = book.slot_free_at(scope, limits, now)
             if frees > now:

@@ -21,7 +21,7 @@ WINDOW = 60.0
 
 @dataclass(frozen=True, slots=True)
 class OverLimit:
-    limit: str  # "rate" | "concurrency" | "daily" | "credits"
+    limit: str  # "rate" | "concurrency" | "daily" | "credits" | "capacity" (the job store is full of live jobs)
     frees_at: float | None  # engine time, or None if it never frees by itself
     allowed: float | None = None
 

@@ -31,10 +31,20 @@ class JobStore:
     def __contains__(self, job_id: str) -> bool:
         return job_id in self._jobs
 
-    def add(self, job: Job, now: float) -> None:
+    def make_room(self, now: float) -> bool:
+        """Expire what is due and, if the store is full, evict the oldest finished job. False if all are live."""
         self.expire(now)
-        if len(self._jobs) >= self.max_jobs:
+        if len(self._jobs) < self.max_jobs:
+            return True
+        try:
             self._evict_finished(now)
+        except StoreFull:
+            return False
+        return True
+
+    def add(self, job: Job, now: float) -> None:
+        if not self.make_room(now):
+            raise StoreFull(f"the job store holds {self.max_jobs} live jobs")
         self._jobs[job.id] = job
 
     def remove(self, job_id: str) -> Job | None:

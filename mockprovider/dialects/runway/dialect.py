@@ -65,6 +65,8 @@ class RunwayDialect(Dialect):
 
     def over_limit(self, request: Request, over: OverLimit) -> Response:
         retry = wire.retry_headers(over.retry_after(self.ctx.engine.clock.now()))
+        if over.limit == "capacity":
+            return wire.error(503, "The service is at capacity. Please try again later.", retry)
         if over.limit == "credits":
             return wire.error(400, "You do not have enough credits to run this task.")
         if over.limit == "daily":
