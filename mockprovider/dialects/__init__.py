@@ -9,6 +9,7 @@ from .base import Dialect
 # name -> "module:Class"; adding a provider means adding its module here.
 AVAILABLE = {
     "runway": "mockprovider.dialects.runway.dialect:RunwayDialect",
+    "kling": "mockprovider.dialects.kling.dialect:KlingDialect",
 }
 
 

@@ -1,0 +1,75 @@
+"""Kling's input image rules: a URL, or raw base64 (no ``data:`` prefix) of a jpg/png of at most 10 MB, at
+least 300 px a side, with an aspect ratio between 1:2.5 and 2.5:1. Sizes are read from the file headers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import struct
+from urllib.parse import urlsplit
+
+MAX_BYTES = 10 * 2**20
+MIN_SIDE = 300
+MAX_RATIO = 2.5
+MAX_URL = 2048
+_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+
+
+def check(value: object, field: str) -> tuple[int, int] | str | None:
+    """(width, height) of a base64 image, None for a URL (size unknown), or a message naming ``field``."""
+    if not isinstance(value, str) or not value.strip():
+        return f"{field} must be a non-empty string: an image URL or raw base64"
+    if value.startswith(("http://", "https://")):
+        if len(value) > MAX_URL or not urlsplit(value).hostname:
+            return f"{field} is not a valid image URL"
+        return None
+    if value.startswith("data:"):
+        return f"{field} must be raw base64 without a 'data:' prefix"
+    if len(value) > MAX_BYTES * 4 // 3 + 4:
+        return f"{field} is larger than 10MB"
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return f"{field} is neither an http(s) URL nor valid base64"
+    if len(raw) > MAX_BYTES:
+        return f"{field} is larger than 10MB"
+    size = png_size(raw) or jpeg_size(raw)
+    if size is None:
+        return f"{field} format is not supported: use jpg, jpeg or png"
+    width, height = size
+    if min(width, height) < MIN_SIDE:
+        return f"{field} is {width}x{height}; width and height must be at least {MIN_SIDE}px"
+    if max(width / height, height / width) > MAX_RATIO:
+        return f"{field} aspect ratio {width}:{height} is outside 1:2.5 to 2.5:1"
+    return size
+
+
+def png_size(raw: bytes) -> tuple[int, int] | None:
+    if raw[:8] != b"\x89PNG\r\n\x1a\n" or raw[12:16] != b"IHDR" or len(raw) < 24:
+        return None
+    width, height = struct.unpack(">II", raw[16:24])
+    return (width, height) if width and height else None
+
+
+def jpeg_size(raw: bytes) -> tuple[int, int] | None:
+    if raw[:2] != b"\xff\xd8":
+        return None
+    i, n = 2, len(raw)
+    while i + 4 <= n:
+        if raw[i] != 0xFF:
+            return None
+        marker = raw[i + 1]
+        if marker == 0xFF:
+            i += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        (length,) = struct.unpack(">H", raw[i + 2 : i + 4])
+        if marker in _SOF:
+            if i + 9 > n:
+                return None
+            height, width = struct.unpack(">HH", raw[i + 5 : i + 9])
+            return (width, height) if width and height else None
+        i += 2 + length
+    return None
