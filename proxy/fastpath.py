@@ -35,6 +35,36 @@ async def _wait(add: Callable, remove: Callable, fd: int) -> None:
         remove(fd)
 
 
+async def wait_readable(fd: int) -> None:
+    loop = asyncio.get_running_loop()
+    await _wait(loop.add_reader, loop.remove_reader, fd)
+
+
+async def wait_writable(fd: int) -> None:
+    loop = asyncio.get_running_loop()
+    await _wait(loop.add_writer, loop.remove_writer, fd)
+
+
+async def recv(sock: socket.socket, size: int) -> bytes:
+    """``sock.recv`` that is safe to cancel: no data is ever read and then dropped."""
+    while True:
+        try:
+            return sock.recv(size)
+        except (BlockingIOError, InterruptedError):
+            await wait_readable(sock.fileno())
+
+
+async def sendall(sock: socket.socket, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            sent = sock.send(view)
+        except (BlockingIOError, InterruptedError):
+            await wait_writable(sock.fileno())
+            continue
+        view = view[sent:]
+
+
 def _wake(fut: asyncio.Future[None]) -> None:
     if not fut.done():
         fut.set_result(None)

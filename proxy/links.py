@@ -180,7 +180,7 @@ class Link:
         while True:
             if not self.reader_pending:
                 try:
-                    data = await loop.sock_recv(self.src, READ_SIZE)
+                    data = await fastpath.recv(self.src, READ_SIZE)
                 except OSError:
                     data = b""
                 item = Chunk(data, loop.time()) if data else None
@@ -195,13 +195,12 @@ class Link:
                 return
 
     async def _write(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             item = await self.writer_ch.get()
             if item is None:
                 break
             try:
-                await loop.sock_sendall(self.dst, item.data)
+                await fastpath.sendall(self.dst, item.data)
             except OSError:
                 break
         await self.conn.shutdown()

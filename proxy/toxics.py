@@ -203,7 +203,7 @@ async def run_latency(s: Stage) -> None:
 async def run_bandwidth(s: Stage) -> None:
     loop = asyncio.get_running_loop()
     rate = s.attrs["rate"]
-    clock = 0.0
+    debt = 0.0  # seconds still owed; a timer's overshoot is paid back on the next wait, as in Toxiproxy
     while True:
         item = await s.take()
         if not isinstance(item, Chunk):
@@ -213,14 +213,14 @@ async def run_bandwidth(s: Stage) -> None:
         if rate <= 0:  # Toxiproxy: rate 0 lets nothing through and never closes
             await asyncio.Event().wait()
         per_second, piece = rate * 1000, rate * 100
-        clock = max(clock, loop.time())
         data = item.data
         while data:
             part, data = data[:piece], data[piece:]
-            clock += len(part) / per_second
-            wait = clock - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            debt += len(part) / per_second
+            if debt > 0:
+                start = loop.time()
+                await asyncio.sleep(debt)
+                debt -= loop.time() - start
             await s.emit(Chunk(part, item.ts), [Chunk(data, item.ts)] if data else [])
 
 

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
-
 from mockprovider.proxy.app import ChaosProxy
 
 

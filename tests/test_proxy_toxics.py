@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import socket
 import threading
 import time
 
 import pytest
-from test_proxy_support import Running, TcpServer, connect, echo, recv_all, recv_exact, round_trip, running
-
 from mockprovider.proxy.toxics import slice_offsets
+from test_proxy_support import Running, TcpServer, connect, echo, recv_all, recv_exact, round_trip, running
 
 
 @pytest.fixture(scope="module")
@@ -242,7 +242,7 @@ def test_slicer_pieces_and_timing(tp: Running, echo_server: TcpServer) -> None:
             pieces.append(s.recv(100))
             times.append(time.perf_counter())
     assert pieces == [b"01234", b"56789", b"abcde", b"fghij"]
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert all(0.015 <= g <= 0.035 for g in gaps), gaps
 
 
