@@ -1,0 +1,143 @@
+"""A small Kling client written from Kling's documented API (PyJWT + httpx), independent of the server's code,
+and a real callback receiver on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import struct
+import threading
+import time
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import av
+import httpx
+import jwt
+
+ACCESS_KEY = "ak_test"  # the documented default pair
+SECRET_KEY = "sk_test"
+
+
+def token(ak: str = ACCESS_KEY, sk: str = SECRET_KEY, *, exp: float | None = None, nbf: float | None = None,
+          **extra: Any) -> str:
+    now = int(time.time())
+    payload = {"iss": ak, "exp": now + 1800 if exp is None else exp, "nbf": now - 5 if nbf is None else nbf, **extra}
+    return jwt.encode(payload, sk, algorithm="HS256", headers={"alg": "HS256", "typ": "JWT"})
+
+
+class Kling:
+    def __init__(self, base: str, ak: str = ACCESS_KEY, sk: str = SECRET_KEY) -> None:
+        self.base = base.rstrip("/")
+        self.ak, self.sk = ak, sk
+        self.http = httpx.Client(base_url=self.base, timeout=20)
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token(self.ak, self.sk)}", "Content-Type": "application/json"}
+
+    def post(self, path: str, body: Any) -> httpx.Response:
+        return self.http.post(path, headers=self.headers(), json=body)
+
+    def get(self, path: str, **params: Any) -> httpx.Response:
+        return self.http.get(path, headers=self.headers(), params=params)
+
+    def create(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        r = self.post(f"/v1/videos/{kind}", body)
+        assert r.status_code == 200, r.text
+        answer = r.json()
+        assert answer["code"] == 0 and answer["message"] == "SUCCEED", answer
+        return answer["data"]
+
+    def query(self, kind: str, task_id: str) -> dict[str, Any]:
+        r = self.get(f"/v1/videos/{kind}/{task_id}")
+        assert r.status_code == 200, r.text
+        return r.json()["data"]
+
+    def wait(self, kind: str, task_id: str, timeout: float = 15.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        seen = []
+        while True:
+            task = self.query(kind, task_id)
+            if not seen or seen[-1] != task["task_status"]:
+                seen.append(task["task_status"])
+            if task["task_status"] in ("succeed", "failed"):
+                task["_seen"] = seen
+                return task
+            assert time.monotonic() < deadline, f"task {task_id} stuck in {task['task_status']}"
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def probe_mp4(data: bytes) -> dict[str, Any]:
+    with av.open(io.BytesIO(data)) as container:
+        video = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(video))
+        return {"width": video.width, "height": video.height, "frames": frames,
+                "duration": container.duration / av.time_base, "audio": bool(container.streams.audio)}
+
+
+def png_base64(width: int, height: int) -> str:
+    """A real (grey) PNG of the given size, raw base64 as Kling wants it."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return base64.b64encode(png).decode()
+
+
+class Receiver:
+    """A real HTTP server on 127.0.0.1 recording each callback POST; answers 500 to the first ``fail_first``."""
+
+    def __init__(self, fail_first: int = 0, always_fail: bool = False) -> None:
+        self.received: list[dict[str, Any]] = []  # {"status": answered, "body": parsed JSON}
+        self.fail_first = fail_first
+        self.always_fail = always_fail
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.lock:
+                    fail = receiver.always_fail or len(receiver.received) < receiver.fail_first
+                    status = 500 if fail else 200
+                    receiver.received.append({"status": status, "body": json.loads(raw),
+                                              "content_type": self.headers.get("Content-Type")})
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/kling/callback"
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def accepted(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [r["body"] for r in self.received if r["status"] == 200]
+
+    def wait_for(self, predicate, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < deadline, f"callbacks so far: {self.received}"
+            time.sleep(0.02)
