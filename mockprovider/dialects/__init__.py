@@ -10,6 +10,7 @@ from .base import Dialect
 AVAILABLE = {
     "runway": "mockprovider.dialects.runway.dialect:RunwayDialect",
     "kling": "mockprovider.dialects.kling.dialect:KlingDialect",
+    "veo": "mockprovider.dialects.veo.dialect:VeoDialect",
 }
 
 
