@@ -1,0 +1,111 @@
+"""Veo through the Gemini API with google-genai 2.x, which cannot share an environment with the 3.x the rest of
+the suite uses: the tests build a virtual environment once (cached under ``.cache/venvs/``, rebuilt when the
+version stamp changes) and run ``veo_gemini_client.py`` in it against a live server.
+
+Set ``MOCKPROVIDER_SKIP_GENAI2=1`` to skip these where PyPI cannot be reached."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from veo_support import assign_all
+
+from mockprovider.testing import MockServer
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".cache" / "venvs" / "genai2"
+REQUIREMENTS = ["google-genai==2.34.0", "av>=12,<20"]
+STAMP = json.dumps({"requirements": REQUIREMENTS, "python": sys.version_info[:2]})
+CLIENT = Path(__file__).resolve().parent / "veo_gemini_client.py"
+
+
+def _python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def build_venv() -> Path:
+    stamp = VENV / "mockprovider-stamp.json"
+    if stamp.is_file() and stamp.read_text() == STAMP and _python(VENV).exists():
+        return _python(VENV)
+    building = VENV.with_name(f"{VENV.name}.building-{os.getpid()}")
+    shutil.rmtree(building, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(building)], check=True, timeout=120)
+    install = subprocess.run([str(_python(building)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                              *REQUIREMENTS], capture_output=True, text=True, timeout=600)
+    if install.returncode != 0:
+        shutil.rmtree(building, ignore_errors=True)
+        pytest.fail(f"could not install {REQUIREMENTS} into a venv:\n{install.stderr[-2000:]}")
+    (building / stamp.name).write_text(STAMP)
+    shutil.rmtree(VENV, ignore_errors=True)
+    building.rename(VENV)  # venvs tolerate a move as long as their python is run by path
+    return _python(VENV)
+
+
+@pytest.fixture(scope="module")
+def genai2_python() -> Path:
+    if os.environ.get("MOCKPROVIDER_SKIP_GENAI2"):
+        pytest.skip("MOCKPROVIDER_SKIP_GENAI2 is set")
+    return build_venv()
+
+
+@pytest.fixture(scope="module")
+def results(genai2_python: Path) -> dict:
+    with MockServer(profile="happy", time_scale=0.01, seed=3) as server:
+        assign_all(server)
+        run = subprocess.run([str(genai2_python), str(CLIENT), server.url, "download", "filtered", "failed",
+                              "bad_key", "invalid", "limited"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["version"] == "2.34.0"
+    return out
+
+
+def test_generate_poll_and_download(results: dict) -> None:
+    got = results["download"]
+    assert got["name"].startswith("models/veo-3.1-generate-preview/operations/")
+    assert got["uri"].startswith("https://") and "/v1beta/files/" in got["uri"]
+    assert (got["width"], got["height"]) == (720, 1280)
+    assert got["duration"] == pytest.approx(6.0, abs=0.1)
+    assert got["frames"] == 6 * 24
+    assert got["audio"] is True  # Veo 3 always has sound on the Gemini API
+
+
+def test_filtered_output_is_a_done_operation_without_samples(results: dict) -> None:
+    got = results["filtered"]
+    assert got["error"] is None
+    assert got["generated_videos"] is None
+    assert got["rai_media_filtered_count"] == 1
+    assert len(got["rai_media_filtered_reasons"]) == 1
+
+
+def test_failure_inside_the_operation(results: dict) -> None:
+    got = results["failed"]
+    assert got["done"] is True
+    assert got["response"] is None
+    assert got["error"]["code"] == 13 and got["error"]["message"]
+
+
+def test_bad_key_is_400_api_key_invalid(results: dict) -> None:
+    got = results["bad_key"]
+    assert (got["class"], got["code"], got["status"]) == ("ClientError", 400, "INVALID_ARGUMENT")
+    assert got["message"] == "API key not valid. Please pass a valid API key."
+    assert got["details"]["error"]["details"][0]["reason"] == "API_KEY_INVALID"
+
+
+def test_invalid_duration_is_400(results: dict) -> None:
+    got = results["invalid"]
+    assert (got["class"], got["code"], got["status"]) == ("ClientError", 400, "INVALID_ARGUMENT")
+    assert "durationSeconds" in got["message"]
+
+
+def test_rate_limit_is_429_with_retry_info(results: dict) -> None:
+    got = results["limited"]
+    assert (got["class"], got["code"], got["status"]) == ("ClientError", 429, "RESOURCE_EXHAUSTED")
+    delays = [d["retryDelay"] for d in got["details"]["error"]["details"] if d["@type"].endswith("RetryInfo")]
+    assert len(delays) == 1 and delays[0].endswith("s") and 1 <= int(delays[0][:-1]) <= 60
