@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
-from ...engine.jobs import FAILED, SUCCEEDED, Job
+from ...engine.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 from ...engine.limits import OverLimit
 from ...engine.rng import stream
 from ...media.render import VideoSpec
@@ -223,6 +223,8 @@ class KlingDialect(Dialect):
             status = wire.STATUS[state]
             if status == last[0]:
                 return
+            if status in ("succeed", "failed") and last[0] == "submitted" and job.ends > job.started:
+                notify(job, RUNNING)  # the timeline ran late: still tell the receiver it was processing
             last[0] = status
             if state == FAILED and job.cost and not (job.data or {}).get("r"):
                 engine.limits.refund(engine.scope(self.name, job.account), job.cost)  # failures cost nothing
@@ -236,6 +238,7 @@ class KlingDialect(Dialect):
                                                                    f"{self.ctx.settings.port}")
             self.callbacks.enqueue(job.id, url, self._render(job, state, origin, behaviour.url_ttl), policy)
 
+        notify(job, QUEUED)  # now, not when the timeline first runs: a short queue could be over by then
         engine.watch(job, notify)
 
     def _gone(self, job: Job) -> bool:
