@@ -63,10 +63,13 @@ def test_image2video_follows_the_image_and_the_duration(kling):
 
 def test_kling_v3_takes_3_to_15_seconds(kling):
     created = kling.create("text2video", {"model_name": "kling-v3", "prompt": "rain", "duration": "3",
-                                          "aspect_ratio": "1:1"})
-    [video] = kling.wait("text2video", created["task_id"])["task_result"]["videos"]
+                                          "aspect_ratio": "1:1", "watermark_info": {"enabled": True}})
+    done = kling.wait("text2video", created["task_id"])
+    assert done["watermark_info"] == {"enabled": True}
+    [video] = done["task_result"]["videos"]
     info = probe_mp4(httpx.get(video["url"], timeout=20).content)
     assert (info["width"], info["height"]) == (720, 720) and abs(info["duration"] - 3.0) < 0.2
+    assert httpx.get(video["watermark_url"], timeout=20).headers["content-type"] == "video/mp4"
 
 
 def test_query_by_external_task_id_and_its_uniqueness(kling):

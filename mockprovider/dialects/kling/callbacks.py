@@ -160,6 +160,7 @@ class CallbackSender:
 
     def describe(self, task_id: str | None = None, limit: int = 1000) -> dict[str, Any]:
         entries = [e for e in self.journal if task_id is None or e["task_id"] == task_id]
-        return {"attempts": entries[-limit:], "pending": self.pending, "in_flight_tasks": len(self._workers),
+        shown = entries[len(entries) - limit:] if limit else []
+        return {"attempts": shown, "pending": self.pending, "in_flight_tasks": len(self._workers),
                 "delivered": self.delivered, "failed": self.failed, "dropped": self.dropped,
                 "journal_size": self.journal.maxlen}

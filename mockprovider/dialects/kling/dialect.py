@@ -196,7 +196,7 @@ class KlingDialect(Dialect):
                 store = self.ctx.engine.store
                 for pair in [p for p, task_id in external.items() if task_id not in store]:
                     del external[pair]
-                while len(external) >= self._max_tasks:
+                while len(external) >= self._max_tasks * 9 // 10:  # room to spare: prune rarely
                     del external[next(iter(external))]
             external[(job.account, params.external_task_id)] = job.id
 
