@@ -71,6 +71,8 @@ class VeoDialect(Dialect):
             return gcs.error(status, message)
         if status == 413:
             return wire.error(400, message)
+        if status == 405:  # Google answers an unsupported method on a known path as an unknown one
+            return wire.error(404, message)
         return wire.error(status, message)
 
     def over_limit(self, request: Request, over: OverLimit) -> Response:
