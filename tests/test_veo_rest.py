@@ -183,3 +183,13 @@ def test_other_providers_keep_their_routes(http: httpx.Client) -> None:
 
 def test_wrong_method_is_a_google_404(http: httpx.Client) -> None:
     google_error(http.get(f"{GEMINI}:predictLongRunning", headers=KEY), 404, "NOT_FOUND")
+
+
+def test_null_parameters_count_as_absent(http: httpx.Client) -> None:
+    body = {**BODY, "parameters": {"durationSeconds": None, "aspectRatio": None, "sampleCount": None}}
+    assert http.post(f"{GEMINI}:predictLongRunning", headers=KEY, json=body).status_code == 200
+
+
+def test_vertex_resource_names_are_bounded(http: httpx.Client) -> None:
+    path = VERTEX.replace("/p/", "/" + "p" * 200 + "/")
+    google_error(http.post(f"{path}:predictLongRunning", headers=KEY, json=BODY), 400, "INVALID_ARGUMENT")

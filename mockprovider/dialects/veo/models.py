@@ -30,6 +30,7 @@ MASK_MODES = ("INSERT", "REMOVE", "REMOVE_STATIC", "OUTPAINT")
 COMPRESSION = ("OPTIMIZED", "LOSSLESS")
 RESIZE_MODES = ("CROP", "PAD")
 MAX_SEED = 4_294_967_295
+MAX_URI = 1024  # Cloud Storage object names are at most 1024 bytes
 EXTENSION_SECONDS = 7
 GCS_URI = re.compile(r"^gs://([a-z0-9][a-z0-9._-]{1,220}[a-z0-9])(?:/(.*))?$")
 PUBSUB_TOPIC = re.compile(r"^projects/[^/]+/topics/[^/]+$")
@@ -127,6 +128,12 @@ def _name(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return "an object" if isinstance(value, dict) else "a list"
     return str(value)
+
+
+def _given(parameters: dict[str, Any], key: str, default: Any) -> Any:
+    """A parameter's value; an explicit null counts as not given, as in protobuf JSON."""
+    value = parameters.get(key)
+    return default if value is None else value
 
 
 def _integer(value: Any, field: str) -> int:
@@ -333,13 +340,13 @@ def validate(body: Any, model: Model, api: str, extended_duration: float | None 
     if not (prompt or image is not None or video is not None):
         raise Invalid("A text `prompt` is required (or an `image` or `video` to start from).")
 
-    aspect = parameters.get("aspectRatio", "16:9")
+    aspect = _given(parameters, "aspectRatio", "16:9")
     _choice(aspect, "aspectRatio", ASPECT_RATIOS)
     resolutions = model.allowed_resolutions(api)
-    resolution = parameters.get("resolution", "720p")
+    resolution = _given(parameters, "resolution", "720p")
     _choice(resolution, "resolution", resolutions, f" with {model.name}")
     durations = family.durations[api]
-    duration = _integer(parameters.get("durationSeconds", 8), "durationSeconds")
+    duration = _integer(_given(parameters, "durationSeconds", 8), "durationSeconds")
     if duration not in durations:
         if durations == tuple(range(durations[0], durations[-1] + 1)):
             _bounded(duration, "durationSeconds", durations[0], durations[-1])
@@ -357,7 +364,7 @@ def validate(body: Any, model: Model, api: str, extended_duration: float | None 
     if video is not None and hd:
         raise Invalid("Video extension only supports resolution 720p.")
 
-    samples = _bounded(_integer(parameters.get("sampleCount", 1), "sampleCount"), "sampleCount", 1,
+    samples = _bounded(_integer(_given(parameters, "sampleCount", 1), "sampleCount"), "sampleCount", 1,
                        family.max_samples[api])
     if parameters.get("personGeneration") is not None:
         _choice(parameters["personGeneration"], "personGeneration",
@@ -376,7 +383,7 @@ def validate(body: Any, model: Model, api: str, extended_duration: float | None 
     storage = None
     if parameters.get("storageUri") is not None:
         storage = _string(parameters["storageUri"], "storageUri")
-        if not GCS_URI.match(storage.rstrip("/")):
+        if len(storage) > MAX_URI or not GCS_URI.match(storage.rstrip("/")):
             raise Invalid(f"Invalid value for `storageUri`: {_name(storage)} is not a Cloud Storage URI "
                           "(gs://bucket/prefix).")
         storage = storage.rstrip("/")

@@ -31,6 +31,7 @@ VERSIONS = ("v1", "v1beta1")
 PROJECT = "/projects/{project}/locations/{location}"
 MODEL = "/publishers/google/models/{model}"
 API = "v"
+MAX_SEGMENT = 63  # project ids and locations are short; job.data keeps them
 
 
 def new_operation_id(rng: Any) -> str:
@@ -76,7 +77,10 @@ class VertexApi:
         who = self._check(request, decision)
         if isinstance(who, Response):
             return who
-        name = request.path_params["model"]
+        params_path = request.path_params
+        if len(params_path.get("project", "")) > MAX_SEGMENT or len(params_path.get("location", "")) > MAX_SEGMENT:
+            return wire.error(400, f"Invalid resource name: {resource(request)}.")
+        name = params_path["model"]
         model = model_for(name, VERTEX)
         if model is None:
             return wire.error(404, f"Publisher Model `{resource(request)}` was not found or your project does not "
@@ -90,7 +94,6 @@ class VertexApi:
             params = validate(body, model, VERTEX, self.dialect.input_duration(self._extended_job(body)))
         except Invalid as exc:
             return wire.error(400, exc.message)
-        params_path = request.path_params
         data: dict[str, Any] = {"api": API, "n": params.samples}
         if "project" in params_path:
             data["r"] = f"projects/{params_path['project']}/locations/{params_path['location']}"
