@@ -49,14 +49,14 @@ class VeoDialect(Dialect):
         return [*self.gemini.routes(), *self.vertex.routes(), *self.storage.routes()]
 
     def base_urls(self, origin: str) -> dict[str, str]:
+        """The same origin for every way in: google-genai replaces the global, ``{loc}-aiplatform`` and
+        ``aiplatform.{us|eu}.rep`` hosts alike with ``HttpOptions(base_url=...)``; paths do not change."""
         return {
-            "genai.Client(api_key=..., http_options=HttpOptions(base_url=...)) [Gemini API, google-genai < 3]":
-                origin,
+            "Gemini API (genai<3)": origin,
             "GOOGLE_GEMINI_BASE_URL": origin,
-            "genai.Client(vertexai=True, project=..., location=... | api_key=..., "
-            "http_options=HttpOptions(base_url=...))": origin,
+            "Vertex AI": origin,
             "GOOGLE_VERTEX_BASE_URL": origin,
-            "STORAGE_EMULATOR_HOST (google-cloud-storage, for gs:// outputs)": origin,
+            "STORAGE_EMULATOR_HOST": origin,
         }
 
     def owns(self, path: str) -> bool:
