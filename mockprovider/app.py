@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -27,7 +28,8 @@ from .media.links import MediaLinks
 from .media.routes import media_routes
 from .web.metrics import Metrics
 from .web.responses import json_response
-from .web.transport import KeepRawSend
+from .web.routing import SegmentRouter
+from .web.transport import RAW_SEND
 
 log = logging.getLogger("mockprovider")
 
@@ -49,10 +51,11 @@ def initial_profile(library: ProfileLibrary, name_or_path: str) -> Profile:
     return library.load(name_or_path)
 
 
-class MockProviderApp:
+class MockProviderApp(Starlette):
     """The ASGI app, with its context and dialects at hand."""
 
     def __init__(self, settings: Settings) -> None:
+        super().__init__(exception_handlers={404: self._not_found, 405: self._not_allowed})
         self.settings = settings
         library = library_for(settings)
         profile = initial_profile(library, settings.profile)
@@ -77,12 +80,16 @@ class MockProviderApp:
         routes += media_routes(self.ctx)
         for dialect in self.dialects:
             routes += dialect.routes()
-        self.starlette = Starlette(routes=routes, lifespan=self._lifespan,
-                                   exception_handlers={404: self._not_found, 405: self._not_allowed})
-        self._asgi = KeepRawSend(self.starlette)
+        self.router = SegmentRouter(routes, lifespan=self._lifespan)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._asgi(scope, receive, send)
+        # Keep the server's own send for faults below HTTP (see web/transport.py); done here rather than in a
+        # middleware, which would cost every request another layer.
+        scope["app"] = self
+        scope[RAW_SEND] = send
+        if self.middleware_stack is None:
+            self.middleware_stack = self.build_middleware_stack()
+        await self.middleware_stack(scope, receive, send)
 
     @property
     def engine(self) -> Engine:
@@ -116,6 +123,10 @@ class MockProviderApp:
             await dialect.startup()
         for hook in self.startup_hooks:
             await hook()
+        # Everything built so far (routes, profiles, imported modules) lives as long as the server: keep it out
+        # of the garbage collector's sweeps, which otherwise cost every request a share of scanning it.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

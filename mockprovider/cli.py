@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from pathlib import Path
@@ -90,7 +89,7 @@ def serve(settings: Settings, log_level: str = "warning") -> int:
                             access_log=False, lifespan="on", timeout_keep_alive=75, backlog=4096)
     server = uvicorn.Server(config)
     print(_banner(app, settings), flush=True)
-    asyncio.run(server.serve())
+    server.run()  # uvicorn's own loop choice: uvloop where installed
     return 0
 
 

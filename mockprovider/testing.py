@@ -74,7 +74,8 @@ class MockServer:
         self._server = uvicorn.Server(config)
 
         def run() -> None:
-            loop = asyncio.new_event_loop()
+            factory = config.get_loop_factory()
+            loop = factory() if factory is not None else asyncio.new_event_loop()
             self.loop = loop
             asyncio.set_event_loop(loop)
             loop.run_until_complete(self._server.serve())

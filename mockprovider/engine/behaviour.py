@@ -117,6 +117,9 @@ class ProviderBehaviour(Behaviour):
     auth: dict[str, Any] | None = None  # the dialect's own account settings (keys, secrets...)
 
 
+NO_LATENCY = Fixed(0.0)
+
+
 class Resolved:
     """A fully resolved behaviour for one (provider, model): every value present, ready for the hot path."""
 
@@ -158,7 +161,7 @@ class Resolved:
                 callbacks.update({k: getattr(layer.callbacks, k) for k in layer.callbacks.model_fields_set})
             if layer.outputs:
                 outputs.update({k: getattr(layer.outputs, k) for k in layer.outputs.model_fields_set})
-        default_latency = latency.get("default", Fixed(0.0))
+        default_latency = latency.get("default", NO_LATENCY)
         self.latency = {kind: latency.get(kind, default_latency) for kind in ENDPOINT_KINDS}
         self.queue: Distribution = jobs.get("queue") or Fixed(0.0)
         self.run: Distribution = jobs.get("run") or Fixed(1.0)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .behaviour import FaultRule, Resolved
+from .behaviour import NO_LATENCY, FaultRule, Resolved
 from .clock import Clock
 from .faults import pick_fault
 from .jobs import Job, next_change, plan_job
@@ -45,6 +45,7 @@ class RequestDecision:
     behaviour: Resolved
     delay: float
     fault: FaultRule | None
+    key: str | None = None  # the caller's account key as sent (not yet verified)
 
 
 @dataclass
@@ -91,14 +92,16 @@ class Engine:
             return Assignment(header_profile, self.selector.active.since)
         return self.selector.for_key(key)
 
-    def decide(self, assignment: Assignment, provider: str, endpoint: str) -> RequestDecision:
+    def decide(self, assignment: Assignment, provider: str, endpoint: str, key: str | None = None
+               ) -> RequestDecision:
         """Draw this request's latency and fault from its profile (one shared, seeded stream)."""
         behaviour = assignment.profile.resolve(provider)
         rng = self._requests_rng
-        delay = behaviour.latency[endpoint].sample(rng)
-        active_for = self.clock.now() - assignment.since
-        fault = pick_fault(behaviour.faults[endpoint], rng, active_for)
-        return RequestDecision(assignment, behaviour, delay, fault)
+        latency = behaviour.latency[endpoint]
+        delay = 0.0 if latency is NO_LATENCY else latency.sample(rng)
+        rules = behaviour.faults[endpoint]
+        fault = pick_fault(rules, rng, self.clock.now() - assignment.since) if rules else None
+        return RequestDecision(assignment, behaviour, delay, fault, key)
 
     # -- jobs -----------------------------------------------------------------------------------------------
 

@@ -43,14 +43,18 @@ class Profile:
     document: ProfileDocument
     network: BaseModel | None = None
     _resolved: dict[tuple[str, str | None], Resolved] = field(default_factory=dict, repr=False)
+    _auth: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def description(self) -> str:
         return self.document.description
 
     def auth(self, provider: str) -> dict[str, Any]:
-        section = self.document.providers.get(provider)
-        return (section.auth if section is not None else None) or {}
+        found = self._auth.get(provider)
+        if found is None:
+            section = self.document.providers.get(provider)
+            found = self._auth[provider] = (section.auth if section is not None else None) or {}
+        return found
 
     def resolve(self, provider: str, model: str | None = None) -> Resolved:
         key = (provider, model)

@@ -1,4 +1,4 @@
-"""Fast JSON responses (orjson) and the empty 204."""
+"""Fast JSON responses (orjson, headers built directly) and the empty 204."""
 
 from __future__ import annotations
 
@@ -7,16 +7,24 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+_JSON_TYPE = (b"content-type", b"application/json")
+
 
 class JSON(Response):
     media_type = "application/json"
 
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+    def __init__(self, content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> None:
+        self.status_code = status_code
+        self.background = None
+        self.body = body = orjson.dumps(content)
+        raw = [(b"content-length", str(len(body)).encode()), _JSON_TYPE]
+        if headers:
+            raw.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
+        self.raw_headers = raw
 
 
 def json_response(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSON:
-    return JSON(content, status_code=status, headers=headers)
+    return JSON(content, status, headers)
 
 
 def no_content() -> Response:

@@ -1,7 +1,7 @@
 """Faults below HTTP: resetting a connection or cutting a response short.
 
-ASGI gives no access to the socket, so the outermost layer of the app keeps the server's own ``send`` in the
-scope; uvicorn's ``send`` is a bound method of an object that holds the transport.
+ASGI gives no access to the socket, so the app keeps the server's own ``send`` in the scope; uvicorn's ``send``
+is a bound method of an object that holds the transport.
 """
 
 from __future__ import annotations
@@ -11,19 +11,9 @@ import socket
 import struct
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 RAW_SEND = "mockprovider.raw_send"
-
-
-class KeepRawSend:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope[RAW_SEND] = send
-        await self.app(scope, receive, send)
 
 
 def transport_of(scope: Scope) -> Any | None:

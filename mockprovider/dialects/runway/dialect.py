@@ -76,7 +76,7 @@ class RunwayDialect(Dialect):
 
     def _check_headers(self, request: Request, decision: RequestDecision) -> Response | str:
         """The caller's key if auth and the version header are right, else Runway's error."""
-        key = self.credential(request)
+        key = decision.key
         if key is None:
             return wire.error(401, "No API key was provided. Set the Authorization header to 'Bearer <key>'.")
         allowed = decision.assignment.profile.auth(self.name).get("keys")
@@ -116,7 +116,8 @@ class RunwayDialect(Dialect):
         spec = video_spec(width, height, float(params.duration), behaviour.fps, params.audio)
         result = self.ctx.engine.submit(
             JobRequest(provider=self.name, model=params.model.name, account=key, kind=endpoint,
-                       make_id=new_task_id, cost=params.credits, output=spec),
+                       make_id=new_task_id, cost=params.credits, output=spec,
+                       data={"createdAt": wire.iso(self.ctx.engine.clock.epoch())}),
             decision.assignment, queue_when_busy=True)
         if isinstance(result, OverLimit):
             return self.over_limit(request, result)
@@ -145,7 +146,7 @@ class RunwayDialect(Dialect):
         if state == SUCCEEDED:
             origin = self.origin(request)
             urls = [self.ctx.links.url(origin, job.id, 0, decision.behaviour.url_ttl)]
-        return json_response(wire.task(job, state, progress, engine.clock.epoch(job.created), urls))
+        return json_response(wire.task(job, state, progress, urls))
 
     async def delete_task(self, request: Request, decision: RequestDecision) -> Response:
         key = self._check_headers(request, decision)

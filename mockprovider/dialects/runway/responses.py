@@ -47,8 +47,8 @@ def charged(job: Job, state: str) -> int:
     return round(job.cost)
 
 
-def task(job: Job, state: str, progress: float, created_epoch: float, output_urls: list[str]) -> dict[str, Any]:
-    body: dict[str, Any] = {"id": job.id, "createdAt": iso(created_epoch), "status": STATUS[state]}
+def task(job: Job, state: str, progress: float, output_urls: list[str]) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": job.id, "createdAt": job.data["createdAt"], "status": STATUS[state]}
     if state in (THROTTLED, QUEUED, RUNNING):
         body["estimatedCost"] = {"credits": float(job.cost)}
         if state == RUNNING:
