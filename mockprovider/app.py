@@ -71,6 +71,8 @@ class MockProviderApp(Starlette):
         self.dialects: list[Dialect] = [dialects.load(name)(self.ctx) for name in names]
         self.startup_hooks: list = []
         self.shutdown_hooks: list = []
+        self.network = None  # a network.NetworkBinding when profiles drive a proxy
+        self.chaos_proxy = None
         routes = admin_routes(self.ctx, {"dialects": self.dialects,
                                          "on_reset": [d.reset for d in self.dialects]})
         for dialect in self.dialects:
@@ -139,4 +141,17 @@ class MockProviderApp(Starlette):
 
 
 def create_app(settings: Settings | None = None) -> MockProviderApp:
-    return MockProviderApp(settings or Settings())
+    """The server for ``settings``; with ``extra["proxy"]`` it also runs the chaos proxy, and with
+    ``extra["toxiproxy_url"]`` it drives a real Toxiproxy from the profiles' network sections."""
+    settings = settings or Settings()
+    app = MockProviderApp(settings)
+    if settings.extra.get("proxy"):
+        from .network import embed_proxy
+
+        embed_proxy(app, settings.extra.get("proxy_host", "127.0.0.1"), int(settings.extra.get("proxy_port", 8474)),
+                    settings.seed)
+    elif settings.extra.get("toxiproxy_url"):
+        from .network import drive_toxiproxy
+
+        drive_toxiproxy(app, settings.extra["toxiproxy_url"])
+    return app

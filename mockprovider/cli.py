@@ -42,6 +42,9 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
                    help="also run the chaos proxy's API in this process [MOCKPROVIDER_PROXY]")
     p.add_argument("--proxy-host", default=_env("PROXY_HOST", "127.0.0.1"))
     p.add_argument("--proxy-port", type=int, default=int(_env("PROXY_PORT", "8474")))
+    p.add_argument("--toxiproxy-url", default=_env("TOXIPROXY_URL"),
+                   help="apply profiles' network sections to a real Toxiproxy at this URL instead "
+                        "[MOCKPROVIDER_TOXIPROXY_URL]")
     p.add_argument("--log-level", default=_env("LOG_LEVEL", "warning"))
 
 
@@ -51,7 +54,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     time_scale=args.time_scale, profiles_dir=args.profiles_dir, admin_token=args.admin_token,
                     public_url=args.public_url, providers=providers, max_jobs=args.max_jobs,
                     media_dir=args.media_dir,
-                    extra={"proxy": args.proxy, "proxy_host": args.proxy_host, "proxy_port": args.proxy_port})
+                    extra={"proxy": args.proxy, "proxy_host": args.proxy_host, "proxy_port": args.proxy_port,
+                           "toxiproxy_url": args.toxiproxy_url})
 
 
 def _banner(app, settings: Settings) -> str:
@@ -62,6 +66,8 @@ def _banner(app, settings: Settings) -> str:
         for how, url in urls.items():
             lines.append(f"  {name:<8} {how:<22} {url}")
     lines.append(f"  admin    {'':<22} {origin}/__mock/")
+    if settings.extra.get("toxiproxy_url"):
+        lines.append(f"  network  {'driving Toxiproxy at':<22} {settings.extra['toxiproxy_url']}")
     if settings.extra.get("proxy"):
         lines.append(f"  proxy    toxiproxy API          http://{settings.extra['proxy_host']}:"
                      f"{settings.extra['proxy_port']}")
@@ -81,10 +87,6 @@ def serve(settings: Settings, log_level: str = "warning") -> int:
     except KeyError as exc:
         print(f"mockprovider: unknown provider {exc}", file=sys.stderr)
         return 2
-    if settings.extra.get("proxy"):
-        from .proxy_embed import embed_proxy
-
-        embed_proxy(app, settings.extra["proxy_host"], settings.extra["proxy_port"], settings.seed)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=log_level,
                             access_log=False, lifespan="on", timeout_keep_alive=75, backlog=4096)
     server = uvicorn.Server(config)

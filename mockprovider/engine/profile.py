@@ -75,10 +75,10 @@ NetworkParser = Any  # callable(dict) -> BaseModel, installed by the proxy packa
 
 def _network_parser() -> NetworkParser | None:
     try:
-        from mockprovider.proxy.profile import NetworkSection
+        from mockprovider.proxy.profile import parse_network
     except ImportError:
         return None
-    return NetworkSection.model_validate
+    return parse_network
 
 
 def _location(loc: tuple) -> str:
@@ -157,8 +157,8 @@ def build_profile(name: str, raw: dict[str, Any], source: str, lookup: Any = Non
         if parser is not None:
             try:
                 network = parser(document.network)
-            except ValidationError as exc:
-                raise ProfileError(source, [f"network.{p}" for p in _problems(exc)]) from None
+            except ValueError as exc:
+                raise ProfileError(source, str(exc).split("; ")) from None
     return Profile(name=name, source=source, raw=merged, document=document, network=network)
 
 
