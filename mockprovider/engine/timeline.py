@@ -66,9 +66,11 @@ class Timeline:
             self._task = None
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         heap = self._heap
+        clock = self.clock
         while True:
-            now = self.clock.now()
+            now = clock.now()
             while heap and heap[0][0] <= now:
                 when, _, callback = heapq.heappop(heap)
                 self._record(now - when)
@@ -76,13 +78,15 @@ class Timeline:
                     callback()
                 except Exception:
                     log.exception("timeline callback failed")
+                if not heap or heap[0][0] > now:
+                    now = clock.now()
             self._wake.clear()
-            if not heap:
-                await self._wake.wait()
-                continue
-            delay = self.clock.real_seconds(heap[0][0] - self.clock.now())
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.0))
+            timer = None
+            if heap:
+                timer = loop.call_later(max(clock.real_seconds(heap[0][0] - clock.now()), 0.0), self._wake.set)
+            await self._wake.wait()
+            if timer is not None:
+                timer.cancel()
 
     def _record(self, late: float) -> None:
         lateness = self.lateness

@@ -71,7 +71,7 @@ class KlingDialect(Dialect):
         return routes
 
     def base_urls(self, origin: str) -> dict[str, str]:
-        return {"API domain (instead of https://api-singapore.klingai.com)": origin}
+        return {"API base URL": origin}
 
     def owns(self, path: str) -> bool:
         return path.startswith(("/v1/videos/", "/v1/images/", "/account/"))
