@@ -276,3 +276,14 @@ def test_tasks_are_private_to_their_key(server):
     task = image_to_video(client(server.url))
     with pytest.raises(runwayml.NotFoundError):
         client(server.url, key="key_other").tasks.retrieve(task.id)
+
+
+def test_same_seed_and_requests_replay_the_same_tasks_and_plans():
+    runs = []
+    for _ in range(2):
+        with MockServer(profile="realistic", time_scale=0.02, seed=1234) as s:
+            c = client(s.url)
+            ids = [image_to_video(c).id for _ in range(3)] + [image_to_video(client(s.url, key="key_b")).id]
+            runs.append([(i, s.admin("GET", f"/jobs/{i}").json()["plan"]) for i in ids])
+    assert runs[0] == runs[1]
+    assert len({i for i, _ in runs[0]}) == 4
