@@ -123,6 +123,7 @@ class MockProviderApp(Starlette):
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         for dialect in self.dialects:
             await dialect.startup()
+        self.ctx.loop_lag.start()
         for hook in self.startup_hooks:
             await hook()
         # Everything built so far (routes, profiles, imported modules) lives as long as the server: keep it out
@@ -137,6 +138,7 @@ class MockProviderApp(Starlette):
             for dialect in self.dialects:
                 await dialect.shutdown()
             await self.ctx.engine.timeline.stop()
+            await self.ctx.loop_lag.stop()
             self.ctx.media.close()
 
 

@@ -9,6 +9,7 @@ from .engine.engine import Engine
 from .engine.profile import Profile, ProfileLibrary
 from .media.cache import MediaCache
 from .media.links import MediaLinks
+from .web.looplag import LoopLag
 from .web.metrics import Metrics
 
 
@@ -57,6 +58,7 @@ class Context:
 
     def __post_init__(self) -> None:
         self._loaded: dict[str, Profile] = {}
+        self.loop_lag = LoopLag()
 
     def origin(self, request_base: str) -> str:
         """Where clients reach us, for absolute URLs we hand out."""

@@ -184,6 +184,7 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
     async def reset(request: Request) -> Response:
         engine.reset()
         ctx.metrics.clear()
+        ctx.loop_lag.clear()
         for hook in (extra or {}).get("on_reset", []):
             hook()
         return json_response({"status": "reset", "profile": engine.selector.active.profile.name})
@@ -220,10 +221,13 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
             "timeline": {"pending": len(engine.timeline), "dropped": engine.timeline.dropped,
                          "late_p99": lateness[int(len(lateness) * 0.99)] if lateness else None},
             "media": ctx.media.stats(),
+            "loop_lag": ctx.loop_lag.summary(),
         })
 
     async def metrics(request: Request) -> Response:
-        gauges = {"jobs_stored": len(engine.store), "jobs_created_total": engine.stats.created}
+        lag = ctx.loop_lag.summary()
+        gauges = {"jobs_stored": len(engine.store), "jobs_created_total": engine.stats.created,
+                  "event_loop_lag_p99_seconds": (lag["p99_ms"] or 0.0) / 1000}
         return PlainTextResponse(ctx.metrics.render(gauges), media_type="text/plain; version=0.0.4")
 
     r = Route
