@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from test_proxy_support import chaos, echo_server, tp  # noqa: F401 - the chaos proxy tests' shared fixtures
 
 from mockprovider.testing import MockServer
 

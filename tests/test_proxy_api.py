@@ -5,29 +5,9 @@ from __future__ import annotations
 import socket
 
 import pytest
-from test_proxy_support import Running, TcpServer, echo, running
+from test_proxy_support import Running, TcpServer
 from toxiproxy import Toxiproxy
 from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
-
-
-@pytest.fixture(scope="module")
-def chaos():
-    with running() as r:
-        yield r
-
-
-@pytest.fixture
-def tp(chaos: Running):
-    chaos.clear()
-    yield chaos
-    chaos.clear()
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    server = TcpServer(echo)
-    yield server
-    server.close()
 
 
 def client(chaos: Running) -> Toxiproxy:
@@ -36,14 +16,14 @@ def client(chaos: Running) -> Toxiproxy:
     return t
 
 
-def test_toxiproxy_python_walkthrough(tp: Running, upstream: TcpServer) -> None:
+def test_toxiproxy_python_walkthrough(tp: Running, echo_server: TcpServer) -> None:
     t = client(tp)
     assert t.running()
     assert t.version() == b'{"version": "2.12.0"}\n'
-    p = t.create(upstream=upstream.address, name="redis")
+    p = t.create(upstream=echo_server.address, name="redis")
     assert p.listen.startswith("127.0.0.1:") and not p.listen.endswith(":0")
     assert set(t.proxies()) == {"redis"}
-    assert t.get_proxy("redis").upstream == upstream.address
+    assert t.get_proxy("redis").upstream == echo_server.address
     assert t.get_proxy("nope") is None
     with socket.create_connection(tuple_addr(p.listen)) as s:
         s.sendall(b"hi")
@@ -63,7 +43,7 @@ def test_toxiproxy_python_walkthrough(tp: Running, upstream: TcpServer) -> None:
     assert p.destroy_toxic("bandwidth_upstream")
     assert t.reset()
     assert p.toxics() == {}
-    created = t.populate([{"name": "a", "upstream": upstream.address}, {"name": "redis", "upstream": "x:1"}])
+    created = t.populate([{"name": "a", "upstream": echo_server.address}, {"name": "redis", "upstream": "x:1"}])
     assert {x.name for x in created} == {"a", "redis"}
     assert t.get_proxy("redis").upstream == "x:1"
     assert t.destroy(t.get_proxy("a"))
@@ -71,11 +51,11 @@ def test_toxiproxy_python_walkthrough(tp: Running, upstream: TcpServer) -> None:
     assert t.proxies() == {}
 
 
-def test_toxiproxy_python_errors(tp: Running, upstream: TcpServer) -> None:
+def test_toxiproxy_python_errors(tp: Running, echo_server: TcpServer) -> None:
     t = client(tp)
-    p = t.create(upstream=upstream.address, name="web")
+    p = t.create(upstream=echo_server.address, name="web")
     with pytest.raises(ProxyExists):
-        t.create(upstream=upstream.address, name="web")
+        t.create(upstream=echo_server.address, name="web")
     p.add_toxic(type="latency", name="slow")
     with pytest.raises(ProxyExists, match="toxic already exists"):
         p.add_toxic(type="timeout", name="slow", stream="upstream")
@@ -216,16 +196,16 @@ def test_rejects_what_crashes_toxiproxy(tp: Running) -> None:
     assert tp.api("POST", "/proxies/a/toxics", raw=b'{"type": "latency", "toxicity": "x"}').status_code == 400
 
 
-def test_populate(tp: Running, upstream: TcpServer) -> None:
+def test_populate(tp: Running, echo_server: TcpServer) -> None:
     r = tp.api("POST", "/populate", [])
     assert r.status_code == 201 and r.text == '{"proxies":null}'
-    r = tp.api("POST", "/populate", [{"name": "one", "upstream": upstream.address, "listen": "localhost:0"},
+    r = tp.api("POST", "/populate", [{"name": "one", "upstream": echo_server.address, "listen": "localhost:0"},
                                      {"name": "two", "upstream": "x:1", "enabled": False}])
     assert r.status_code == 201
     one, two = r.json()["proxies"]
     assert one["enabled"] is True and two["enabled"] is False
     tp.toxic("one", type="latency")
-    same = tp.api("POST", "/populate", [{"name": "one", "upstream": upstream.address,
+    same = tp.api("POST", "/populate", [{"name": "one", "upstream": echo_server.address,
                                          "listen": one["listen"].replace("127.0.0.1", "localhost")}])
     assert same.json()["proxies"][0]["toxics"][0]["name"] == "latency_downstream"
     moved = tp.api("POST", "/populate", [{"name": "one", "upstream": "other:1", "listen": "127.0.0.1:0"}])
@@ -251,12 +231,12 @@ def test_reset_reenables_and_clears(tp: Running) -> None:
     assert body["enabled"] is True and body["toxics"] == []
 
 
-def test_metrics(tp: Running, upstream: TcpServer) -> None:
-    host, port = tp.make("m", upstream.address)
+def test_metrics(tp: Running, echo_server: TcpServer) -> None:
+    host, port = tp.make("m", echo_server.address)
     with socket.create_connection((host, port)) as s:
         s.sendall(b"12345")
         assert s.recv(10) == b"12345"
     text = tp.api("GET", "/metrics").text
     assert (f'toxiproxy_proxy_received_bytes_total{{direction="upstream",listener="127.0.0.1:{port}",'
-            f'proxy="m",upstream="{upstream.address}"}} 5') in text
+            f'proxy="m",upstream="{echo_server.address}"}} 5') in text
     assert 'toxiproxy_proxy_sent_bytes_total{direction="downstream"' in text

@@ -64,13 +64,6 @@ def chaos():
         yield r
 
 
-@pytest.fixture
-def tp(chaos: Running):
-    chaos.clear()
-    yield chaos
-    chaos.clear()
-
-
 def statuses(host: str, port: int, n: int, path: str = "/v1/tasks", method: str = "GET") -> list[int]:
     conn = http.client.HTTPConnection(host, port, timeout=5)
     out = []

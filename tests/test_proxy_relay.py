@@ -11,27 +11,7 @@ import time
 
 import pytest
 from mockprovider.proxy.profile import NetworkSection, apply_to_toxiproxy, parse_network
-from test_proxy_support import Running, TcpServer, connect, echo, recv_exact, round_trip, running
-
-
-@pytest.fixture(scope="module")
-def chaos():
-    with running() as r:
-        yield r
-
-
-@pytest.fixture
-def tp(chaos: Running):
-    chaos.clear()
-    yield chaos
-    chaos.clear()
-
-
-@pytest.fixture(scope="module")
-def echo_server():
-    server = TcpServer(echo)
-    yield server
-    server.close()
+from test_proxy_support import Running, TcpServer, connect, recv_exact, round_trip
 
 
 def test_bytes_pass_intact(tp: Running, echo_server: TcpServer) -> None:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 import requests
 from mockprovider.proxy.app import ChaosProxy
 
@@ -177,3 +178,24 @@ def running(seed: int = 1234) -> Iterator[Running]:
         yield r
     finally:
         r.stop()
+
+
+@pytest.fixture(scope="module")
+def chaos() -> Iterator[Running]:
+    """One chaos proxy per test module (a module may override this with its own seed)."""
+    with running() as r:
+        yield r
+
+
+@pytest.fixture
+def tp(chaos: Running) -> Iterator[Running]:
+    chaos.clear()
+    yield chaos
+    chaos.clear()
+
+
+@pytest.fixture(scope="module")
+def echo_server() -> Iterator[TcpServer]:
+    server = TcpServer(echo)
+    yield server
+    server.close()

@@ -10,27 +10,7 @@ import time
 
 import pytest
 from mockprovider.proxy.toxics import slice_offsets
-from test_proxy_support import Running, TcpServer, connect, echo, recv_all, recv_exact, round_trip, running
-
-
-@pytest.fixture(scope="module")
-def chaos():
-    with running() as r:
-        yield r
-
-
-@pytest.fixture
-def tp(chaos: Running):
-    chaos.clear()
-    yield chaos
-    chaos.clear()
-
-
-@pytest.fixture(scope="module")
-def echo_server():
-    server = TcpServer(echo)
-    yield server
-    server.close()
+from test_proxy_support import Running, TcpServer, connect, recv_all, recv_exact, round_trip
 
 
 class Sink:

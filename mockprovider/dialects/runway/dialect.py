@@ -127,19 +127,20 @@ class RunwayDialect(Dialect):
         self.ctx.media.prewarm(spec)
         return json_response({"id": result.id, "estimatedCost": {"credits": float(result.cost)}})
 
-    def _task_of(self, request: Request, key: str) -> Job | None:
-        job = self.ctx.engine.get(self.name, request.path_params["task_id"])
-        if job is None or job.account != key:
-            return None
-        return job
-
-    async def get_task(self, request: Request, decision: RequestDecision) -> Response:
+    def _task_of(self, request: Request, decision: RequestDecision) -> Job | Response:
+        """The caller's task named in the path, or Runway's error (auth, version, 404 for others' tasks)."""
         key = self._check_headers(request, decision)
         if isinstance(key, Response):
             return key
-        job = self._task_of(request, key)
-        if job is None:
+        job = self.ctx.engine.get(self.name, request.path_params["task_id"])
+        if job is None or job.account != key:
             return wire.error(404, "Task not found.")
+        return job
+
+    async def get_task(self, request: Request, decision: RequestDecision) -> Response:
+        job = self._task_of(request, decision)
+        if isinstance(job, Response):
+            return job
         engine = self.ctx.engine
         state, progress = job.state(engine.clock.now())
         urls: list[str] = []
@@ -149,18 +150,15 @@ class RunwayDialect(Dialect):
         return json_response(wire.task(job, state, progress, urls))
 
     async def delete_task(self, request: Request, decision: RequestDecision) -> Response:
-        key = self._check_headers(request, decision)
-        if isinstance(key, Response):
-            return key
-        job = self._task_of(request, key)
-        if job is None:
-            return wire.error(404, "Task not found.")
+        job = self._task_of(request, decision)
+        if isinstance(job, Response):
+            return job
         engine = self.ctx.engine
         state, _ = job.state(engine.clock.now())
         if state in (THROTTLED, QUEUED, RUNNING):
             if state != RUNNING:
                 job.data = {**(job.data or {}), "refunded": True}
-                engine.limits.refund(engine.scope(self.name, key), job.cost)
+                engine.limits.refund(engine.scope(self.name, job.account), job.cost)
             engine.cancel(job)
         else:
             engine.store.remove(job.id)
