@@ -11,12 +11,12 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount
+from starlette.routing import Mount, Router
 from starlette.types import Receive, Scope, Send
 
 from . import dialects
 from .admin.routes import PREFIX as ADMIN_PREFIX
-from .admin.routes import admin_routes
+from .admin.routes import TokenGuard, admin_routes
 from .context import Context, Settings
 from .dialects.base import Dialect
 from .engine.clock import Clock
@@ -78,7 +78,8 @@ class MockProviderApp(Starlette):
         for dialect in self.dialects:
             extra = dialect.admin_routes()
             if extra:
-                routes.append(Mount(f"{ADMIN_PREFIX}/{dialect.name}", routes=extra))
+                guarded = TokenGuard(Router(routes=extra), settings.admin_token)
+                routes.append(Mount(f"{ADMIN_PREFIX}/{dialect.name}", app=guarded))
         routes += media_routes(self.ctx)
         for dialect in self.dialects:
             routes += dialect.routes()

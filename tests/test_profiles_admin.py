@@ -197,6 +197,8 @@ def test_admin_token_guards_the_admin_api():
         ok = httpx.get(f"{server.url}/__mock/profile", headers={"X-Mockprovider-Admin-Token": "s3cret"})
         assert ok.status_code == 200
         assert server.admin("GET", "/profile").status_code == 200
+        assert httpx.get(f"{server.url}/__mock/kling/keys").status_code == 401  # a dialect's admin routes too
+        assert server.admin("GET", "/kling/keys").status_code == 200
 
 
 def test_unknown_paths_answer_in_the_owner_s_shape(server):

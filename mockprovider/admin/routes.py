@@ -91,19 +91,44 @@ def _profile_from(ctx: Context, body: Any) -> Profile:
     return ctx.library.load(name)
 
 
+def token_problem(request: Request, token: str | None) -> Response | None:
+    """The 401 for a request without the admin token (when one is set), else None."""
+    if not token:
+        return None
+    sent = request.headers.get(TOKEN_HEADER) or ""
+    bearer = request.headers.get("authorization", "")
+    if bearer.lower().startswith("bearer "):
+        sent = sent or bearer[7:]
+    if hmac.compare_digest(sent.encode(), token.encode()):
+        return None
+    return _error(401, "admin token missing or wrong (send it as X-Mockprovider-Admin-Token)")
+
+
+class TokenGuard:
+    """Guards a mounted group of admin routes (a dialect's own) with the same token."""
+
+    def __init__(self, app: Any, token: str | None) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            problem = token_problem(Request(scope, receive), self.token)
+            if problem is not None:
+                await problem(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Route]:
     engine = ctx.engine
     token = ctx.settings.admin_token
 
     def guarded(handler: Callable[[Request], Awaitable[Response]], open_: bool = False):
         async def run(request: Request) -> Response:
-            if token and not open_:
-                sent = request.headers.get(TOKEN_HEADER) or ""
-                bearer = request.headers.get("authorization", "")
-                if bearer.lower().startswith("bearer "):
-                    sent = sent or bearer[7:]
-                if not hmac.compare_digest(sent.encode(), token.encode()):
-                    return _error(401, "admin token missing or wrong (send it as X-Mockprovider-Admin-Token)")
+            problem = None if open_ else token_problem(request, token)
+            if problem is not None:
+                return problem
             try:
                 return await handler(request)
             except AdminError as exc:

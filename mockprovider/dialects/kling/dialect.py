@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from collections import deque
 from functools import lru_cache
@@ -29,7 +28,6 @@ from .models import KINDS, Invalid, Params, validate
 UNLIMITED_UNITS = 1_000_000
 MAX_PAGE_NUM = 1000
 MAX_PAGE_SIZE = 500
-ADMIN_TOKEN_HEADER = "x-mockprovider-admin-token"
 
 
 @lru_cache(maxsize=256)
@@ -98,10 +96,10 @@ class KlingDialect(Dialect):
 
     def admin_routes(self) -> list[BaseRoute]:
         return [
-            Route("/keys", self._guard(self.admin_list_keys), methods=["GET"]),
-            Route("/keys", self._guard(self.admin_add_key), methods=["POST"]),
-            Route("/keys/{access_key}", self._guard(self.admin_remove_key), methods=["DELETE"]),
-            Route("/callbacks", self._guard(self.admin_callbacks), methods=["GET"]),
+            Route("/keys", self.admin_list_keys, methods=["GET"]),
+            Route("/keys", self.admin_add_key, methods=["POST"]),
+            Route("/keys/{access_key}", self.admin_remove_key, methods=["DELETE"]),
+            Route("/callbacks", self.admin_callbacks, methods=["GET"]),
         ]
 
     async def startup(self) -> None:
@@ -341,19 +339,6 @@ class KlingDialect(Dialect):
         })
 
     # -- admin (under /__mock/kling/) -----------------------------------------------------------------------
-
-    def _guard(self, handler):
-        async def run(request: Request) -> Response:
-            token = self.ctx.settings.admin_token
-            if token:
-                sent = request.headers.get(ADMIN_TOKEN_HEADER) or ""
-                if not hmac.compare_digest(sent.encode(), token.encode()):
-                    return json_response({"error": "admin token missing or wrong (send it as "
-                                                   "X-Mockprovider-Admin-Token)"}, 401)
-            return await handler(request)
-
-        run.__name__ = handler.__name__
-        return run
 
     def _active_auth(self) -> dict[str, Any]:
         return self.ctx.engine.selector.active.profile.auth(self.name)
