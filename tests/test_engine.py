@@ -213,3 +213,22 @@ def test_watch_reports_each_change_in_order():
         return seen
 
     assert asyncio.run(scenario()) == [QUEUED, RUNNING, SUCCEEDED]
+
+
+def test_failed_jobs_give_their_cost_back_when_asked():
+    engine = engine_with({"jobs": {"queue": "0s", "run": "10s", "failure_rate": {"internal": 1.0}, "fail_at": 0.5},
+                          "limits": {"credits": 10}})
+
+    def charge(refund: bool):
+        request = JobRequest(provider="p", model="m", account="k", kind="t", cost=6, refund_failures=refund,
+                             make_id=lambda rng: f"job{rng.getrandbits(48):x}")
+        return engine.submit(request, engine.selector.active, queue_when_busy=True)
+
+    charge(refund=True)
+    assert engine.spent("p", "k") == 6
+    assert isinstance(charge(refund=True), OverLimit)  # not failed yet: still spent
+    engine.clock.advance(6)
+    assert engine.spent("p", "k") == 0  # failed at 5 s: refunded
+    charge(refund=False)
+    engine.clock.advance(6)
+    assert engine.spent("p", "k") == 6  # failures that are charged stay charged

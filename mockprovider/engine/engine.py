@@ -30,6 +30,7 @@ class JobRequest:
     cost: float = 0.0
     output: Any = None
     data: dict[str, Any] | None = None
+    refund_failures: bool = False  # a job that fails gives its cost back (Kling); Runway charges them
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,7 @@ class Engine:
         limits = behaviour.limits
         book = self.limits
         scope = book.scope(request.provider, request.account)
+        book.settle_refunds(scope, now)
         over = None if self.store.make_room(now) else OverLimit("capacity", None)
         if over is None:
             over = book.check_quota(scope, limits, now, request.cost)
@@ -144,6 +146,8 @@ class Engine:
                   output=request.output, data=request.data, profile=assignment.profile.name)
         book.admit(scope, job, limits, now)
         book.charge(scope, request.model, now, request.cost)
+        if request.refund_failures and job.plan.failure is not None and request.cost:
+            book.refund_when_failed(scope, job)
         self.store.add(job, now)
         self.stats.created += 1
         return job
@@ -196,7 +200,9 @@ class Engine:
         self.timeline.at(self.clock.now(), fire)
 
     def spent(self, provider: str, account: str) -> float:
-        return self.limits.scope(provider, account).spent
+        scope = self.limits.scope(provider, account)
+        self.limits.settle_refunds(scope, self.clock.now())
+        return scope.spent
 
     def scope(self, provider: str, account: str):
         return self.limits.scope(provider, account)

@@ -37,6 +37,7 @@ class Scope:
     daily: dict[str, int] = field(default_factory=dict)
     spent: float = 0.0
     slots: list[float] = field(default_factory=list)  # a heap: when each concurrency slot frees
+    refunds: list[tuple[float, int, Job]] = field(default_factory=list)  # a heap: planned failures to refund
     slots_limit: int | None = -1
     pruned_size: int = 0
 
@@ -91,6 +92,17 @@ class LimitBook:
 
     def refund(self, scope: Scope, cost: float) -> None:
         scope.spent = max(scope.spent - cost, 0.0)
+
+    def refund_when_failed(self, scope: Scope, job: Job) -> None:
+        """The job is planned to fail: give its cost back once it has (unless it is cancelled first)."""
+        heapq.heappush(scope.refunds, (job.natural_end, job.seq, job))
+
+    def settle_refunds(self, scope: Scope, now: float) -> None:
+        refunds = scope.refunds
+        while refunds and refunds[0][0] <= now:
+            _, _, job = heapq.heappop(refunds)
+            if job.cancelled_at is None or job.cancelled_at >= job.natural_end:
+                self.refund(scope, job.cost)
 
     def live(self, scope: Scope, now: float) -> list[Job]:
         scope.jobs = [j for j in scope.jobs if j.ends > now]

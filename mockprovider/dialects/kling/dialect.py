@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
-from ...engine.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, Job
+from ...engine.jobs import QUEUED, RUNNING, SUCCEEDED, Job
 from ...engine.limits import OverLimit
 from ...engine.rng import stream
 from ...media.render import VideoSpec
@@ -163,7 +163,7 @@ class KlingDialect(Dialect):
         engine = self.ctx.engine
         result = engine.submit(
             JobRequest(provider=self.name, model=model.name, account=key, kind=kind, make_id=new_task_id,
-                       cost=params.units, output=spec, data=data or None),
+                       cost=params.units, output=spec, data=data or None, refund_failures=True),
             decision.assignment, queue_when_busy=False)
         if isinstance(result, OverLimit):
             return self.over_limit(request, result)
@@ -172,7 +172,7 @@ class KlingDialect(Dialect):
                                          "the content security policy")
         self.ctx.media.prewarm(spec)
         self._remember(result, params)
-        if params.callback_url is not None or behaviour.limits.credits is not None:
+        if params.callback_url is not None:
             self._watch(result, params, behaviour)
         created = int(engine.clock.epoch(result.created) * 1000)
         return wire.envelope(rid, {
@@ -224,9 +224,6 @@ class KlingDialect(Dialect):
             if status in ("succeed", "failed") and last[0] == "submitted" and job.ends > job.started:
                 notify(job, RUNNING)  # the timeline ran late: still tell the receiver it was processing
             last[0] = status
-            if state == FAILED and job.cost and not (job.data or {}).get("r"):
-                engine.limits.refund(engine.scope(self.name, job.account), job.cost)  # failures cost nothing
-                job.data = {**(job.data or {}), "r": 1}
             if url is None or self._gone(job):
                 return
             delay_dist, attempts, backoff, timeout = policy_args
