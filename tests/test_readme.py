@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from genai2_env import genai2_python_or_skip
 
 from mockprovider.engine.profile import ProfileLibrary
 from mockprovider.testing import free_port
@@ -58,7 +59,7 @@ def test_the_banner_prints_each_base_url(served):
 
 
 def test_snippets_are_all_found():
-    assert set(SNIPPETS) == {"runway", "veo-vertex", "kling", "toxiproxy"}
+    assert set(SNIPPETS) == {"runway", "veo-vertex", "veo-gemini", "kling", "toxiproxy"}
 
 
 @pytest.mark.parametrize("name", sorted(SNIPPETS))
@@ -68,13 +69,16 @@ def test_readme_snippet_runs_unchanged(served, name):
         '"127.0.0.1", 8474', f'"127.0.0.1", {proxy_port}')
     free = free_port()
     code = code.replace("127.0.0.1:18000", f"127.0.0.1:{free}")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    python = str(genai2_python_or_skip()) if name == "veo-gemini" else sys.executable
+    result = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     if name == "runway":
         assert out.startswith("SUCCEEDED ")
     elif name == "veo-vertex":
         assert out.split()[1] == "video/mp4" and int(out.split()[0]) > 1000
+    elif name == "veo-gemini":
+        assert int(out) > 1000
     elif name == "kling":
         assert out.startswith("succeed http")
     elif name == "toxiproxy":
