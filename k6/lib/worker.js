@@ -20,8 +20,9 @@ function jitter(seconds) {
 function backOff(provider, why, hint, attempt, scale) {
   const seconds = Math.min(hint !== null && hint !== undefined ? hint : jitter(2 ** Math.min(attempt, 6)),
     config.maxBackoff);
-  backoffs.add(1, { provider, reason: why });
-  backoffWait.add(seconds * scale * 1000, { provider, reason: why });
+  const tags = { provider, reason: why, hinted: hint !== null && hint !== undefined ? 'yes' : 'no' };
+  backoffs.add(1, tags);
+  backoffWait.add(seconds * scale * 1000, tags);
   sleep(seconds * scale);
 }
 
