@@ -1,4 +1,5 @@
-"""A bare Starlette JSON endpoint: the yardstick the status-poll benchmarks compare against."""
+"""A bare Starlette JSON endpoint: the yardstick the status-poll benchmarks compare against. The POST route
+reads and parses its JSON body too, the baseline for polls that carry one (Veo Vertex fetchPredictOperation)."""
 
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
@@ -12,4 +13,9 @@ async def task(request):
     return JSONResponse(BODY)
 
 
-app = Starlette(routes=[Route("/v1/tasks/{task_id}", task)])
+async def fetch(request):
+    await request.json()
+    return JSONResponse(BODY)
+
+
+app = Starlette(routes=[Route("/v1/tasks/{task_id}", task), Route("/v1/fetch", fetch, methods=["POST"])])

@@ -60,14 +60,29 @@ def uvicorn_app(app: str, port: int) -> list[str]:
             "--no-access-log", "--app-dir", str(ROOT / "bench")]
 
 
+def wrk_script(path: Path, method: str = "GET", body: str | None = None) -> Path:
+    """A wrk Lua script that sends ``method`` with ``body`` (JSON) on every request."""
+    lines = [f'wrk.method = "{method}"']
+    if body is not None:
+        lines += [f"wrk.body = {lua_string(body)}", 'wrk.headers["Content-Type"] = "application/json"']
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def lua_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def wrk(url: str, seconds: int, connections: int, headers: dict[str, str] | None = None,
-        threads: int = 1) -> float:
+        threads: int = 1, script: Path | None = None) -> float:
     """Requests per second that wrk measured; fails if any request errored or was non-2xx."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for name, value in (headers or {}).items():
         args += ["-H", f"{name}: {value}"]
+    if script is not None:
+        args += ["-s", str(script)]
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
     if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"wrk saw errors:\n{out}")
