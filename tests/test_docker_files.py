@@ -172,7 +172,7 @@ def host_path(name: str, container_path: str) -> Path | None:
 
 def run_cli(argv: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> tuple[str, object]:
     """Run ``mockprovider.cli.main`` on ``argv`` (without the program name) in ``env``, stopping before it would
-    listen: ("serve", Settings) or ("proxy", (host, port, config, seed))."""
+    listen: ("serve", Settings), ("proxy", (host, port, config, seed)) or ("profiles", Namespace)."""
     for key in [k for k in os.environ if k.startswith(cli.ENV)]:
         monkeypatch.delenv(key)
     for key, value in env.items():
@@ -184,6 +184,7 @@ def run_cli(argv: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatc
         seen.append(("proxy", (host, port, config, seed)))
 
     monkeypatch.setattr(proxy_cli, "serve", fake_proxy)
+    monkeypatch.setattr(cli, "profiles_command", lambda args: seen.append(("profiles", args)) or 0)
     try:
         code = cli.main(list(argv))
     except SystemExit as exc:  # argparse: an unknown flag or a bad value
@@ -407,19 +408,31 @@ def test_docker_compose_config_when_the_cli_has_compose(tmp_path):
 # ------------------------------------------------------------------ README
 
 
-def test_readme_section_names_real_services_profiles_and_variables():
+def test_readme_section_names_real_services_profiles_and_variables(monkeypatch):
     readme = (ROOT / "README.md").read_text()
     match = re.search(r"^## Docker sidecar\n(.*?)^## ", readme, re.S | re.M)
     assert match, "README.md has no '## Docker sidecar' section"
     assert readme.index("## Docker sidecar") < readme.index("## Configuration")
     section = match.group(1)
     profiles = {p for s in services().values() for p in s.get("profiles", [])}
-    for command in re.findall(r"^(?:\S+=\S+ )*docker compose .*$", section, re.M):
+    commands = re.findall(r"^(?:\S+=\S+ )*docker compose [^`\n]*", section, re.M)
+    commands += re.findall(r"`(docker compose [^`]*)`", section)
+    assert len(commands) >= 5, commands
+    for command in commands:
         for profile in re.findall(r"--profile (\S+)", command):
             assert profile in profiles, command
-        run = re.search(r"\brun (?:--rm )?(?:-e \S+ )*(\S+)", command)
+        run = re.search(r"\brun ((?:--rm |--no-deps |-e \S+ )*)(\S+)(.*)", command)
         if run:
-            assert run.group(1) in services(), command
+            assert run.group(2) in services(), command
+            args = run.group(3).split()
+            if ours(run.group(2)) and args:  # the service's command replaced: the CLI must take it
+                env = {**image_env(), **service_env(run.group(2))}
+                what, parsed = run_cli(args, env, monkeypatch)
+                assert what == args[0], command
+                for path in getattr(parsed, "files", []):
+                    assert host_path(run.group(2), path) is not None, f"{command}: {path} is not mounted"
+            for pair in re.findall(r"-e (\w+)=", run.group(1)):
+                assert pair in service_env(run.group(2)), f"{command}: {pair} is not one of the service's"
     for name in set(re.findall(r"\b(MOCKPROVIDER_[A-Z_]+)", section)):
         assert name in cli_env_names(), name
     for host in re.findall(r"http://([a-z][a-z0-9-]*):\d+", section):
@@ -496,59 +509,72 @@ def test_the_readiness_route_is_the_servers():
         assert r.status == 200 and json.loads(r.read())["status"] == "ok"
 
 
-def test_the_image_entrypoint_starts_and_its_healthcheck_passes(installed, tmp_path):
-    """ENTRYPOINT + CMD with the image's and compose's environment (on a free loopback port instead of
-    0.0.0.0:8000, the mount replaced by the repo's profiles/), from a folder with no profiles/ in it."""
-    port, proxy_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(cli.ENV)}
-    env.update(image_env())
-    env.update(service_env("mockprovider"))
-    env.update({"MOCKPROVIDER_HOST": "127.0.0.1", "MOCKPROVIDER_PORT": str(port),
-                "MOCKPROVIDER_PROFILES_DIR": str(ROOT / "profiles"),
-                "MOCKPROVIDER_TOXIPROXY_URL": f"http://127.0.0.1:{proxy_port}",
-                "PATH": f"{installed}{os.pathsep}{os.environ['PATH']}"})
-    argv = [*exec_form(instructions("ENTRYPOINT")[0]), *exec_form(instructions("CMD")[0])]
-    argv[0] = str(installed / argv[0])
-    check = healthcheck_command()
-    assert run_check(check, env, installed) != 0, "the healthcheck passes with no server running"
-    server = start(argv, env, tmp_path)
+def admin(port: int, method: str, path: str, body: object | None = None) -> object:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        return json.loads(reply.read() or b"null")
+
+
+def test_the_compose_setup_runs_here(installed, tmp_path):
+    """What `docker compose up` starts, run from the installed copy in compose's order on free loopback ports:
+    chaos-proxy (its command, its proxies file with the upstream at the server), then the image's ENTRYPOINT +
+    CMD with the image's and the service's environment, from a folder with no profiles/ in it, the mount
+    replaced by the repo's profiles/. Each healthcheck fails before and passes after; requests go through the
+    proxy; a profile's network section reaches the proxy through MOCKPROVIDER_TOXIPROXY_URL."""
+    port, api, listen, extra = free_port(), free_port(), free_port(), free_port()
+    proxies = json.loads((ROOT / "docker/proxies.json").read_text())
+    for p in proxies:
+        assert p["upstream"] == "mockprovider:8000" and p["listen"] == "0.0.0.0:18000"
+        p.update(listen=f"127.0.0.1:{listen}", upstream=f"127.0.0.1:{port}")
+    config = tmp_path / "proxies.json"
+    config.write_text(json.dumps(proxies))
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(cli.ENV)}
+
+    proxy_argv = argv_of("chaos-proxy")
+    for flag, value in (("--port", str(api)), ("--host", "127.0.0.1"), ("--config", str(config))):
+        proxy_argv[proxy_argv.index(flag) + 1] = value
+    proxy_argv[0] = str(installed / proxy_argv[0])
+    proxy_env = {**base_env, **image_env(), **service_env("chaos-proxy")}
+    proxy_check = [a.replace(":8474/", f":{api}/") for a in services()["chaos-proxy"]["healthcheck"]["test"][1:]]
+
+    server_env = {**base_env, **image_env(), **service_env("mockprovider")}
+    assert urlsplit(server_env["MOCKPROVIDER_TOXIPROXY_URL"]).port == 8474
+    server_env.update({"MOCKPROVIDER_HOST": "127.0.0.1", "MOCKPROVIDER_PORT": str(port),
+                       "MOCKPROVIDER_PROFILES_DIR": str(ROOT / "profiles"),
+                       "MOCKPROVIDER_TOXIPROXY_URL": f"http://127.0.0.1:{api}"})
+    server_argv = [*exec_form(instructions("ENTRYPOINT")[0]), *exec_form(instructions("CMD")[0])]
+    server_argv[0] = str(installed / server_argv[0])
+    server_check = healthcheck_command()
+
+    assert run_check(proxy_check, proxy_env, installed) != 0, "the healthcheck passes with no proxy running"
+    assert run_check(server_check, server_env, installed) != 0, "the healthcheck passes with no server running"
+    proxy = start(proxy_argv, proxy_env, tmp_path)
+    server = None
     try:
+        wait_for(f"http://127.0.0.1:{api}/version", proxy)
+        assert run_check(proxy_check, proxy_env, installed) == 0
+        server = start(server_argv, server_env, tmp_path)
         wait_for(f"http://127.0.0.1:{port}/__mock/health", server)
-        assert run_check(check, env, installed) == 0
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/__mock/profiles", timeout=5) as r:
-            profiles = json.loads(r.read())
+        assert run_check(server_check, server_env, installed) == 0
+
+        profiles = admin(port, "GET", "/__mock/profiles")
         assert {"happy", "outage"} <= set(profiles["available"])
         # the mounted folder wins over the copies bundled in the package
         assert Path(profiles["active"]["source"]).parent == ROOT / "profiles", profiles["active"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{listen}/__mock/health", timeout=5) as r:
+            assert json.loads(r.read())["status"] == "ok"
+
+        network = {"proxies": [{"name": "extra", "listen": f"127.0.0.1:{extra}", "upstream": f"127.0.0.1:{port}"}]}
+        admin(port, "PUT", "/__mock/profile", {"profile": {"extends": "happy", "network": network}})
+        deadline = time.monotonic() + 10
+        while "extra" not in admin(api, "GET", "/proxies") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert set(admin(api, "GET", "/proxies")) == {p["name"] for p in proxies} | {"extra"}
+        with urllib.request.urlopen(f"http://127.0.0.1:{extra}/__mock/health", timeout=5) as r:
+            assert r.status == 200
     finally:
-        stop(server)
-
-
-def test_the_chaos_proxy_service_runs_in_front_of_the_server(installed, tmp_path):
-    """The chaos-proxy command and its proxies file, on free ports, with the upstream at a live server; the
-    compose healthcheck passes against it, and a request through the proxy reaches the server."""
-    api, listen = free_port(), free_port()
-    with MockServer(profile="happy") as server:
-        upstream = urlsplit(server.url).netloc
-        proxies = json.loads((ROOT / "docker/proxies.json").read_text())
-        for p in proxies:
-            assert p["upstream"] == "mockprovider:8000" and p["listen"] == "0.0.0.0:18000"
-            p.update(listen=f"127.0.0.1:{listen}", upstream=upstream)
-        config = tmp_path / "proxies.json"
-        config.write_text(json.dumps(proxies))
-        argv = argv_of("chaos-proxy")
-        argv[argv.index("--port") + 1] = str(api)
-        argv[argv.index("--host") + 1] = "127.0.0.1"
-        argv[argv.index("--config") + 1] = str(config)
-        argv[0] = str(installed / argv[0])
-        env = {**os.environ, **image_env(), **service_env("chaos-proxy")}
-        check = [a.replace(":8474/", f":{api}/") for a in services()["chaos-proxy"]["healthcheck"]["test"][1:]]
-        assert run_check(check, env, installed) != 0, "the healthcheck passes with no proxy running"
-        proxy = start(argv, env, tmp_path)
-        try:
-            wait_for(f"http://127.0.0.1:{api}/version", proxy)
-            assert run_check(check, env, installed) == 0
-            with urllib.request.urlopen(f"http://127.0.0.1:{listen}/__mock/health", timeout=5) as r:
-                assert json.loads(r.read())["status"] == "ok"
-        finally:
-            stop(proxy)
+        if server is not None:
+            stop(server)
+        stop(proxy)
