@@ -109,7 +109,7 @@ def main() -> None:
         try:
             wait_ready(f"{url}/__mock/health")
             httpx.post(f"{url}/__mock/reset")
-            load = subprocess.Popen(["k6", "run", "--quiet", "--no-color", "-e", f"BASE={url}",
+            load = subprocess.Popen(["k6", "run", "--quiet", "--no-color", "--address", "", "-e", f"BASE={url}",
                                      "-e", f"RATE={args.rate}", "-e", f"DURATION={int(args.minutes * 60)}s",
                                      "--summary-export", str(summary),
                                      str(ROOT / "bench" / "k6" / "soak.js")],
