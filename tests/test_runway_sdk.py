@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import math
 import time
 
 import av
@@ -166,9 +167,11 @@ def test_daily_cap_is_a_429_with_retry_after_until_the_next_day(server):
     image_to_video(c)
     with pytest.raises(runwayml.RateLimitError) as caught:
         image_to_video(c)
-    retry_after = int(caught.value.response.headers["retry-after"])
+    # Retry-After is real time: the rest of the engine day at this time scale (0.02)
+    retry_after_ms = int(caught.value.response.headers["retry-after-ms"])
     now = server.admin("GET", "/clock").json()["now"]
-    assert retry_after == pytest.approx(86400 - now % 86400, abs=2)
+    assert retry_after_ms / 1000 == pytest.approx((86400 - now % 86400) * 0.02, abs=0.1)
+    assert int(caught.value.response.headers["retry-after"]) == math.ceil(retry_after_ms / 1000)
 
 
 def test_request_rate_limit_429_frees_after_the_window(server):
@@ -178,7 +181,7 @@ def test_request_rate_limit_429_frees_after_the_window(server):
         c.organization.retrieve()
     with pytest.raises(runwayml.RateLimitError) as caught:
         c.organization.retrieve()
-    assert 1 <= int(caught.value.response.headers["retry-after"]) <= 60
+    assert 0 < int(caught.value.response.headers["retry-after-ms"]) <= 60 * 0.02 * 1000
     server.admin("POST", "/clock", {"advance": "61s"})
     c.organization.retrieve()
 

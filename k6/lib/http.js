@@ -32,9 +32,12 @@ export function json(res) {
   }
 }
 
-// Seconds to wait from Retry-After (seconds or an HTTP date) or Google's RetryInfo.retryDelay ("12s"),
+// Real seconds to wait from retry-after-ms, Retry-After (seconds or an HTTP date) or Google's RetryInfo.retryDelay
+// ("12s", "0.600s"),
 // or null when the provider gave no hint.
 export function retryHint(res, body) {
+  const exact = Number(res.headers['Retry-After-Ms']);
+  if (Number.isFinite(exact) && exact > 0) return exact / 1000;
   const header = res.headers['Retry-After'];
   if (header) {
     const seconds = Number(header);

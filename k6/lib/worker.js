@@ -17,13 +17,15 @@ function jitter(seconds) {
 }
 
 // Wait as the provider asked (capped), else exponential back-off from 1 s; all of it times the poll scale.
+// A provider's hint (Retry-After, RetryInfo) is already real time - mockprovider shrinks it with its time scale -
+// so only our own exponential back-off is scaled.
 function backOff(provider, why, hint, attempt, scale) {
-  const seconds = Math.min(hint !== null && hint !== undefined ? hint : jitter(2 ** Math.min(attempt, 6)),
-    config.maxBackoff);
-  const tags = { provider, reason: why, hinted: hint !== null && hint !== undefined ? 'yes' : 'no' };
+  const hinted = hint !== null && hint !== undefined;
+  const seconds = Math.min(hinted ? hint : jitter(2 ** Math.min(attempt, 6)) * scale, config.maxBackoff * scale);
+  const tags = { provider, reason: why, hinted: hinted ? 'yes' : 'no' };
   backoffs.add(1, tags);
-  backoffWait.add(seconds * scale * 1000, tags);
-  sleep(seconds * scale);
+  backoffWait.add(seconds * 1000, tags);
+  sleep(seconds);
 }
 
 function record(provider, started, outcome, reason, flags) {

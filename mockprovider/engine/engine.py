@@ -152,6 +152,12 @@ class Engine:
         self.stats.created += 1
         return job
 
+    def wait_hint(self, over: OverLimit) -> float | None:
+        """Real seconds until ``over`` frees, for Retry-After and its kin: clients wait in real time, so at a
+        time scale of 0.01 a slot that frees in 60 engine seconds is 0.6 s away."""
+        engine_seconds = over.retry_after(self.clock.now())
+        return None if engine_seconds is None else self.clock.real_seconds(engine_seconds)
+
     def get(self, provider: str, job_id: str) -> Job | None:
         job = self.store.get(job_id)
         if job is None or job.provider != provider:

@@ -64,7 +64,7 @@ class RunwayDialect(Dialect):
         return wire.error(status, message)
 
     def over_limit(self, request: Request, over: OverLimit) -> Response:
-        retry = wire.retry_headers(over.retry_after(self.ctx.engine.clock.now()))
+        retry = wire.retry_headers(self.ctx.engine.wait_hint(over))
         if over.limit == "capacity":
             return wire.error(503, "The service is at capacity. Please try again later.", retry)
         if over.limit == "credits":

@@ -34,9 +34,10 @@ def error(status: int, message: str, headers: dict[str, str] | None = None, **ex
 
 
 def retry_headers(seconds: float | None) -> dict[str, str]:
+    """Retry-After in whole seconds, and the exact wait in retry-after-ms, which the SDK reads first."""
     if seconds is None:
         return {}
-    return {"retry-after": str(max(1, math.ceil(seconds)))}
+    return {"retry-after": str(max(1, math.ceil(seconds))), "retry-after-ms": str(max(1, math.ceil(seconds * 1000)))}
 
 
 def charged(job: Job, state: str) -> int:

@@ -76,8 +76,7 @@ class VeoDialect(Dialect):
         return wire.error(status, message)
 
     def over_limit(self, request: Request, over: OverLimit) -> Response:
-        now = self.ctx.engine.clock.now()
-        retry = wire.retry_info(over.retry_after(now))
+        retry = wire.retry_info(self.ctx.engine.wait_hint(over))
         model = request.path_params.get("model", "")
         quota_id = QUOTA_IDS.get(over.limit, "RequestsPerMinutePerProjectPerModel")
         if self.vertex.owns(request.url.path):

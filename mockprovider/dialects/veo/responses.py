@@ -65,7 +65,9 @@ def error_info(reason: str, service: str, **metadata: str) -> dict[str, Any]:
 def retry_info(seconds: float | None) -> list[dict[str, Any]]:
     if seconds is None:
         return []
-    return [{"@type": TYPE + "google.rpc.RetryInfo", "retryDelay": f"{max(1, math.ceil(seconds))}s"}]
+    # google.protobuf.Duration in JSON: "41s", or fractional seconds ("0.600s") when the time scale shrinks it
+    delay = f"{math.ceil(seconds)}s" if seconds >= 1 else f"{max(seconds, 0.001):.3f}s"
+    return [{"@type": TYPE + "google.rpc.RetryInfo", "retryDelay": delay}]
 
 
 def quota_failure(metric: str, quota_id: str, value: float | None) -> dict[str, Any]:
