@@ -16,7 +16,8 @@ ENV = "MOCKPROVIDER_"
 
 
 def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(ENV + name, default)
+    """``MOCKPROVIDER_<name>``; an empty value counts as unset (compose files often pass empty variables)."""
+    return os.environ.get(ENV + name) or default
 
 
 def _serve_parser(sub: argparse._SubParsersAction) -> None:

@@ -15,6 +15,9 @@ from .engine.profile import Profile
 log = logging.getLogger("mockprovider.network")
 
 Applier = Callable[[Any], Awaitable[None]]
+RETRIES = 10
+RETRY_BASE = 0.25  # seconds, doubling: about 2 minutes in all
+RETRY_MAX = 30.0
 
 
 class NetworkBinding:
@@ -39,14 +42,22 @@ class NetworkBinding:
             self._task = asyncio.get_running_loop().create_task(self._drain())
 
     async def _drain(self) -> None:
+        attempt = 0
         while self._wanted:
             section, self._wanted = self._pending, False
             try:
                 await self.apply(section)
                 self.applied += 1
-            except Exception as exc:  # a bad upstream must not take the server down
-                log.exception("applying the profile's network section failed")
+                attempt = 0
+            except Exception as exc:  # a proxy that is not up yet must not take the server down
+                log.warning("applying the profile's network section failed (attempt %d): %s", attempt + 1, exc)
                 self.errors = [*self.errors[-9:], str(exc)]
+                if attempt < RETRIES and not self._wanted:
+                    # e.g. a Toxiproxy container that starts after us: try the same section again, backing off
+                    await asyncio.sleep(min(RETRY_BASE * 2**attempt, RETRY_MAX))
+                    attempt += 1
+                    if not self._wanted:
+                        self._pending, self._wanted = section, True
 
     async def settle(self) -> None:
         """Wait until every requested section has been applied."""

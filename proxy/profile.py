@@ -197,31 +197,38 @@ async def _apply_toxics(c: Collection, proxy: str, old: dict[str, ToxicSpec], ne
 
 def apply_to_toxiproxy(section: NetworkSection | None, url: str = "http://127.0.0.1:8474") -> list[str]:
     """Apply ``section`` to a real Toxiproxy (or ours) with ``toxiproxy-python``. Blocking: from async
-    code call it through ``asyncio.to_thread``. Returns warnings for what Toxiproxy cannot do
-    (HTTP rules, latency distributions). Proxies of the section are recreated when their listen or
-    upstream differ and their toxics are replaced; other proxies are left alone."""
+    code call it through ``asyncio.to_thread``. HTTP rules and latency distributions are sent too: Toxiproxy
+    ignores unknown fields, mockprovider's proxy applies them; the returned warnings say what a real Toxiproxy
+    will not do. Proxies of the section are recreated when their listen or upstream differ and their toxics
+    are replaced; other proxies are left alone."""
+    import requests
     from toxiproxy import Toxiproxy
 
     parts = urlsplit(url if "://" in url else f"http://{url}")
     server = Toxiproxy()
     server.update_api_consumer(parts.hostname or "127.0.0.1", parts.port or 8474)
+    base = f"http://{parts.hostname or '127.0.0.1'}:{parts.port or 8474}"
     warnings: list[str] = []
     for spec in section.proxies if section else ():
         if spec.http is not None:
-            warnings.append(f"proxy {spec.name}: Toxiproxy has no HTTP rules; they were not applied")
+            warnings.append(f"proxy {spec.name}: a real Toxiproxy ignores HTTP rules "
+                            "(mockprovider's proxy applies them)")
         proxy = server.get_proxy(spec.name)
         if proxy is not None and (proxy.upstream != spec.upstream or not _same_listen(proxy.listen, spec.listen)):
             proxy.destroy()
             proxy = None
         if proxy is None:
             proxy = server.create(upstream=spec.upstream, name=spec.name, listen=spec.listen, enabled=spec.enabled)
+        reply = requests.patch(f"{base}/proxies/{spec.name}", timeout=10,
+                               json={"http": spec.http.to_json() if spec.http is not None else None})
+        reply.raise_for_status()
         for name in list(proxy.toxics()):
             proxy.destroy_toxic(name)
         for toxic in spec.toxics:
             attributes = dict(toxic.attributes)
             if "distribution" in attributes:
-                attributes.pop("distribution")
-                warnings.append(f"proxy {spec.name}, toxic {toxic.key}: Toxiproxy ignores latency distributions")
+                warnings.append(f"proxy {spec.name}, toxic {toxic.key}: a real Toxiproxy ignores latency "
+                                "distributions (mockprovider's proxy applies them)")
             proxy.add_toxic(type=toxic.type, stream=toxic.stream, name=toxic.key, toxicity=toxic.toxicity,
                             attributes=attributes)
         if spec.enabled and not proxy.enabled:

@@ -144,3 +144,22 @@ def _running(client: Toxiproxy) -> bool:
         return client.running()
     except Exception:
         return False
+
+
+def test_a_toxiproxy_that_starts_later_still_gets_the_section():
+    api_port, listen = free_port(), free_port()
+    with MockServer(profile="happy", extra={"toxiproxy_url": f"http://127.0.0.1:{api_port}"}) as server:
+        section = {"proxies": [{"name": "late", "listen": f"127.0.0.1:{listen}",
+                                "upstream": f"127.0.0.1:{server.settings.port}"}]}
+        server.admin("PUT", "/profile", {"profile": {"network": section}})  # nothing listens there yet
+        time.sleep(0.3)
+        toxi = subprocess.Popen([sys.executable, "-m", "mockprovider.proxy", "--port", str(api_port)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            client = toxiproxy_client(api_port)
+            wait_for(lambda: _running(client), timeout=20)
+            wait_for(lambda: "late" in client.proxies(), timeout=20)
+            assert timed_health(listen) < 5
+        finally:
+            toxi.terminate()
+            toxi.wait(10)

@@ -137,8 +137,16 @@ def test_apply_to_toxiproxy_with_python_client(tp: Running, echo_server: TcpServ
     assert any("distribution" in w for w in warnings)
     body = tp.api("GET", "/proxies/pg").json()
     assert [t["name"] for t in body["toxics"]] == ["latency_upstream", "users"]
+    # our proxy takes what a real Toxiproxy would ignore: the distribution, and HTTP rules
+    assert body["toxics"][1]["attributes"]["distribution"]
     apply_to_toxiproxy(sec, tp.url)  # idempotent: same proxy, toxics replaced
     assert tp.api("GET", "/proxies/pg").json()["listen"] == body["listen"]
+    with_rules = section({"name": "pg", "upstream": echo_server.address,
+                          "http": [{"path_prefix": "/", "probability": 1.0, "status": 503}]})
+    assert any("HTTP rules" in w for w in apply_to_toxiproxy(with_rules, tp.url))
+    assert tp.api("GET", "/proxies/pg").json()["http"]["rules"][0]["status"] == 503
+    apply_to_toxiproxy(sec, tp.url)  # and a section without rules clears them
+    assert "http" not in tp.api("GET", "/proxies/pg").json()
 
 
 def test_cli_main_loads_config(tmp_path) -> None:
