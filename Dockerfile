@@ -13,10 +13,8 @@ COPY pyproject.toml README.md ./
 COPY mockprovider/ mockprovider/
 COPY proxy/ proxy/
 COPY profiles/ profiles/
-# A regular (not editable) install without the dev extras. toxiproxy-python is what `--toxiproxy-url`
-# (MOCKPROVIDER_TOXIPROXY_URL) drives a Toxiproxy API with; the package does not depend on it, the compose
-# setup uses it.
-RUN pip install . toxiproxy-python==0.1.1 && rm -rf /src
+# A regular (not editable) install without the dev extras.
+RUN pip install . && rm -rf /src
 
 # The bundled profiles, also as files: an editable copy lives in ./profiles, mounted over /profiles.
 COPY profiles/ /profiles/
