@@ -1,0 +1,43 @@
+"""The benchmark scripts in bench/ run for a few seconds each with their real load generators (wrk, k6) against
+real servers, so they cannot rot: each must finish and print the figures bench/RESULTS.md quotes."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(script: str, *args: str, timeout: float = 60) -> str:
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_status_poll_every_provider() -> None:
+    out = run("bench_status.py", "--seconds", "1", "--rounds", "1", "--connections", "8")
+    for name in ("runway", "veo-gemini", "veo-vertex", "kling", "bare Starlette JSON GET",
+                 "bare Starlette JSON POST", "worst ratio"):
+        assert name in out, out
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_held_open_requests_report_loop_lag() -> None:
+    out = run("bench_held.py", "--connections", "200", "--seconds", "3", "--threads", "1")
+    assert "errors: socket none, non-2xx 0" in out, out
+    assert "event-loop lag: p50" in out, out
+
+
+@pytest.mark.skipif(shutil.which("k6") is None, reason="k6 is not on PATH")
+def test_latency_fidelity_and_soak_run_k6() -> None:
+    out = run("bench_latency.py", "--rate", "100", "--seconds", "3", "--baseline-seconds", "1")
+    assert out.count("configured") == 3 and "failed 0.00%" in out, out
+    out = run("bench_soak.py", "--minutes", "0.2", "--rate", "50", "--every", "4", "--max-jobs", "1000")
+    assert "k6 failed requests: PASS" in out and "job store max" in out, out
