@@ -26,6 +26,7 @@ from .engine.store import JobStore
 from .media.cache import MediaCache
 from .media.links import MediaLinks
 from .media.routes import media_routes
+from .web.endpoint import Endpoint
 from .web.metrics import Metrics
 from .web.responses import json_response
 from .web.routing import SegmentRouter
@@ -90,6 +91,13 @@ class MockProviderApp(Starlette):
         # middleware, which would cost every request another layer.
         scope["app"] = self
         scope[RAW_SEND] = send
+        if scope["type"] == "http":
+            # Provider endpoints answer every error themselves, in the provider's shape, so a request that
+            # matches one goes straight to it, past Starlette's error-handling layers.
+            route = self.router.fast_match(scope)
+            if route is not None and isinstance(route.app, Endpoint):
+                await route.app(scope, receive, send)
+                return
         if self.middleware_stack is None:
             self.middleware_stack = self.build_middleware_stack()
         await self.middleware_stack(scope, receive, send)

@@ -62,7 +62,7 @@ class Engine:
         self.clock = clock or Clock()
         self.library = library
         self.default_profile = profile
-        self.store = store or JobStore()
+        self.store = store if store is not None else JobStore()
         self.limits = LimitBook()
         self.timeline = Timeline(self.clock)
         self.profile_listeners: list[Callable[[Profile, Profile], None]] = []

@@ -15,3 +15,10 @@ def derive_seed(seed: int, *parts: object) -> int:
 def stream(seed: int, *parts: object) -> random.Random:
     """A generator of its own for one purpose (one job's plan, one endpoint's faults...)."""
     return random.Random(derive_seed(seed, *parts))
+
+
+def uuid4_text(rng: random.Random) -> str:
+    """A version-4 UUID string from ``rng`` (seeded, unlike uuid.uuid4), without building a UUID object."""
+    n = (rng.getrandbits(128) & ~(0xF000 << 64) & ~(0xC000 << 48)) | (0x4000 << 64) | (0x8000 << 48)
+    h = f"{n:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

@@ -7,6 +7,7 @@ test, and the extra exception-handling layer Starlette puts around function endp
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from ..dialects.base import Dialect
 
 PROFILE_HEADER = "x-mockprovider-profile"
+log = logging.getLogger("mockprovider")
 
 Handler = Callable[[Request, RequestDecision], Awaitable[Response]]
 
@@ -36,8 +38,12 @@ class Endpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send)
-        response = self.count(await self.respond(request))
-        await response(scope, receive, send)
+        try:
+            response = await self.respond(request)
+        except Exception:
+            log.exception("%s %s failed", scope["method"], scope["path"])
+            response = self.dialect.error(request, 500, "Internal error in mockprovider (see its log)")
+        await self.count(response)(scope, receive, send)
 
     async def respond(self, request: Request) -> Response:
         dialect = self.dialect

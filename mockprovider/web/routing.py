@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from starlette.routing import BaseRoute, Route, Router
 from starlette.types import Receive, Scope, Send
 
+DEPTH = 3
+
 
 def _static_prefix(path: str) -> tuple[str, ...]:
-    parts = path.split("/")[1:3]
+    parts = path.split("/")[1 : DEPTH + 1]
     static = []
     for part in parts:
         if "{" in part or ":" in part:
@@ -21,28 +23,47 @@ def _static_prefix(path: str) -> tuple[str, ...]:
 
 
 class SegmentRouter(Router):
-    """Routes whose first one or two path segments are literal are grouped by them; anything else (and every
-    miss) goes through the ordinary full list, so 404/405 behave exactly as in Starlette's Router."""
+    """Routes are grouped by their literal leading path segments (two or three) and their number of segments; a
+    request looks up the group of its own first three segments and length, then of its first two. Routes with a
+    ``:path`` parameter, and every miss, go through the ordinary full list, so 404/405 behave exactly as in
+    Starlette's Router."""
 
     def __init__(self, routes: Sequence[BaseRoute], **kwargs) -> None:
         super().__init__(routes=list(routes), **kwargs)
-        groups: dict[tuple[str, ...], list[BaseRoute]] = defaultdict(list)
+        groups: dict[tuple, list[BaseRoute]] = defaultdict(list)
         for route in routes:
-            key = _static_prefix(route.path) if isinstance(route, Route) else ()
-            if len(key) == 2:
-                groups[key].append(route)
-        self._groups = {key: Router(routes=group) for key, group in groups.items()}
+            if not isinstance(route, Route) or ":path}" in route.path:
+                continue
+            key = _static_prefix(route.path)
+            if len(key) >= 2:
+                groups[(*key, route.path.count("/"))].append(route)
+        self._groups = {key: tuple(group) for key, group in groups.items()}
+
+    def fast_match(self, scope: Scope) -> Route | None:
+        """The route that fully matches an HTTP request (path and method), with its path parameters put in the
+        scope, or None (no group, a miss, a wrong method: the full router decides those)."""
+        path = scope["path"]
+        parts = path.split("/", DEPTH + 1)
+        if len(parts) < 3:
+            return None
+        groups = self._groups
+        depth = path.count("/")
+        second = parts[2].split(":", 1)[0]
+        group = groups.get((parts[1], second, parts[3].split(":", 1)[0], depth)) if len(parts) > 3 else None
+        for candidate in (group, groups.get((parts[1], second, depth))):
+            if candidate is None:
+                continue
+            for route in candidate:
+                match, child = route.matches(scope)
+                if match.value == 2:  # Match.FULL
+                    scope.update(child)
+                    return route
+        return None
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self._groups:
-            parts = scope["path"].split("/", 3)
-            if len(parts) >= 3:
-                group = self._groups.get((parts[1], parts[2].split(":", 1)[0]))
-                if group is not None:
-                    for route in group.routes:
-                        match, child = route.matches(scope)
-                        if match.value == 2:  # Match.FULL
-                            scope.update(child)
-                            await route.handle(scope, receive, send)
-                            return
+            route = self.fast_match(scope)
+            if route is not None:
+                await route.handle(scope, receive, send)
+                return
         await super().app(scope, receive, send)

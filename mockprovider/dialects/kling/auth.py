@@ -11,7 +11,9 @@ import binascii
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jwt
 
@@ -38,20 +40,36 @@ def bearer(header: str | None) -> str | None:
     return token.strip()
 
 
+@dataclass(frozen=True, slots=True)
+class Token:
+    alg: object
+    claims: dict
+
+
+@lru_cache(maxsize=4096)
+def parse(token: str) -> Token | None:
+    """The unverified header and claims of a JWT, or None if it is not one. Workers send the same token on
+    every poll for up to 30 minutes, so each distinct token is decoded once (a bounded cache)."""
+    try:
+        head = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    return Token(head.get("alg"), claims)
+
+
 def issuer(header: str | None) -> str | None:
     """The unverified ``iss`` of the bearer JWT: the account key for profile selection and limit scopes."""
     token = bearer(header)
     if not token:
         return None
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return None
-    iss = claims.get("iss")
+    parsed = parse(token)
+    iss = parsed.claims.get("iss") if parsed is not None else None
     return iss if isinstance(iss, str) and iss else None
 
 
-def verify(header: str | None, secrets: dict[str, str], now: float | None = None) -> str | AuthFailure:
+def verify(header: str | None, secret_for: Callable[[str], str | None], now: float | None = None
+           ) -> str | AuthFailure:
     """The verified access key, or Kling's auth failure (codes 1000-1004)."""
     token = bearer(header)
     if token is None:
@@ -60,19 +78,18 @@ def verify(header: str | None, secrets: dict[str, str], now: float | None = None
         if header and header.strip().lower() == "bearer":
             return EMPTY
         return AuthFailure(1002, "Authorization is invalid: expected 'Bearer <token>'")
-    try:
-        head = jwt.get_unverified_header(token)
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
+    parsed = parse(token)
+    if parsed is None:
         return AuthFailure(1002, "Authorization is invalid: the token is not a well-formed JWT")
-    if head.get("alg") != "HS256":
+    claims = parsed.claims
+    if parsed.alg != "HS256":
         return AuthFailure(1002, "Authorization is invalid: the token must be signed with HS256")
     iss = claims.get("iss")
     if not isinstance(iss, str) or not iss:
         return AuthFailure(1002, "Authorization is invalid: the token has no iss (access key)")
     if "exp" not in claims:
         return AuthFailure(1002, "Authorization is invalid: the token has no exp")
-    secret = secrets.get(iss)
+    secret = secret_for(iss)
     if secret is None:
         return AuthFailure(1000, "Authentication failed: access key not found")
     if not _signed_by(token, secret):
@@ -88,6 +105,7 @@ def verify(header: str | None, secrets: dict[str, str], now: float | None = None
     return iss
 
 
+@lru_cache(maxsize=4096)
 def _signed_by(token: str, secret: str) -> bool:
     # HMAC by hand: PyJWT warns on every short secret, and test secrets such as "sk_test" are short.
     signing_input, _, signature = token.rpartition(".")

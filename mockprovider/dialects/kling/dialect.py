@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import deque
 from functools import lru_cache
 from typing import Any
@@ -14,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
 from ...engine.jobs import QUEUED, RUNNING, SUCCEEDED, Job
 from ...engine.limits import OverLimit
-from ...engine.rng import stream
+from ...engine.rng import stream, uuid4_text
 from ...media.render import VideoSpec
 from ...web.body import BodyError, read_json
 from ...web.responses import json_response, no_content
@@ -78,7 +77,7 @@ class KlingDialect(Dialect):
         return auth.issuer(request.headers.get("authorization"))
 
     def request_id(self) -> str:
-        return str(uuid.UUID(int=self._request_ids.getrandbits(128), version=4))
+        return uuid4_text(self._request_ids)
 
     def error(self, request: Request, status: int, message: str, *, injected: bool = False) -> Response:
         code = wire.code_for_status(status)
@@ -119,8 +118,9 @@ class KlingDialect(Dialect):
     # -- auth -----------------------------------------------------------------------------------------------
 
     def _authenticate(self, request: Request, decision: RequestDecision) -> str | Response:
-        secrets = self.keys.secrets(decision.assignment.profile.auth(self.name))
-        found = auth.verify(request.headers.get("authorization"), secrets)
+        profile_auth = decision.assignment.profile.auth(self.name)
+        found = auth.verify(request.headers.get("authorization"),
+                            lambda access_key: self.keys.secret_for(profile_auth, access_key))
         if isinstance(found, auth.AuthFailure):
             return wire.error(self.request_id(), found.code, found.message)
         return found
@@ -268,7 +268,8 @@ class KlingDialect(Dialect):
             if job is None or job.kind != kind:
                 return wire.error(rid, 1203, f"task {wanted!r} does not exist")
             state, _ = job.state(self.ctx.engine.clock.now())
-            return wire.envelope(rid, self._render(job, state, self.origin(request), decision.behaviour.url_ttl))
+            origin = self.origin(request) if state == SUCCEEDED else ""  # only finished tasks carry links
+            return wire.envelope(rid, self._render(job, state, origin, decision.behaviour.url_ttl))
 
         get_task.__name__ = f"get_{kind}"
         return get_task

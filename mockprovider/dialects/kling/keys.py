@@ -13,12 +13,24 @@ MAX_RUNTIME_KEYS = 10_000
 class KeyBook:
     def __init__(self) -> None:
         self.runtime: dict[str, str] = {}
+        self._from_profile: tuple[dict[str, Any] | None, dict[str, str]] = (None, {})
 
     def profile_keys(self, auth: dict[str, Any]) -> dict[str, str]:
+        cached_for, pairs = self._from_profile
+        if cached_for is auth:  # a profile's auth section is one object for the profile's life
+            return pairs
         keys = auth.get("keys")
         if isinstance(keys, dict) and keys:
-            return {str(k): str(v) for k, v in keys.items()}
-        return {DEFAULT_ACCESS_KEY: DEFAULT_SECRET_KEY}
+            pairs = {str(k): str(v) for k, v in keys.items()}
+        else:
+            pairs = {DEFAULT_ACCESS_KEY: DEFAULT_SECRET_KEY}
+        self._from_profile = (auth, pairs)
+        return pairs
+
+    def secret_for(self, auth: dict[str, Any], access_key: str) -> str | None:
+        """The secret that signs ``access_key``'s tokens under this profile (runtime pairs win)."""
+        found = self.runtime.get(access_key)
+        return found if found is not None else self.profile_keys(auth).get(access_key)
 
     def secrets(self, auth: dict[str, Any]) -> dict[str, str]:
         """Every pair valid under a profile whose kling auth section is ``auth``."""

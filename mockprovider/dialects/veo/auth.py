@@ -11,6 +11,7 @@ By default any non-blank key or token is accepted. A profile may list the accept
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,10 +50,13 @@ def caller(request: Request) -> Caller:
     return Caller(key=key.strip() if key is not None else None, token=token)
 
 
+_SPACE = re.compile(r"\s")
+
+
 def _accepted(value: str, allowed: Any) -> bool:
     if isinstance(allowed, list) and allowed:
         return value in allowed
-    return bool(value) and not any(c.isspace() for c in value)
+    return bool(value) and _SPACE.search(value) is None
 
 
 def check(request: Request, settings: dict[str, Any], service: str) -> Caller | Response:
