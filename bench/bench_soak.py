@@ -34,15 +34,8 @@ jobs:
 """
 
 
-# Engine.__init__ takes ``store or JobStore()``: an empty JobStore is falsy (it has __len__), so the store
-# that --max-jobs sized is replaced by a default one (200,000). Until that is fixed in the package, the soak
-# starts the same CLI with JobStore made truthy, so that --max-jobs takes effect.
-PATCHED_SERVE = ("import sys; from mockprovider.engine.store import JobStore; JobStore.__bool__ = lambda self: True; "
-                 "from mockprovider.cli import main; sys.exit(main())")
-
-
 def serve_command(port: int, *extra: str) -> list[str]:
-    return [sys.executable, "-c", PATCHED_SERVE, *mockprovider(port, *extra)[3:]]
+    return mockprovider(port, *extra)
 
 
 def rss_kb(pid: int) -> int:

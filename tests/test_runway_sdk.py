@@ -290,3 +290,14 @@ def test_same_seed_and_requests_replay_the_same_tasks_and_plans():
             runs.append([(i, s.admin("GET", f"/jobs/{i}").json()["plan"]) for i in ids])
     assert runs[0] == runs[1]
     assert len({i for i, _ in runs[0]}) == 4
+
+
+def test_a_full_job_store_answers_503_and_keeps_its_jobs():
+    with MockServer(profile="happy", time_scale=0.02, max_jobs=2) as s:
+        s.admin("PUT", "/profile", {"profile": {"jobs": {"run": "1h"}}})
+        c = client(s.url)
+        kept = [image_to_video(c).id for _ in range(2)]
+        with pytest.raises(runwayml.InternalServerError) as caught:
+            image_to_video(c)
+        assert caught.value.status_code == 503
+        assert [c.tasks.retrieve(i).status for i in kept] == ["RUNNING", "RUNNING"]
