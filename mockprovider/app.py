@@ -30,7 +30,7 @@ from .web.endpoint import Endpoint
 from .web.metrics import Metrics
 from .web.responses import json_response
 from .web.routing import SegmentRouter
-from .web.transport import RAW_SEND
+from .web.transport import keep_raw_send
 
 log = logging.getLogger("mockprovider")
 
@@ -90,7 +90,7 @@ class MockProviderApp(Starlette):
         # Keep the server's own send for faults below HTTP (see web/transport.py); done here rather than in a
         # middleware, which would cost every request another layer.
         scope["app"] = self
-        scope[RAW_SEND] = send
+        keep_raw_send(scope, send)
         if scope["type"] == "http":
             # Provider endpoints answer every error themselves, in the provider's shape, so a request that
             # matches one goes straight to it, past Starlette's error-handling layers.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
+import weakref
 from typing import Any
 
 from starlette.types import Scope
@@ -16,9 +17,17 @@ from starlette.types import Scope
 RAW_SEND = "mockprovider.raw_send"
 
 
+def keep_raw_send(scope: Scope, send: Any) -> None:
+    """Remember the server's own ``send`` weakly: a strong reference would tie the scope and uvicorn's
+    request cycle (which holds the scope) into a reference cycle, garbage that only a full GC sweep frees."""
+    if hasattr(send, "__self__"):
+        scope[RAW_SEND] = weakref.WeakMethod(send)
+
+
 def transport_of(scope: Scope) -> Any | None:
-    owner = getattr(scope.get(RAW_SEND), "__self__", None)
-    return getattr(owner, "transport", None)
+    ref = scope.get(RAW_SEND)
+    send = ref() if ref is not None else None
+    return getattr(getattr(send, "__self__", None), "transport", None)
 
 
 def reset_connection(scope: Scope) -> bool:
