@@ -42,67 +42,78 @@ def bearer(header: str | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    alg: object
-    claims: dict
+    """What a bearer token says before its signature is checked: the access key and its dates, or why it is
+    not a token Kling would take."""
+
+    token: str
+    iss: str = ""
+    exp: float = 0.0
+    nbf: float | None = None
+    problem: AuthFailure | None = None  # refused before the key is looked up
+    dates_problem: AuthFailure | None = None  # refused once the signature is known to be good
+
+
+def _invalid(reason: str) -> AuthFailure:
+    return AuthFailure(1002, f"Authorization is invalid: {reason}")
 
 
 @lru_cache(maxsize=4096)
-def parse(token: str) -> Token | None:
-    """The unverified header and claims of a JWT, or None if it is not one. Workers send the same token on
-    every poll for up to 30 minutes, so each distinct token is decoded once (a bounded cache)."""
+def read(header: str) -> Token | AuthFailure:
+    """The bearer token in an ``Authorization`` header, decoded but not verified. Workers send the same header on
+    every poll for up to 30 minutes, so each distinct one is decoded once (a bounded cache)."""
+    token = bearer(header)
+    if token is None:
+        return EMPTY
+    if token == "":
+        return EMPTY if header.strip().lower() == "bearer" else _invalid("expected 'Bearer <token>'")
     try:
         head = jwt.get_unverified_header(token)
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
-        return None
-    return Token(head.get("alg"), claims)
+        return Token(token, problem=_invalid("the token is not a well-formed JWT"))
+    iss, exp, nbf = claims.get("iss"), claims.get("exp"), claims.get("nbf")
+    if head.get("alg") != "HS256":
+        return Token(token, problem=_invalid("the token must be signed with HS256"))
+    if not isinstance(iss, str) or not iss:
+        return Token(token, problem=_invalid("the token has no iss (access key)"))
+    if exp is None:
+        return Token(token, iss, problem=_invalid("the token has no exp"))
+    if not _is_number(exp) or (nbf is not None and not _is_number(nbf)):
+        return Token(token, iss, dates_problem=_invalid("exp and nbf must be numeric dates"))
+    return Token(token, iss, float(exp), None if nbf is None else float(nbf))
 
 
 def issuer(header: str | None) -> str | None:
     """The unverified ``iss`` of the bearer JWT: the account key for profile selection and limit scopes."""
-    token = bearer(header)
-    if not token:
+    if not header:
         return None
-    parsed = parse(token)
-    iss = parsed.claims.get("iss") if parsed is not None else None
-    return iss if isinstance(iss, str) and iss else None
+    found = read(header)
+    return found.iss or None if isinstance(found, Token) else None
 
 
 def verify(header: str | None, secret_for: Callable[[str], str | None], now: float | None = None
            ) -> str | AuthFailure:
     """The verified access key, or Kling's auth failure (codes 1000-1004)."""
-    token = bearer(header)
-    if token is None:
+    if not header:
         return EMPTY
-    if token == "":
-        if header and header.strip().lower() == "bearer":
-            return EMPTY
-        return AuthFailure(1002, "Authorization is invalid: expected 'Bearer <token>'")
-    parsed = parse(token)
-    if parsed is None:
-        return AuthFailure(1002, "Authorization is invalid: the token is not a well-formed JWT")
-    claims = parsed.claims
-    if parsed.alg != "HS256":
-        return AuthFailure(1002, "Authorization is invalid: the token must be signed with HS256")
-    iss = claims.get("iss")
-    if not isinstance(iss, str) or not iss:
-        return AuthFailure(1002, "Authorization is invalid: the token has no iss (access key)")
-    if "exp" not in claims:
-        return AuthFailure(1002, "Authorization is invalid: the token has no exp")
-    secret = secret_for(iss)
+    found = read(header)
+    if isinstance(found, AuthFailure):
+        return found
+    if found.problem is not None:
+        return found.problem
+    secret = secret_for(found.iss)
     if secret is None:
         return AuthFailure(1000, "Authentication failed: access key not found")
-    if not _signed_by(token, secret):
-        return AuthFailure(1002, "Authorization is invalid: signature verification failed")
+    if not _signed_by(found.token, secret):
+        return _invalid("signature verification failed")
+    if found.dates_problem is not None:
+        return found.dates_problem
     now = time.time() if now is None else now
-    nbf, exp = claims.get("nbf"), claims["exp"]
-    if not _is_number(exp) or (nbf is not None and not _is_number(nbf)):
-        return AuthFailure(1002, "Authorization is invalid: exp and nbf must be numeric dates")
-    if nbf is not None and nbf > now + LEEWAY:
+    if found.nbf is not None and found.nbf > now + LEEWAY:
         return AuthFailure(1003, "Authorization is not yet valid (nbf is in the future)")
-    if exp < now - LEEWAY:
+    if found.exp < now - LEEWAY:
         return AuthFailure(1004, "Authorization is expired (exp is in the past)")
-    return iss
+    return found.iss
 
 
 @lru_cache(maxsize=4096)
