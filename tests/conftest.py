@@ -31,3 +31,14 @@ def server_factory():
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def kling(server):
+    """A Kling client (tests/kling_client.py) for the module's ``server``, which starts from a reset state."""
+    from kling_client import Kling
+
+    assert server.admin("POST", "/reset").status_code in (200, 204)
+    client = Kling(server.url)
+    yield client
+    client.close()

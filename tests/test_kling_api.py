@@ -17,14 +17,6 @@ def server():
         yield s
 
 
-@pytest.fixture
-def kling(server):
-    assert server.admin("POST", "/reset").status_code in (200, 204)
-    client = Kling(server.url)
-    yield client
-    client.close()
-
-
 def test_text2video_to_a_decodable_mp4(kling):
     created = kling.create("text2video", {"model_name": "kling-v2-6", "prompt": "a cat on a skateboard",
                                           "duration": "5", "mode": "std", "aspect_ratio": "9:16",

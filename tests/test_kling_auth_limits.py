@@ -21,14 +21,6 @@ def server():
         yield s
 
 
-@pytest.fixture
-def kling(server):
-    assert server.admin("POST", "/reset").status_code in (200, 204)
-    client = Kling(server.url)
-    yield client
-    client.close()
-
-
 def use_profile(server: MockServer, profile: dict) -> None:
     r = server.admin("PUT", "/profile", json={"profile": profile})
     assert r.status_code == 200, r.text

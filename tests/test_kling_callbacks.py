@@ -7,7 +7,7 @@ import time
 
 import httpx
 import pytest
-from kling_client import Kling, Receiver, probe_mp4
+from kling_client import Receiver, probe_mp4
 
 from mockprovider.testing import MockServer
 
@@ -20,14 +20,6 @@ ORDER = ["submitted", "processing", "succeed"]
 def server():
     with MockServer(profile="happy", time_scale=0.01, seed=3) as s:
         yield s
-
-
-@pytest.fixture
-def kling(server):
-    assert server.admin("POST", "/reset").status_code in (200, 204)
-    client = Kling(server.url)
-    yield client
-    client.close()
 
 
 def use_callbacks(server: MockServer, **callbacks) -> None:
