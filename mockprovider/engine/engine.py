@@ -12,7 +12,7 @@ from .behaviour import NO_LATENCY, FaultRule, Resolved
 from .clock import Clock
 from .faults import pick_fault
 from .jobs import Job, next_change, plan_job
-from .limits import LimitBook, OverLimit
+from .limits import LimitBook, OverLimit, Scope
 from .profile import Profile, ProfileLibrary
 from .rng import stream
 from .selection import Assignment, ProfileSelector
@@ -77,8 +77,7 @@ class Engine:
     def _profile_changed(self, old: Profile, new: Profile) -> None:
         for listener in self.profile_listeners:
             listener(old, new)
-        for scope in self.limits._scopes.values():
-            scope.slots_limit = -1  # limits may differ: rebuild the slots on next use
+        self.limits.limits_changed()
 
     def activate(self, profile: Profile, ttl: float | None = None) -> Assignment:
         """Make ``profile`` the active one; with a TTL the previous one returns by itself (listeners hear it
@@ -210,7 +209,7 @@ class Engine:
         self.limits.settle_refunds(scope, self.clock.now())
         return scope.spent
 
-    def scope(self, provider: str, account: str):
+    def scope(self, provider: str, account: str) -> Scope:
         return self.limits.scope(provider, account)
 
     def advance(self, seconds: float) -> None:

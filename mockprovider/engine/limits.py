@@ -62,6 +62,11 @@ class LimitBook:
     def clear(self) -> None:
         self._scopes.clear()
 
+    def limits_changed(self) -> None:
+        """A new profile may set other limits: rebuild each scope's concurrency slots when next used."""
+        for scope in self._scopes.values():
+            scope.slots_limit = -1
+
     def take_request(self, scope: Scope, limits: Limits, now: float) -> OverLimit | None:
         """Count one request against requests_per_minute (a sliding 60 s window)."""
         limit = limits.requests_per_minute
