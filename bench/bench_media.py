@@ -1,4 +1,5 @@
-"""Render time and size per common variant: cold, GOP-warm (remux only), and cache hit.
+"""Render time and size per common variant: cold, GOP-warm (remux only), and cache hit; then what distinct
+outputs cost (picture variants, the per-output tag) and the sizes of the realistic-bitrate option.
 
 Run: python bench/bench_media.py
 """
@@ -6,10 +7,12 @@ Run: python bench/bench_media.py
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 from mockprovider.media.cache import MediaCache
-from mockprovider.media.render import VideoSpec, clear_template_cache, render_mp4
+from mockprovider.media.outputs import REALISTIC, output_of, output_spec
+from mockprovider.media.render import PATTERN_VARIANTS, VideoSpec, clear_template_cache, render_mp4
 
 VARIANTS = [
     VideoSpec(1280, 720, 5, audio=True),
@@ -55,6 +58,55 @@ def main() -> None:
         kbps = size * 8 / spec.duration / 1000
         print(f"{name:<28}{ms(cold)}{ms(remux)} {hit * 1e6:7.1f}{size / 1024:10.0f}{kbps:8.0f}")
     print("stats:", cache.stats())
+    distinct(cache)
+    realistic()
+
+
+async def output_gets(cache: MediaCache, spec: VideoSpec, jobs: int) -> float:
+    """Mean time to serve one distinct output of ``spec`` once every picture variant is cached."""
+    outputs = [output_of(spec, f"job-{n}", 0) for n in range(jobs)]
+    for out in outputs:
+        await cache.output(out)
+    start = time.perf_counter()
+    for out in outputs:
+        await cache.output(out)
+    return (time.perf_counter() - start) / jobs
+
+
+def distinct(cache: MediaCache) -> None:
+    """Distinct outputs: every picture variant's first render, then per-output serving cost."""
+    print(f"\ndistinct outputs ({PATTERN_VARIANTS} picture variants per geometry + a per-output tag box)")
+    print(f"{'variant':<28}{'1st ms':>9}{'all var ms':>11}{'output us':>10}{'same-spec us':>13}{'tag B':>7}")
+    for spec in VARIANTS[:3] + VARIANTS[6:]:
+        clear_template_cache()
+        first, _ = timed(render_mp4, spec)
+        start = time.perf_counter()
+        for variant in range(1, PATTERN_VARIANTS):
+            render_mp4(dataclasses.replace(spec, variant=variant))
+        every = first + time.perf_counter() - start
+        per_output = asyncio.run(output_gets(cache, spec, 500))
+        same = asyncio.run(cached_get(cache, spec))
+        name = f"{spec.width}x{spec.height}@{spec.fps} {spec.duration}s{' +aac' if spec.audio else ''}"
+        tag = len(output_of(spec, "0b8f6a52-3c2d-4c7e-9f1a-2d3e4f5a6b7c", 0).tag)
+        print(f"{name:<28}{ms(first)}{every * 1000:11.1f}{per_output * 1e6:10.1f}{same * 1e6:13.1f}{tag:7d}")
+    print("stats:", cache.stats())
+
+
+def realistic() -> None:
+    """The realistic-bitrate option: render time and size against the default."""
+    print("\nrealistic bitrate (--media-bitrate realistic) against the default")
+    print(f"{'variant':<28}{'cold ms':>9}{'remux ms':>9}{'size KiB':>10}{'kbit/s':>8}{'target':>8}{'small KiB':>10}")
+    for spec in (VideoSpec(854, 480, 5), VideoSpec(1280, 720, 8, audio=True), VideoSpec(1920, 1080, 8, audio=True),
+                 VideoSpec(3840, 2160, 8)):
+        big = output_spec(spec, "job", 0, REALISTIC)
+        clear_template_cache()
+        cold, data = timed(render_mp4, big)
+        remux = min(timed(render_mp4, big)[0] for _ in range(3))
+        small = len(render_mp4(output_spec(spec, "job", 0)))
+        name = f"{spec.width}x{spec.height}@{spec.fps} {spec.duration}s{' +aac' if spec.audio else ''}"
+        kbps = len(data) * 8 / spec.duration / 1000
+        print(f"{name:<28}{ms(cold)}{ms(remux)}{len(data) / 1024:10.0f}{kbps:8.0f}{big.bitrate:8d}"
+              f"{small / 1024:10.0f}")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,9 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated providers to serve (default: all) [MOCKPROVIDER_PROVIDERS]")
     p.add_argument("--max-jobs", type=int, default=int(_env("MAX_JOBS", "200000")))
     p.add_argument("--media-dir", type=Path, default=_env("MEDIA_DIR"), help="disk cache for rendered MP4s")
+    p.add_argument("--media-bitrate", choices=("small", "realistic"), default=_env("MEDIA_BITRATE", "small"),
+                   help="output file sizes: small test patterns, or constant bitrates typical of real outputs "
+                        "per resolution (480p 2.5, 720p 6, 1080p 12, 4K 40 Mbit/s) [MOCKPROVIDER_MEDIA_BITRATE]")
     p.add_argument("--proxy", action="store_true", default=_env("PROXY", "") in ("1", "true", "yes"),
                    help="also run the chaos proxy's API in this process [MOCKPROVIDER_PROXY]")
     p.add_argument("--proxy-host", default=_env("PROXY_HOST", "127.0.0.1"))
@@ -55,7 +58,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(host=args.host, port=args.port, profile=args.profile, seed=args.seed,
                     time_scale=args.time_scale, profiles_dir=args.profiles_dir, admin_token=args.admin_token,
                     public_url=args.public_url, providers=providers, max_jobs=args.max_jobs,
-                    media_dir=args.media_dir,
+                    media_dir=args.media_dir, media_bitrate=args.media_bitrate,
                     extra={"proxy": args.proxy, "proxy_host": args.proxy_host, "proxy_port": args.proxy_port,
                            "toxiproxy_url": args.toxiproxy_url})
 

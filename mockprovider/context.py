@@ -28,6 +28,7 @@ class Settings:
     public_url: str | None = None
     media_cache_bytes: int = 512 * 2**20
     media_dir: Path | None = None
+    media_bitrate: str = "small"  # or "realistic": constant bitrates typical of real outputs per size
     providers: list[str] | None = None
     extra: dict = field(default_factory=dict)
 

@@ -18,6 +18,7 @@ import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from mockprovider.media.outputs import Output
 from mockprovider.media.render import RENDERER_VERSION, VideoSpec, render_mp4
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,10 @@ class MediaCache:
             future = self._submit_locked(spec)
         # shield: one cancelled awaiter must not cancel a render others are waiting for.
         return await asyncio.shield(asyncio.wrap_future(future))
+
+    async def output(self, out: Output) -> bytes:
+        """One output's bytes: its cached render followed by its own tag box (one copy, no render)."""
+        return await self.get(out.spec) + out.tag
 
     def prewarm(self, spec: VideoSpec) -> None:
         """Start rendering ``spec`` in the background unless cached or already in flight."""
@@ -169,7 +174,8 @@ class MediaCache:
 def spec_digest(spec: VideoSpec) -> str:
     """Stable file-name key for ``spec`` under the current renderer version."""
     size = f"{spec.width}x{spec.height}"
-    key = f"{RENDERER_VERSION}|{size}|{float(spec.duration)!r}|{spec.fps}|{int(spec.audio)}"
+    key = (f"{RENDERER_VERSION}|{size}|{float(spec.duration)!r}|{spec.fps}|{int(spec.audio)}|{spec.variant}"
+           f"|{spec.bitrate}")
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 

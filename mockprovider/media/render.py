@@ -20,9 +20,13 @@ from functools import lru_cache
 import av
 
 # Bump whenever the bytes produced for a given spec change (invalidates disk caches).
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 
 MAX_SIDE = 4096
+# Picture variants: the colour bars rotate and the sweeping box changes direction, so outputs differ in
+# their frames too, while each geometry needs at most this many encoded GOPs.
+PATTERN_VARIANTS = 14
+MAX_BITRATE_KBPS = 100_000
 MIN_DURATION = 0.5
 MAX_DURATION = 60.0
 SAMPLE_RATE = 48000
@@ -55,6 +59,8 @@ class VideoSpec:
     duration: float
     fps: int = 24
     audio: bool = False
+    variant: int = 0  # which picture pattern (0 .. PATTERN_VARIANTS-1)
+    bitrate: int = 0  # target video kbit/s (constant bitrate, padded); 0 = as small as the encoder makes it
 
     def __post_init__(self) -> None:
         for name in ("width", "height"):
@@ -74,6 +80,13 @@ class VideoSpec:
                 f"duration must be between {MIN_DURATION} and {MAX_DURATION} s, got {self.duration}"
             )
 
+        if isinstance(self.variant, bool) or not isinstance(self.variant, int) or not (
+                0 <= self.variant < PATTERN_VARIANTS):
+            raise ValueError(f"variant must be an int between 0 and {PATTERN_VARIANTS - 1}, got {self.variant!r}")
+        if isinstance(self.bitrate, bool) or not isinstance(self.bitrate, int) or not (
+                0 <= self.bitrate <= MAX_BITRATE_KBPS):
+            raise ValueError(f"bitrate must be an int between 0 and {MAX_BITRATE_KBPS} kbit/s, got {self.bitrate!r}")
+
     @property
     def frame_count(self) -> int:
         return max(1, round(self.duration * self.fps))
@@ -81,7 +94,7 @@ class VideoSpec:
 
 def render_mp4(spec: VideoSpec) -> bytes:
     """Return a complete moov-first MP4 for ``spec``. Blocking and thread-safe."""
-    gop = _encoded_gop(spec.width, spec.height, spec.fps)
+    gop = _encoded_gop(spec.width, spec.height, spec.fps, spec.variant, spec.bitrate)
     out_buf = io.BytesIO()
     with av.open(io.BytesIO(gop), "r") as v_template, av.open(out_buf, "w", format="mp4") as out:
         v_in = v_template.streams.video[0]
@@ -140,43 +153,47 @@ def _mux_audio(
         out.mux(pkt)
 
 
-@lru_cache(maxsize=16)
-def _encoded_gop(width: int, height: int, fps: int) -> bytes:
-    """One second of test pattern as a standalone MP4: a single keyframe, then P-frames."""
+@lru_cache(maxsize=32)
+def _encoded_gop(width: int, height: int, fps: int, variant: int = 0, bitrate: int = 0) -> bytes:
+    """One second of test pattern as a standalone MP4: a single keyframe, then P-frames. With a bitrate,
+    x264 runs in CBR mode and pads each second with filler NAL units up to it (cheap, and a real stream)."""
+    params = f"keyint={fps}:min-keyint={fps}:scenecut=0:bframes=0"
+    if bitrate:
+        params += f":bitrate={bitrate}:vbv-maxrate={bitrate}:vbv-bufsize={max(1, bitrate // 8)}:nal-hrd=cbr:filler=1"
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as out:
         stream = out.add_stream(
             "libx264",
             rate=fps,
-            options={
-                "preset": "ultrafast",
-                "tune": "zerolatency",
-                "x264-params": f"keyint={fps}:min-keyint={fps}:scenecut=0:bframes=0",
-            },
+            options={"preset": "ultrafast", "tune": "zerolatency", "x264-params": params},
         )
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.codec_context.time_base = Fraction(1, fps)
         for index in range(fps):
-            frame = _pattern_frame(width, height, index, fps)
+            frame = _pattern_frame(width, height, index, fps, variant)
             frame.pts = index
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     return buf.getvalue()
 
 
-def _pattern_frame(width: int, height: int, index: int, fps: int) -> av.VideoFrame:
-    """Colour bars over the top two thirds; a white box sweeps across the black bottom third."""
+def _pattern_frame(width: int, height: int, index: int, fps: int, variant: int = 0) -> av.VideoFrame:
+    """Colour bars over the top two thirds; a white box sweeps across the black bottom third. The variant
+    rotates the bars and, past the first seven, reverses the sweep."""
     frame = av.VideoFrame(width, height, "yuv420p")
     box = max(2, width // 8) & ~1
     travel = width - box
-    box_x = (travel * index // max(1, fps - 1)) & ~1
+    step = index if variant < len(_BARS_YUV) else max(1, fps - 1) - index
+    box_x = (travel * step // max(1, fps - 1)) & ~1
+    rotation = variant % len(_BARS_YUV)
+    colours = _BARS_YUV[rotation:] + _BARS_YUV[:rotation]
     split = (height * 2 // 3) & ~1
     for component, plane in enumerate(frame.planes):
         scale = 1 if component == 0 else 2
         plane_w, pad = width // scale, plane.line_size - width // scale
         bars = bytearray()
-        for bar, yuv in enumerate(_BARS_YUV):
-            x0, x1 = bar * plane_w // len(_BARS_YUV), (bar + 1) * plane_w // len(_BARS_YUV)
+        for bar, yuv in enumerate(colours):
+            x0, x1 = bar * plane_w // len(colours), (bar + 1) * plane_w // len(colours)
             bars += bytes([yuv[component]]) * (x1 - x0)
         sweep = bytearray([_BLACK[component]]) * plane_w
         sweep[box_x // scale : (box_x + box) // scale] = bytes([_WHITE[component]]) * (box // scale)

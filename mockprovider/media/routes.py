@@ -7,8 +7,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from ..context import Context
-from ..engine.jobs import SUCCEEDED
+from ..engine.jobs import SUCCEEDED, Job
 from .links import PREFIX
+from .outputs import Output, output_of
+from .render import VideoSpec
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -42,13 +44,23 @@ def media_routes(ctx: Context) -> list[Route]:
         state, _ = job.state(ctx.engine.clock.now())
         if state != SUCCEEDED:
             return PlainTextResponse("This job has no output yet.", 404)
-        return await mp4_response(ctx, request, job.output)
+        return await mp4_response(ctx, request, job_output(ctx, job, index))
 
     return [Route(PREFIX + "/{job_id}/{index:int}.mp4", serve, methods=["GET", "HEAD"])]
 
 
-async def mp4_response(ctx: Context, request: Request, spec: object) -> Response:
-    data = await ctx.media.get(spec)
+def job_output(ctx: Context, job: Job, index: int) -> Output:
+    """What output ``index`` of ``job`` serves, under the server's bitrate policy."""
+    return output_of(job.output, job.id, index, ctx.settings.media_bitrate)
+
+
+def prewarm_output(ctx: Context, job: Job, index: int = 0) -> None:
+    if isinstance(job.output, VideoSpec):
+        ctx.media.prewarm(job_output(ctx, job, index).spec)
+
+
+async def mp4_response(ctx: Context, request: Request, output: Output) -> Response:
+    data = await ctx.media.output(output)
     size = len(data)
     headers = {"accept-ranges": "bytes", "cache-control": "private, max-age=3600"}
     wanted = byte_range(request.headers.get("range"), size)

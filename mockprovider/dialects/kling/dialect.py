@@ -15,6 +15,7 @@ from ...engine.jobs import QUEUED, RUNNING, SUCCEEDED, Job
 from ...engine.limits import OverLimit
 from ...engine.rng import stream, uuid4_text
 from ...media.render import VideoSpec
+from ...media.routes import prewarm_output
 from ...web.body import BodyError, read_json
 from ...web.responses import json_response, no_content
 from ..base import Dialect
@@ -170,7 +171,7 @@ class KlingDialect(Dialect):
         if isinstance(result, RejectedAtSubmit):
             return wire.error(rid, 1301, "Failure to pass the risk control system: the input was flagged by "
                                          "the content security policy")
-        self.ctx.media.prewarm(spec)
+        prewarm_output(self.ctx, result)
         self._remember(result, params)
         if params.callback_url is not None:
             self._watch(result, params, behaviour)

@@ -13,6 +13,7 @@ from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
 from ...engine.jobs import QUEUED, RUNNING, SUCCEEDED, THROTTLED, Job
 from ...engine.limits import OverLimit
 from ...media.render import VideoSpec
+from ...media.routes import prewarm_output
 from ...web.body import BodyError, read_json
 from ...web.responses import json_response, no_content
 from ..base import Dialect
@@ -124,7 +125,7 @@ class RunwayDialect(Dialect):
         if isinstance(result, RejectedAtSubmit):
             return wire.error(400, "Your prompt was flagged by our content moderation system.",
                               failureCode="INPUT_PREPROCESSING.SAFETY.TEXT")
-        self.ctx.media.prewarm(spec)
+        prewarm_output(self.ctx, result)
         return json_response({"id": result.id, "estimatedCost": {"credits": float(result.cost)}})
 
     def _task_of(self, request: Request, decision: RequestDecision) -> Job | Response:

@@ -16,6 +16,7 @@ from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
 from ...engine.jobs import Job
 from ...engine.limits import OverLimit
 from ...media.render import VideoSpec
+from ...media.routes import prewarm_output
 from ...web.body import BodyError, read_json
 from ..base import Dialect
 from . import gcs, gemini, vertex
@@ -119,7 +120,7 @@ class VeoDialect(Dialect):
             return self.over_limit(request, result)
         if isinstance(result, RejectedAtSubmit):
             return wire.error(400, BLOCKED_PROMPT)
-        self.ctx.media.prewarm(spec)
+        prewarm_output(self.ctx, result)
         return result
 
     def input_duration(self, job_id: str | None) -> float | None:

@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections import OrderedDict
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -21,8 +21,9 @@ from starlette.routing import BaseRoute
 
 from ...engine.engine import RequestDecision
 from ...engine.jobs import SUCCEEDED, Job
+from ...media.outputs import Output
 from ...media.render import VideoSpec
-from ...media.routes import mp4_response
+from ...media.routes import job_output, mp4_response
 from ...web.responses import json_response
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class CloudStorage:
     def __init__(self, dialect: VeoDialect) -> None:
         self.dialect = dialect
         self.ctx = dialect.ctx
-        self._hashes: OrderedDict[VideoSpec, tuple[int, str]] = OrderedDict()
+        self._hashes: OrderedDict[VideoSpec, tuple[int, Any]] = OrderedDict()
 
     def routes(self) -> list[BaseRoute]:
         route = self.dialect.route
@@ -87,16 +88,21 @@ class CloudStorage:
         state, _ = job.state(self.ctx.engine.clock.now())
         return job if state == SUCCEEDED else missing
 
-    async def _digest(self, spec: VideoSpec) -> tuple[int, str]:
-        """(size, base64 md5) of the rendered output, remembered for a few specs."""
+    async def _digest(self, output: Output) -> tuple[int, str]:
+        """(size, base64 md5) of one output: the render's md5 state is remembered for a few specs and
+        finished with the output's own tag, so no output is hashed in full twice."""
+        spec = output.spec
         known = self._hashes.get(spec)
         if known is None:
             data = await self.ctx.media.get(spec)
-            known = (len(data), base64.b64encode(hashlib.md5(data).digest()).decode("ascii"))
+            known = (len(data), hashlib.md5(data))
             self._hashes[spec] = known
             if len(self._hashes) > MAX_HASHES:
                 self._hashes.popitem(last=False)
-        return known
+        size, state = known
+        md5 = state.copy()
+        md5.update(output.tag)
+        return size + len(output.tag), base64.b64encode(md5.digest()).decode("ascii")
 
     async def get_object(self, request: Request, decision: RequestDecision) -> Response:
         if request.query_params.get("alt") == "media":
@@ -105,7 +111,7 @@ class CloudStorage:
         if isinstance(job, Response):
             return job
         bucket, name = request.path_params["bucket"], request.path_params["name"]
-        size, md5 = await self._digest(job.output)
+        size, md5 = await self._digest(job_output(self.ctx, job, parse_gs_uri(name)[1]))
         engine = self.ctx.engine
         created = _iso(engine.clock.epoch(job.ends))
         generation = str(int(engine.clock.epoch(job.ends) * 1_000_000))
@@ -124,8 +130,9 @@ class CloudStorage:
         job = self._find(request)
         if isinstance(job, Response):
             return job
-        _, md5 = await self._digest(job.output)
-        response = await mp4_response(self.ctx, request, job.output)
+        output = job_output(self.ctx, job, parse_gs_uri(request.path_params["name"])[1])
+        _, md5 = await self._digest(output)
+        response = await mp4_response(self.ctx, request, output)
         response.headers["x-goog-hash"] = f"md5={md5}"
         response.headers["x-goog-storage-class"] = "STANDARD"
         return response

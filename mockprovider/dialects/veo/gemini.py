@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute
 
 from ...engine.engine import RequestDecision
 from ...engine.jobs import SUCCEEDED, Job
-from ...media.routes import mp4_response
+from ...media.routes import job_output, mp4_response
 from ...web.responses import json_response
 from . import responses as wire
 from .auth import check
@@ -135,4 +135,4 @@ class GeminiApi:
         state, _ = job.state(self.ctx.engine.clock.now())
         if state != SUCCEEDED:
             return wire.error(404, f"File files/{name} not found.")
-        return await mp4_response(self.ctx, request, job.output)
+        return await mp4_response(self.ctx, request, job_output(self.ctx, job, int(parsed.group(2))))

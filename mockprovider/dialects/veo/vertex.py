@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute
 
 from ...engine.engine import RequestDecision
 from ...engine.jobs import SUCCEEDED, Job
+from ...media.routes import job_output
 from ...web.responses import json_response
 from . import responses as wire
 from .auth import check
@@ -141,5 +142,6 @@ class VertexApi:
         storage = job.data.get("s")
         if storage:
             return [{"gcsUri": object_uri(storage, job.id, i), "mimeType": "video/mp4"} for i in range(samples)]
-        encoded = base64.b64encode(await self.ctx.media.get(job.output)).decode("ascii")
-        return [{"bytesBase64Encoded": encoded, "mimeType": "video/mp4"} for _ in range(samples)]
+        return [{"bytesBase64Encoded": base64.b64encode(
+                    await self.ctx.media.output(job_output(self.ctx, job, i))).decode("ascii"),
+                 "mimeType": "video/mp4"} for i in range(samples)]

@@ -1,0 +1,81 @@
+"""What one output link serves: a job's render made distinct per output, cheaply.
+
+Real providers never hand two generations the same bytes, and storage deduplication or CDN caching in a
+pipeline under test must see that. Encoding a fresh video per job would defeat the render cache, so each
+output is (1) one of a few picture variants of its geometry, picked from the job id and sample index,
+and (2) that cached render followed by a small top-level ``uuid`` box naming the job and sample. Players
+and demuxers skip unknown top-level boxes, so the file stays a valid MP4 of the same size and duration,
+and the per-output cost is one short append.
+
+File sizes are small by default (a test pattern compresses to ~100-300 kbit/s). With the ``realistic``
+bitrate policy the video is encoded at a constant bitrate typical of the provider outputs of that size,
+so download bandwidth in a load test is plausible.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import struct
+import uuid
+
+from .render import PATTERN_VARIANTS, VideoSpec
+
+# Our own extended box type (a fixed UUID), so the box is recognisable and never mistaken for another's.
+BOX_TYPE = uuid.UUID("6d6f636b-7072-6f76-6964-65726f757470").bytes  # "mockprovideroutp"
+
+SMALL = "small"
+REALISTIC = "realistic"
+BITRATE_POLICIES = (SMALL, REALISTIC)
+
+# Shorter side (px) up to which a bitrate applies -> video kbit/s, roughly what AI video providers deliver
+# (H.264 High at these sizes: 480p ~2.5, 720p ~6, 1080p ~12, 1440p ~20, 4K ~40 Mbit/s).
+REALISTIC_KBPS = ((480, 2_500), (720, 6_000), (1080, 12_000), (1440, 20_000), (4096, 40_000))
+
+
+def realistic_kbps(width: int, height: int) -> int:
+    short = min(width, height)
+    for side, kbps in REALISTIC_KBPS:
+        if short <= side:
+            return kbps
+    return REALISTIC_KBPS[-1][1]
+
+
+def variant_of(job_id: str, index: int) -> int:
+    digest = hashlib.blake2b(f"{job_id}/{index}".encode(), digest_size=2).digest()
+    return int.from_bytes(digest, "big") % PATTERN_VARIANTS
+
+
+def output_spec(spec: VideoSpec, job_id: str, index: int, policy: str = SMALL) -> VideoSpec:
+    """The render behind output ``index`` of ``job_id``: its picture variant and, if asked, its bitrate."""
+    bitrate = realistic_kbps(spec.width, spec.height) if policy == REALISTIC else spec.bitrate
+    return dataclasses.replace(spec, variant=variant_of(job_id, index), bitrate=bitrate)
+
+
+def output_tag(job_id: str, index: int) -> bytes:
+    """A top-level ``uuid`` box naming the output; appended after the render's last box."""
+    payload = json.dumps({"job": job_id, "sample": index}, separators=(",", ":")).encode()
+    return struct.pack(">I4s", 8 + 16 + len(payload), b"uuid") + BOX_TYPE + payload
+
+
+def read_tag(data: bytes) -> dict | None:
+    """The job and sample named by an output's tag box, or None (for tests and for tools)."""
+    marker = b"uuid" + BOX_TYPE
+    at = data.rfind(marker)
+    if at < 4:
+        return None
+    (size,) = struct.unpack_from(">I", data, at - 4)
+    if at - 4 + size != len(data):
+        return None
+    return json.loads(data[at + 20:])
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Output:
+    spec: VideoSpec
+    tag: bytes
+
+
+def output_of(spec: VideoSpec, job_id: str, index: int, policy: str = SMALL) -> Output:
+    return Output(output_spec(spec, job_id, index, policy), output_tag(job_id, index))
