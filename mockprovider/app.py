@@ -7,6 +7,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -31,6 +32,8 @@ from .web.metrics import Metrics
 from .web.responses import json_response
 from .web.routing import SegmentRouter
 from .web.transport import keep_raw_send
+from .webhooks import TargetRules, WebhookHub
+from .webhooks.routes import webhook_routes
 
 log = logging.getLogger("mockprovider")
 
@@ -52,6 +55,21 @@ def initial_profile(library: ProfileLibrary, name_or_path: str) -> Profile:
     return library.load(name_or_path)
 
 
+def webhook_rules(settings: Settings) -> TargetRules:
+    """Deliveries never reach this server's listeners or the chaos proxy's API (see webhooks/targets.py)."""
+    own = [(settings.host, settings.port)]
+    urls = [settings.public_url, settings.extra.get("toxiproxy_url")]
+    if settings.extra.get("proxy"):
+        own.append((str(settings.extra.get("proxy_host", "127.0.0.1")), int(settings.extra.get("proxy_port", 8474))))
+    for url in urls:
+        if url:
+            with contextlib.suppress(ValueError):
+                parts = urlsplit(url)
+                if parts.hostname:
+                    own.append((parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)))
+    return TargetRules(own, settings.webhook_allow or ())
+
+
 class MockProviderApp(Starlette):
     """The ASGI app, with its context and dialects at hand."""
 
@@ -67,6 +85,7 @@ class MockProviderApp(Starlette):
             settings=settings, engine=engine, library=library,
             media=MediaCache(max_bytes=settings.media_cache_bytes, disk_dir=settings.media_dir),
             links=MediaLinks(clock), metrics=Metrics(),
+            webhooks=WebhookHub(engine, webhook_rules(settings)),
         )
         names = settings.providers or list(dialects.AVAILABLE)
         self.dialects: list[Dialect] = [dialects.load(name)(self.ctx) for name in names]
@@ -75,7 +94,9 @@ class MockProviderApp(Starlette):
         self.network = None  # a network.NetworkBinding when profiles drive a proxy
         self.chaos_proxy = None
         routes = admin_routes(self.ctx, {"dialects": self.dialects,
-                                         "on_reset": [d.reset for d in self.dialects]})
+                                         "on_reset": [self.ctx.webhooks.reset,
+                                                      *(d.reset for d in self.dialects)]})
+        routes += webhook_routes(self.ctx.webhooks, settings.admin_token)
         for dialect in self.dialects:
             extra = dialect.admin_routes()
             if extra:
@@ -130,6 +151,7 @@ class MockProviderApp(Starlette):
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        await self.ctx.webhooks.start()
         for dialect in self.dialects:
             await dialect.startup()
         self.ctx.loop_lag.start()
@@ -146,6 +168,7 @@ class MockProviderApp(Starlette):
                 await hook()
             for dialect in self.dialects:
                 await dialect.shutdown()
+            await self.ctx.webhooks.close()
             await self.ctx.engine.timeline.stop()
             await self.ctx.loop_lag.stop()
             self.ctx.media.close()

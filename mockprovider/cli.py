@@ -50,15 +50,24 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--toxiproxy-url", default=_env("TOXIPROXY_URL"),
                    help="apply profiles' network sections to a real Toxiproxy at this URL instead "
                         "[MOCKPROVIDER_TOXIPROXY_URL]")
+    p.add_argument("--webhook-allow", default=_env("WEBHOOK_ALLOW"),
+                   help="comma-separated hosts, .domain suffixes, IPs and CIDRs webhooks may be sent to "
+                        "(default: any but link-local and mockprovider's own APIs) [MOCKPROVIDER_WEBHOOK_ALLOW]")
     p.add_argument("--log-level", default=_env("LOG_LEVEL", "warning"))
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     providers = [p.strip() for p in args.providers.split(",") if p.strip()] if args.providers else None
+    allow = [a.strip() for a in args.webhook_allow.split(",") if a.strip()] if args.webhook_allow else None
+    if allow:
+        from .webhooks.targets import AllowEntry
+
+        for entry in allow:
+            AllowEntry(entry)  # a bad entry is a ValueError: an argparse error, before the server starts
     return Settings(host=args.host, port=args.port, profile=args.profile, seed=args.seed,
                     time_scale=args.time_scale, profiles_dir=args.profiles_dir, admin_token=args.admin_token,
                     public_url=args.public_url, providers=providers, max_jobs=args.max_jobs,
-                    media_dir=args.media_dir, media_bitrate=args.media_bitrate,
+                    media_dir=args.media_dir, media_bitrate=args.media_bitrate, webhook_allow=allow,
                     extra={"proxy": args.proxy, "proxy_host": args.proxy_host, "proxy_port": args.proxy_port,
                            "toxiproxy_url": args.toxiproxy_url})
 

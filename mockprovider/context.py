@@ -11,6 +11,7 @@ from .media.cache import MediaCache
 from .media.links import MediaLinks
 from .web.looplag import LoopLag
 from .web.metrics import Metrics
+from .webhooks import WebhookHub
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Settings:
     media_dir: Path | None = None
     media_bitrate: str = "small"  # or "realistic": constant bitrates typical of real outputs per size
     providers: list[str] | None = None
+    webhook_allow: list[str] | None = None  # hosts, .suffixes, IPs and CIDRs webhooks may go to (default: any)
     extra: dict = field(default_factory=dict)
 
 
@@ -41,6 +43,7 @@ class Context:
     media: MediaCache
     links: MediaLinks
     metrics: Metrics
+    webhooks: WebhookHub
 
     def profile_named(self, name: str) -> Profile:
         """The named profile: the active one if that is its name, else loaded fresh from its file."""

@@ -85,13 +85,28 @@ class Limits(Strict):
     credits: float | None = Field(default=None, ge=0)
 
 
+class WebhookFaults(Strict):
+    """Delivery faults, each a probability per delivery: ``drop`` never sends it; ``duplicate`` sends it twice;
+    ``reorder`` holds it back until the job's next delivery has gone out; ``late`` adds ``late_by`` to its delay;
+    ``early`` sends a job's next state change ``early_by`` before polls can see it."""
+
+    drop: Probability | None = None
+    duplicate: Probability | None = None
+    reorder: Probability | None = None
+    late: Probability | None = None
+    late_by: Dist | None = None
+    early: Probability | None = None
+    early_by: Dist | None = None
+
+
 class Callbacks(Strict):
-    """Pushed updates (webhooks): how long after a state change the POST goes out, and retries."""
+    """Pushed updates (webhooks): how long after a state change the POST goes out, retries and faults."""
 
     delay: Dist | None = None
     max_attempts: int | None = Field(default=None, ge=1, le=20)
     backoff: Seconds | None = None  # first retry after this, doubling each time
     timeout: Seconds | None = None
+    faults: WebhookFaults | None = None
 
 
 class Outputs(Strict):
@@ -127,6 +142,7 @@ class Resolved:
         "callback_attempts",
         "callback_backoff",
         "callback_delay",
+        "callback_faults",
         "callback_timeout",
         "fail_at",
         "failure_rate",
@@ -178,3 +194,4 @@ class Resolved:
         self.callback_attempts: int = callbacks.get("max_attempts") or 5
         self.callback_backoff: float = callbacks.get("backoff") or 1.0
         self.callback_timeout: float = callbacks.get("timeout") or 10.0
+        self.callback_faults: WebhookFaults = callbacks.get("faults") or WebhookFaults()

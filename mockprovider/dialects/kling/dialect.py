@@ -18,10 +18,11 @@ from ...media.render import VideoSpec
 from ...media.routes import prewarm_output
 from ...web.body import BodyError, read_json
 from ...web.responses import json_response, no_content
+from ...webhooks import policy_for
+from ...webhooks.routes import limit_param
 from ..base import Dialect
 from . import auth
 from . import responses as wire
-from .callbacks import CallbackSender, Policy
 from .keys import KeyBook
 from .models import KINDS, Invalid, Params, validate
 
@@ -47,9 +48,7 @@ class KlingDialect(Dialect):
         super().__init__(ctx)
         self.keys = KeyBook()
         engine = ctx.engine
-        self.callbacks = CallbackSender(lambda: int(engine.clock.epoch() * 1000))
         self._request_ids = stream(engine.seed, "kling", "request_ids")
-        self._callback_rng = stream(engine.seed, "kling", "callbacks")
         self._max_tasks = ctx.settings.max_jobs
         self._external: dict[tuple[str, str], str] = {}  # (account, external_task_id) -> task_id
         self._tasks: dict[tuple[str, str], deque[str]] = {}  # (account, kind) -> task ids, oldest first
@@ -102,19 +101,11 @@ class KlingDialect(Dialect):
             Route("/callbacks", self.admin_callbacks, methods=["GET"]),
         ]
 
-    async def startup(self) -> None:
-        await self.callbacks.start()
-
-    async def shutdown(self) -> None:
-        await self.callbacks.close()
-
     def reset(self) -> None:
-        self.callbacks.clear()
         self.keys.clear()
         self._external.clear()
         self._tasks.clear()
         self._request_ids = stream(self.ctx.engine.seed, "kling", "request_ids")
-        self._callback_rng = stream(self.ctx.engine.seed, "kling", "callbacks")
 
     # -- auth -----------------------------------------------------------------------------------------------
 
@@ -211,34 +202,28 @@ class KlingDialect(Dialect):
     # -- pushed updates -------------------------------------------------------------------------------------
 
     def _watch(self, job: Job, params: Params, behaviour) -> None:
-        engine = self.ctx.engine
-        clock = engine.clock
+        """Kling posts the flat task body at each change of ``task_status``."""
         url = params.callback_url
-        policy_args = (behaviour.callback_delay, behaviour.callback_attempts,
-                       clock.real_seconds(behaviour.callback_backoff), clock.real_seconds(behaviour.callback_timeout))
+        assert url is not None
+        origin = (job.data or {}).get("o") or self.ctx.origin(f"http://{self.ctx.settings.host}:"
+                                                               f"{self.ctx.settings.port}")
+        ttl = behaviour.url_ttl
         last: list[str | None] = [None]
 
-        def notify(job: Job, state: str) -> None:
+        def render(job: Job, state: str) -> list[tuple[str, Any]]:
             status = wire.STATUS[state]
             if status == last[0]:
-                return
+                return []
+            out = []
             if status in ("succeed", "failed") and last[0] == "submitted" and job.ends > job.started:
-                notify(job, RUNNING)  # the timeline ran late: still tell the receiver it was processing
+                out += render(job, RUNNING)  # the timeline ran late: still tell the receiver it was processing
             last[0] = status
-            if url is None or self._gone(job):
-                return
-            delay_dist, attempts, backoff, timeout = policy_args
-            policy = Policy(delay=clock.real_seconds(max(delay_dist.sample(self._callback_rng), 0.0)),
-                            attempts=attempts, backoff=backoff, timeout=timeout)
-            origin = (job.data or {}).get("o") or self.ctx.origin(f"http://{self.ctx.settings.host}:"
-                                                                   f"{self.ctx.settings.port}")
-            self.callbacks.enqueue(job.id, url, self._render(job, state, origin, behaviour.url_ttl), policy)
+            out.append((status, self._render(job, state, origin, ttl)))
+            return out
 
-        notify(job, QUEUED)  # now, not when the timeline first runs: a short queue could be over by then
-        engine.watch(job, notify)
-
-    def _gone(self, job: Job) -> bool:
-        return self.ctx.engine.store.get(job.id) is not job
+        # QUEUED now, not when the timeline first runs: a short queue could be over by then
+        self.ctx.webhooks.follow(job, provider=self.name, url=url, policy=policy_for(behaviour), render=render,
+                                 initial=QUEUED)
 
     # -- queries --------------------------------------------------------------------------------------------
 
@@ -366,10 +351,14 @@ class KlingDialect(Dialect):
         return no_content()
 
     async def admin_callbacks(self, request: Request) -> Response:
-        limit = request.query_params.get("limit", "1000")
-        if not limit.isdigit():
-            return json_response({"error": "limit must be a positive integer"}, 400)
-        return json_response(self.callbacks.describe(request.query_params.get("task_id"), int(limit)))
+        """The webhook journal's Kling part, as before it moved to ``/__mock/webhooks`` (kept as an alias)."""
+        limit = limit_param(request)
+        if isinstance(limit, str):
+            return json_response({"error": limit}, 400)
+        found = self.ctx.webhooks.describe(provider=self.name, job=request.query_params.get("task_id"), limit=limit)
+        found["attempts"] = [{"task_id": a["job"], "task_status": a["event"], **a} for a in found["attempts"]]
+        found["in_flight_tasks"] = found["lanes"]
+        return json_response(found)
 
 
 def _page_param(request: Request, name: str, default: int, maximum: int) -> int | str:

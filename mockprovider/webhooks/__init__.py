@@ -1,0 +1,82 @@
+"""Webhooks, in neutral terms: a dialect says "job J reached event E, deliver this payload to URL U signed with
+scheme S"; this package delivers it on the engine's clock as the profile says, and journals every attempt.
+
+How a dialect calls it (``self.ctx.webhooks`` is the server's one ``WebhookHub``)::
+
+    from mockprovider.webhooks import StandardWebhooks, UNSIGNED, policy_for
+
+    policy = policy_for(decision.assignment.profile.resolve(self.name, model))   # once, at job creation
+
+    # (a) one delivery, now-ish (after the profile's delay draw and faults):
+    self.ctx.webhooks.deliver(provider=self.name, job=job.id, event="completed", url=url,
+                              payload={...}, policy=policy, signer=self.signer)
+
+    # (b) or follow the job: render(job, state) -> [(event, payload), ...] is called at each state change
+    #     (engine states: throttled, queued, running, succeeded, failed, cancelled); [] skips a state.
+    #     Only follow() can send a state *before* polls see it (the profile's ``early`` fault).
+    self.ctx.webhooks.follow(job, provider=self.name, url=url, policy=policy, render=render,
+                             signer=self.signer, initial=QUEUED)
+
+- A job's deliveries leave in the order they were queued (one lane per job; a retry holds the lane), unless
+  the ``reorder`` fault swaps one with the next. ``deliver(..., delay=0)`` skips the delay draw;
+  ``message_id=`` sets the id a signature covers (default ``msg_<24 hex>``, the same on retries and duplicates).
+- ``payload`` is JSON-encoded (orjson) unless it is ``bytes``; it is sent as ``Content-Type: application/json``.
+- Signing schemes (``signer=``): ``UNSIGNED``; ``StandardWebhooks(secret)`` / ``StandardWebhooks.generate(rng)``
+  (``webhook-id``, ``webhook-timestamp``, ``webhook-signature: v1,<base64>``; ``.secret`` is the ``whsec_...``
+  to publish); any object with ``headers(message, body, timestamp) -> dict`` (``message`` is a ``Message``
+  with ``id``, ``provider``, ``job``, ``event``; ``timestamp`` is real Unix seconds, not engine time, so a
+  receiver's tolerance check works at any time scale). ``Ed25519Key.generate(rng)`` gives a signing key and
+  its JWK for schemes built on ED25519.
+- Bounded: at most ``max_pending`` deliveries (10,000) and ``max_pending_bytes`` (64 MiB) wait; more are
+  journaled as ``dropped``. At most 64 POSTs are in flight. ``POST /__mock/reset`` forgets everything.
+- Targets: never this server's own listeners (its admin API), the chaos proxy's API, or link-local addresses
+  (169.254.0.0/16, fe80::/10, fd00:ec2::254), checked after DNS resolution; ``serve --webhook-allow`` restricts
+  targets to the hosts, ``.suffixes``, IPs and CIDRs it lists. Private and loopback addresses are allowed.
+  A refused delivery is journaled as ``refused`` and never retried. Redirects are not followed.
+
+How a profile configures it (``callbacks:`` at any layer: top level, provider, model)::
+
+    callbacks:
+      delay: {lognormal: {median: 300ms, p99: 3s}}   # from the state change to the first attempt
+      max_attempts: 5                                 # default 5
+      backoff: 1s                                     # first retry after this, doubling; default 1 s
+      timeout: 10s                                    # per attempt (at least 0.5 s real); default 10 s
+      faults:                                         # probabilities per delivery
+        drop: 0.01          # never sent
+        duplicate: 0.01     # sent twice (same message id)
+        reorder: 0.02       # held back until the job's next delivery has gone out (at most 30 s)
+        late: 0.01          # delivered late_by (default 60 s) after its delay
+        late_by: {uniform: [30s, 5m]}
+        early: 0.05         # (follow only) the next state's deliveries go out early_by (default 2 s) before
+        early_by: 2s        # polls can see that state
+
+All times are engine seconds (``--time-scale`` shrinks them); the journal reports ``retry_in_seconds`` in real
+seconds. The journal is ``GET /__mock/webhooks?provider=&job=&outcome=&limit=`` (outcomes: delivered,
+retrying, gave_up, dropped, refused).
+"""
+
+from .hub import WebhookHub
+from .journal import DELIVERED, DROPPED, GAVE_UP, OUTCOMES, REFUSED, RETRYING
+from .policy import WebhookPolicy, policy_for
+from .signing import UNSIGNED, Ed25519Key, Message, Signer, StandardWebhooks, Unsigned
+from .targets import Refused, TargetRules
+
+__all__ = [
+    "DELIVERED",
+    "DROPPED",
+    "GAVE_UP",
+    "OUTCOMES",
+    "REFUSED",
+    "RETRYING",
+    "UNSIGNED",
+    "Ed25519Key",
+    "Message",
+    "Refused",
+    "Signer",
+    "StandardWebhooks",
+    "TargetRules",
+    "Unsigned",
+    "WebhookHub",
+    "WebhookPolicy",
+    "policy_for",
+]

@@ -1,0 +1,376 @@
+"""The delivery engine: one aiohttp session, one lane per job so a job's deliveries leave in order, a bounded
+number of POSTs in flight, waits on the engine's clock, retries with doubling backoff, profile faults, and the
+journal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import aiohttp
+import orjson
+
+from ..engine.engine import Engine
+from ..engine.jobs import Job, next_change
+from ..engine.rng import stream
+from .journal import DELIVERED, DROPPED, GAVE_UP, REFUSED, RETRYING, Journal
+from .policy import WebhookPolicy
+from .signing import UNSIGNED, Message, Signer
+from .targets import Refused, TargetRules
+
+log = logging.getLogger("mockprovider.webhooks")
+
+# An HTTP round trip cannot be scaled down with the engine clock; below this a slow receiver looks dead.
+MIN_TIMEOUT = 0.5
+USER_AGENT = "mockprovider-webhooks/1"
+REORDER_WAIT = 30.0  # engine seconds a reordered delivery waits for the job's next one to overtake it
+
+Render = Callable[[Job, str], list[tuple[str, Any]]]
+
+
+@dataclass(slots=True)
+class Delivery:
+    message: Message
+    url: str
+    body: bytes
+    payload: Any
+    signer: Signer
+    policy: WebhookPolicy
+    due: float  # engine time of the first attempt
+    generation: int
+    seq: int = 0  # order of queueing within the hub (a duplicate shares its original's)
+    hold: bool = False  # reorder fault: let the job's next delivery go first
+    duplicate: bool = False
+    early: bool = False
+
+
+class Lane:
+    __slots__ = ("arrived", "items", "worker")
+
+    def __init__(self) -> None:
+        self.items: deque[Delivery] = deque()
+        self.arrived = asyncio.Event()
+        self.worker: asyncio.Task | None = None
+
+
+class WebhookHub:
+    def __init__(self, engine: Engine, rules: TargetRules | None = None, *, journal_size: int = 1000,
+                 max_pending: int = 10_000, max_pending_bytes: int = 64 * 2**20, max_in_flight: int = 64) -> None:
+        self.engine = engine
+        self.rules = rules or TargetRules()
+        self.journal = Journal(journal_size)
+        self.max_pending = max_pending
+        self.max_pending_bytes = max_pending_bytes
+        self.max_in_flight = max_in_flight
+        self.session: aiohttp.ClientSession | None = None
+        self.pending = 0
+        self.pending_bytes = 0
+        self._generation = 0
+        self._lanes: dict[tuple[str, str], Lane] = {}
+        self._slots: asyncio.Semaphore | None = None
+        self._rngs: dict[str, Any] = {}
+        self._ids = stream(engine.seed, "webhooks", "ids")
+        self._seq = 0
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.session is None:
+            connector = aiohttp.TCPConnector(resolver=self.rules.resolver(), limit=self.max_in_flight)
+            self.session = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}, connector=connector)
+        self._slots = asyncio.Semaphore(self.max_in_flight)
+
+    async def close(self) -> None:
+        workers = [lane.worker for lane in self._lanes.values() if lane.worker is not None]
+        self.reset()
+        for worker in workers:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await worker
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+
+    def reset(self) -> None:
+        """Forget every pending delivery and the journal (``POST /__mock/reset``)."""
+        self._generation += 1  # workers of the old generation no longer count towards ``pending``
+        for lane in self._lanes.values():
+            if lane.worker is not None:
+                lane.worker.cancel()
+        self._lanes.clear()
+        self.journal.clear()
+        self.pending = self.pending_bytes = 0
+        self._rngs.clear()
+        self._ids = stream(self.engine.seed, "webhooks", "ids")
+
+    def rng(self, provider: str):
+        """The seeded stream a provider's delivery delays and faults are drawn from."""
+        found = self._rngs.get(provider)
+        if found is None:
+            found = self._rngs[provider] = stream(self.engine.seed, provider, "callbacks")
+        return found
+
+    # -- what dialects call ---------------------------------------------------------------------------------
+
+    def deliver(self, *, provider: str, job: str, event: str, url: str, payload: Any, policy: WebhookPolicy,
+                signer: Signer = UNSIGNED, message_id: str | None = None, delay: float | None = None) -> bool:
+        """Queue one delivery of ``payload`` (JSON-encoded unless it is bytes) to ``url``; False if it was
+        dropped. ``delay`` (engine seconds) replaces the profile's delay draw."""
+        rng = self.rng(provider)
+        message = Message(id=message_id or f"msg_{self._ids.getrandbits(96):024x}", provider=provider, job=job,
+                          event=event)
+        body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+        faults = policy.faults
+        if delay is None:
+            delay = max(policy.delay.sample(rng), 0.0)
+            if faults.late and rng.random() < faults.late:
+                delay += max(policy.late_by.sample(rng), 0.0)
+        if faults.drop and rng.random() < faults.drop:
+            self._note(message, url, payload, policy, 0, DROPPED, error="dropped: profile fault")
+            return False
+        item = Delivery(message, url, body, payload, signer, policy, self.engine.clock.now() + delay,
+                        self._generation, hold=bool(faults.reorder and rng.random() < faults.reorder))
+        items = [item]
+        if faults.duplicate and rng.random() < faults.duplicate:
+            items.append(replace(item, duplicate=True, hold=False))
+        return self._enqueue(items)
+
+    def follow(self, job: Job, *, provider: str, url: str, policy: WebhookPolicy, render: Render,
+               signer: Signer = UNSIGNED, initial: str | None = None) -> None:
+        """Deliver what ``render(job, state)`` returns, as ``[(event, payload), ...]``, at each of the job's
+        state changes from now on, starting with ``initial`` (default: its current state) at once. Returning
+        ``[]`` skips a state. With the profile's ``early`` fault a state's deliveries go out ``early_by`` before
+        polls can see that state."""
+        engine = self.engine
+        store = engine.store
+        last: list[str | None] = [None]
+        sent_early: set[str] = set()
+        generation = self._generation
+
+        def send(state: str, early: bool) -> None:
+            last[0] = state
+            if store.get(job.id) is not job or generation != self._generation:
+                return  # the job is gone (deleted, evicted, reset)
+            for event, payload in render(job, state):
+                if early:
+                    self._enqueue([Delivery(
+                        Message(f"msg_{self._ids.getrandbits(96):024x}", provider, job.id, event), url,
+                        payload if isinstance(payload, bytes) else orjson.dumps(payload), payload, signer,
+                        policy, engine.clock.now(), self._generation, early=True)])
+                else:
+                    self.deliver(provider=provider, job=job.id, event=event, url=url, payload=payload,
+                                 policy=policy, signer=signer)
+            if not early:
+                self._maybe_early(job, policy, provider, send, sent_early)
+
+        def notify(job: Job, state: str) -> None:
+            if state in sent_early:  # already told ahead of time: now only look further ahead
+                sent_early.discard(state)
+                self._maybe_early(job, policy, provider, send, sent_early)
+                return
+            if state != last[0]:
+                send(state, False)
+
+        notify(job, initial or job.state(engine.clock.now())[0])
+        engine.watch(job, notify)
+
+    def _maybe_early(self, job: Job, policy: WebhookPolicy, provider: str, send, sent_early: set[str]) -> None:
+        early = policy.faults.early
+        if not early:
+            return
+        rng = self.rng(provider)
+        if rng.random() >= early:
+            return
+        clock = self.engine.clock
+        now = clock.now()
+        when = next_change(job, now)
+        if when == math.inf:
+            return
+        state = job.state(when)[0]
+        lead = max(policy.early_by.sample(rng), 0.0)
+
+        def fire() -> None:
+            # only if the plan still holds (a cancel or a freed slot may have moved the change)
+            if next_change(job, clock.now()) != when or job.state(when)[0] != state:
+                return
+            sent_early.add(state)
+            send(state, True)
+
+        self.engine.timeline.at(max(now, when - lead), fire)
+
+    # -- delivering -----------------------------------------------------------------------------------------
+
+    def _enqueue(self, items: list[Delivery]) -> bool:
+        first = items[0]
+        self._seq += 1
+        for item in items:
+            item.seq = self._seq
+        size = sum(len(i.body) for i in items)
+        if (self.session is None or self.pending + len(items) > self.max_pending
+                or self.pending_bytes + size > self.max_pending_bytes):
+            self._note(first.message, first.url, first.payload, first.policy, 0, DROPPED,
+                       error="dropped: delivery queue full or sender stopped")
+            return False
+        key = (first.message.provider, first.message.job)
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = Lane()
+        lane.items.extend(items)
+        lane.arrived.set()
+        self.pending += len(items)
+        self.pending_bytes += size
+        if lane.worker is None:
+            lane.worker = asyncio.get_running_loop().create_task(self._work(key, lane))
+        return True
+
+    async def _work(self, key: tuple[str, str], lane: Lane) -> None:
+        items = lane.items
+        try:
+            while items:
+                item = items[0]
+                if item.hold:  # let the job's next delivery overtake this one
+                    later = self._later(items, item)
+                    if later is None:
+                        await self._wait_for_next(lane, item.due + REORDER_WAIT)
+                        later = self._later(items, item)
+                    item.hold = False
+                    if later is not None:
+                        overtaking = items[later]
+                        del items[later]
+                        items.appendleft(overtaking)
+                        continue
+                items.popleft()
+                try:
+                    await self._attempts(item)
+                finally:
+                    if item.generation == self._generation:
+                        self.pending -= 1
+                        self.pending_bytes -= len(item.body)
+        finally:
+            if self._lanes.get(key) is lane and not items:
+                del self._lanes[key]
+
+    @staticmethod
+    def _later(items: deque[Delivery], held: Delivery) -> int | None:
+        for index, other in enumerate(items):
+            if other.seq > held.seq:
+                return index
+        return None
+
+    async def _wait_for_next(self, lane: Lane, until: float) -> None:
+        lane.arrived.clear()
+        waiter = asyncio.ensure_future(lane.arrived.wait())
+        timer = asyncio.ensure_future(self._until(until))
+        try:
+            await asyncio.wait((waiter, timer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            timer.cancel()
+
+    async def _until(self, when: float) -> None:
+        """Sleep until engine time ``when`` (the timeline wakes us, so moving the clock takes effect)."""
+        clock = self.engine.clock
+        if when <= clock.now():
+            return
+        future = asyncio.get_running_loop().create_future()
+
+        def wake() -> None:
+            if not future.done():
+                future.set_result(None)
+
+        if not self.engine.timeline.at(when, wake):
+            await asyncio.sleep(clock.real_seconds(when - clock.now()))
+            return
+        try:
+            await future
+        finally:
+            future.cancel()
+
+    async def _attempts(self, item: Delivery) -> None:
+        await self._until(item.due)
+        policy = item.policy
+        problem = self.rules.check_url(item.url)
+        if problem is not None:
+            self._note(item.message, item.url, item.payload, policy, 1, REFUSED, error=problem, item=item)
+            log.warning("webhook to %s refused: %s", item.url, problem)
+            return
+        clock = self.engine.clock
+        for attempt in range(1, policy.attempts + 1):
+            status, error, took = await self._post(item, max(clock.real_seconds(policy.timeout), MIN_TIMEOUT))
+            if error is not None and error.startswith("refused:"):
+                self._note(item.message, item.url, item.payload, policy, attempt, REFUSED, error=error, item=item)
+                log.warning("webhook to %s refused: %s", item.url, error)
+                return
+            ok = status is not None and 200 <= status < 300
+            last = ok or attempt == policy.attempts
+            retry = None if last else policy.backoff * 2 ** (attempt - 1)
+            outcome = DELIVERED if ok else GAVE_UP if last else RETRYING
+            self._note(item.message, item.url, item.payload, policy, attempt, outcome, status=status, error=error,
+                       retry_in=None if retry is None else clock.real_seconds(retry), took=took, item=item)
+            if last:
+                if not ok:
+                    log.warning("webhook to %s gave up after %d attempts (%s)", item.url, attempt,
+                                error or f"HTTP {status}")
+                return
+            await self._until(clock.now() + retry)
+
+    async def _post(self, item: Delivery, timeout: float) -> tuple[int | None, str | None, float]:
+        assert self.session is not None and self._slots is not None
+        started = time.monotonic()
+        headers = {"Content-Type": "application/json",
+                   **item.signer.headers(item.message, item.body, int(time.time()))}
+        async with self._slots:
+            try:
+                async with self.session.post(item.url, data=item.body, headers=headers, allow_redirects=False,
+                                             timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+                    return response.status, None, time.monotonic() - started
+            except asyncio.TimeoutError:
+                return None, "timeout", time.monotonic() - started
+            except aiohttp.ClientConnectorError as exc:
+                cause = exc.os_error
+                if isinstance(cause, Refused):
+                    return None, str(cause), time.monotonic() - started
+                return None, f"{type(exc).__name__}: {exc}"[:300], time.monotonic() - started
+            except Refused as exc:
+                return None, str(exc), time.monotonic() - started
+            except (aiohttp.ClientError, OSError, ValueError) as exc:
+                return None, f"{type(exc).__name__}: {exc}"[:300], time.monotonic() - started
+
+    def _note(self, message: Message, url: str, payload: Any, policy: WebhookPolicy, attempt: int, outcome: str,
+              *, status: int | None = None, error: str | None = None, retry_in: float | None = None,
+              took: float = 0.0, item: Delivery | None = None) -> None:
+        self.journal.add({
+            "provider": message.provider,
+            "job": message.job,
+            "event": message.event,
+            "message_id": message.id,
+            "url": url,
+            "attempt": attempt,
+            "max_attempts": policy.attempts,
+            "at": int(self.engine.clock.epoch() * 1000),
+            "outcome": outcome,
+            "http_status": status,
+            "error": error,
+            "delivered": outcome == DELIVERED,
+            "retry_in_seconds": None if retry_in is None else round(retry_in, 4),
+            "duration_ms": round(took * 1000, 2),
+            "duplicate": bool(item and item.duplicate),
+            "early": bool(item and item.early),
+            "payload": payload if not isinstance(payload, bytes) else None,
+        })
+
+    # -- inspecting -----------------------------------------------------------------------------------------
+
+    def describe(self, *, provider: str | None = None, job: str | None = None, outcome: str | None = None,
+                 limit: int = 1000) -> dict[str, Any]:
+        totals = self.journal.totals(provider)
+        return {"attempts": self.journal.query(provider=provider, job=job, outcome=outcome, limit=limit),
+                "pending": self.pending, "pending_bytes": self.pending_bytes, "lanes": len(self._lanes),
+                "delivered": totals[DELIVERED], "failed": totals[GAVE_UP], "dropped": totals[DROPPED],
+                "refused": totals[REFUSED], "retried": totals[RETRYING], "journal_size": self.journal.size}

@@ -1,0 +1,38 @@
+"""How one job's webhooks are delivered, resolved once from the profile when the job is created."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..engine.behaviour import Resolved, WebhookFaults
+from ..engine.distributions import Distribution, Fixed
+
+DEFAULT_LATE_BY = Fixed(60.0)
+DEFAULT_EARLY_BY = Fixed(2.0)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookPolicy:
+    """Every time in engine seconds: ``delay`` before the first attempt, ``backoff`` before the first retry
+    (doubling after each failure), ``timeout`` per attempt."""
+
+    delay: Distribution
+    attempts: int
+    backoff: float
+    timeout: float
+    faults: WebhookFaults
+
+    @property
+    def late_by(self) -> Distribution:
+        return self.faults.late_by or DEFAULT_LATE_BY
+
+    @property
+    def early_by(self) -> Distribution:
+        return self.faults.early_by or DEFAULT_EARLY_BY
+
+
+def policy_for(behaviour: Resolved) -> WebhookPolicy:
+    """The policy of a resolved (provider, model) behaviour: the profile's ``callbacks:`` section."""
+    return WebhookPolicy(delay=behaviour.callback_delay, attempts=behaviour.callback_attempts,
+                         backoff=behaviour.callback_backoff, timeout=behaviour.callback_timeout,
+                         faults=behaviour.callback_faults)
