@@ -88,7 +88,7 @@ def test_readme_snippet_runs_unchanged(served, name):
 def test_profile_readme_examples_are_valid_profiles():
     text = (ROOT / "profiles" / "README.md").read_text()
     blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "..." not in b]
-    assert len(blocks) == 3  # latency, faults, network
+    assert len(blocks) == 4  # latency, faults, callbacks, network
     library = ProfileLibrary()
     for block in blocks:
         library.load_inline(yaml.safe_load(block))
