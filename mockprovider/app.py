@@ -16,6 +16,7 @@ from starlette.routing import Mount, Router
 from starlette.types import Receive, Scope, Send
 
 from . import dialects
+from . import ui as live_page
 from .admin.routes import PREFIX as ADMIN_PREFIX
 from .admin.routes import TokenGuard, admin_routes
 from .context import Context, Settings
@@ -97,6 +98,8 @@ class MockProviderApp(Starlette):
                                          "on_reset": [self.ctx.webhooks.reset,
                                                       *(d.reset for d in self.dialects)]})
         routes += webhook_routes(self.ctx.webhooks, settings.admin_token)
+        self.live_page, page_routes = live_page.install(self)
+        routes += page_routes
         for dialect in self.dialects:
             extra = dialect.admin_routes()
             if extra:

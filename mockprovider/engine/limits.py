@@ -8,6 +8,7 @@ jobs waiting for a slot start in submission order.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -61,6 +62,13 @@ class LimitBook:
 
     def clear(self) -> None:
         self._scopes.clear()
+
+    def scopes(self, limit: int = 10_000) -> list[tuple[str, str, Scope]]:
+        """Up to ``limit`` scopes as (provider, account, scope), for those who report on them."""
+        return [(p, a, s) for (p, a), s in itertools.islice(self._scopes.items(), limit)]
+
+    def __len__(self) -> int:
+        return len(self._scopes)
 
     def limits_changed(self) -> None:
         """A new profile may set other limits: rebuild each scope's concurrency slots when next used."""

@@ -1,0 +1,27 @@
+"""The live page at ``/__mock/ui``: what the fake providers are living through, pushed over Server-Sent Events
+from one sampler, and controls to switch profiles and reset. The page is plain HTML, CSS and JavaScript shipped
+in this package: no CDN, no build step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.routing import Route
+
+from .routes import UI, ui_routes
+from .sampler import Sampler
+
+__all__ = ["UI", "Sampler", "install"]
+
+
+def install(app: Any) -> tuple[Sampler, list[Route]]:
+    """The sampler for ``app`` (started and stopped with the server) and the page's routes."""
+    sampler = Sampler(app, interval=float(app.settings.extra.get("ui_interval", 1.0)))
+
+    async def start() -> None:
+        sampler.start()
+
+    app.startup_hooks.append(start)
+    app.shutdown_hooks.append(sampler.stop)
+    app.engine.profile_listeners.append(lambda old, new: sampler.poke())
+    return sampler, ui_routes(app, sampler)

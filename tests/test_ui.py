@@ -1,0 +1,224 @@
+"""The live page in a real headless browser (Debian's chromium, driven by Playwright), behind an admin token,
+watching runwayml SDK traffic and steering the server; plus its event stream's auth and the job census."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from runway_client import client, image_to_video
+
+from mockprovider.engine.clock import Clock
+from mockprovider.engine.engine import Engine, JobRequest
+from mockprovider.engine.profile import ProfileLibrary
+from mockprovider.testing import MockServer, free_port
+from mockprovider.ui import auth
+from mockprovider.ui.census import STATES, JobCensus
+
+TOKEN = "ui-test-token"
+SCREENSHOT = os.environ.get("MOCKPROVIDER_UI_SCREENSHOT")  # where to keep the page's picture, if anywhere
+
+
+def chromium_binary() -> str:
+    """Debian's chromium; installed with apt-get when missing, the way the project installs what tests need."""
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200)
+        if done.returncode != 0:
+            pytest.fail(f"installing chromium failed: {' '.join(command)}: {done.stderr[-2000:]}")
+    found = shutil.which("chromium")
+    if not found:
+        pytest.fail("apt-get installed chromium but no chromium binary is on PATH")
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_binary()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, headless=True,
+                                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    with MockServer(profile="happy", time_scale=0.01, admin_token=TOKEN,
+                    extra={"proxy": True, "proxy_port": free_port(), "ui_interval": 0.25}) as running:
+        yield running
+
+
+def get(url: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as reply:
+            streaming = reply.headers.get("content-type", "").startswith("text/event-stream")
+            return reply.status, dict(reply.headers), reply.read(200) if streaming else reply.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def test_the_page_shows_sdk_jobs_and_profile_switches_and_steers_the_server(server, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(server.url + "/__mock/ui")
+    # The server has an admin token: the page asks for it once, then keeps it.
+    expect(page.locator("#login-dialog")).to_be_visible()
+    page.fill("#login-token", "wrong")
+    page.click("#login-button")
+    expect(page.locator("#login-error")).to_contain_text("refused")
+    page.fill("#login-token", TOKEN)
+    page.click("#login-button")
+    expect(page.locator("#conn")).to_have_text("live")
+    expect(page.locator("#profile-name")).to_have_text("happy")
+
+    runway = client(server.url)
+    tasks = [image_to_video(runway, prompt_text=f"shot {i}") for i in range(6)]
+    for task in tasks:
+        expect(page.locator(f'#jobs button[data-job="{task.id}"]')).to_be_visible()
+    runway_card = page.locator('.provider[data-provider="runway"]')
+    expect(runway_card).to_contain_text("6 jobs")
+    expect(runway_card.locator(".count.succeeded .n")).to_have_text("6", timeout=10_000)
+    finished = runway.tasks.retrieve(tasks[0].id)
+    assert finished.status == "SUCCEEDED"
+
+    # A switch through the admin API shows, with its TTL and what it reverts to, and the proxy it configures.
+    proxy_port = free_port()
+    network = {"proxies": [{"name": "provider-api", "listen": f"127.0.0.1:{proxy_port}",
+                            "upstream": f"127.0.0.1:{server.settings.port}",
+                            "toxics": [{"name": "slow", "type": "latency", "stream": "downstream",
+                                        "attributes": {"latency": 250}}]}]}
+    reply = server.admin("PUT", "/profile", {"name": "tight-net", "ttl": "2h",
+                                             "profile": {"limits": {"concurrent_jobs": 2, "requests_per_minute": 600},
+                                                         "network": network}})
+    assert reply.status_code == 200, reply.content
+    expect(page.locator("#profile-name")).to_have_text("tight-net")
+    expect(page.locator("#profile-ttl")).to_contain_text("→ happy")
+    proxies = page.locator("#proxies")
+    expect(proxies).to_contain_text("provider-api")
+    expect(proxies).to_contain_text("latency")
+
+    # Jobs over the concurrency limit wait for a slot (Runway queues them): the limits panel shows it.
+    waiting = [image_to_video(runway, prompt_text=f"busy {i}") for i in range(5)]
+    expect(page.locator(f'#jobs button[data-job="{waiting[-1].id}"]')).to_be_visible()
+    expect(runway_card.locator('[data-row="slots"]')).to_contain_text("/ 2")
+    expect(runway_card.locator('[data-row="rpm"]')).to_contain_text("/ 600")
+
+    # A job opens to its plan and its timeline.
+    page.click(f'#jobs button[data-job="{tasks[0].id}"]')
+    dialog = page.locator("#job-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator(".timeline")).to_contain_text("succeeded")
+    expect(dialog.locator(".plan")).to_contain_text("gen4_turbo")
+    page.screenshot(path=str(tmp_path / "job.png"))
+    dialog.locator("button[value=close]").click()
+
+    # The page's own control switches the profile on the server.
+    page.select_option("#switch-name", "degraded")
+    page.fill("#switch-ttl", "10m")
+    page.click("#switch-button")
+    expect(page.locator("#toast")).to_contain_text("degraded is active")
+    expect(page.locator("#profile-name")).to_have_text("degraded")
+    expect(page.locator("#profile-ttl")).to_contain_text("→ tight-net")
+    active = server.admin("GET", "/profile").json()
+    assert active["name"] == "degraded" and active["reverts_to"] == "tight-net"
+
+    page.wait_for_timeout(600)  # let the chart gather a few more points for the picture
+    shot = Path(SCREENSHOT) if SCREENSHOT else tmp_path / "ui.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+    # A bad TTL is refused with the admin API's own message, and nothing changes.
+    page.fill("#switch-ttl", "soon")
+    page.click("#switch-button")
+    expect(page.locator("#toast")).to_contain_text("ttl")
+    assert server.admin("GET", "/profile").json()["name"] == "degraded"
+
+    # Reset through the page: jobs are forgotten and the default profile returns.
+    page.once("dialog", lambda d: d.accept())
+    page.click("#reset-button")
+    expect(page.locator("#profile-name")).to_have_text("happy")
+    expect(page.locator("#jobs")).to_contain_text("no jobs yet")
+    assert server.admin("GET", "/jobs").json()["total"] == 0
+    page.close()
+
+
+def test_the_event_stream_needs_the_token_or_a_ticket(server):
+    events = server.url + "/__mock/ui/events"
+    stream = {"accept": "text/event-stream"}
+    assert get(events, stream)[0] == 401
+    assert get(server.url + "/__mock/ui/state")[0] == 401
+    assert get(server.url + "/__mock/ui")[0] == 200  # the page itself holds no data
+    assert get(events + "?token=" + TOKEN, stream)[0] == 401  # never a token in a URL
+
+    status, headers, _ = get(events, {"x-mockprovider-admin-token": TOKEN, **stream})
+    assert status == 200 and headers["content-type"].startswith("text/event-stream")
+    status, _, body = get(events, {"x-mockprovider-admin-token": TOKEN})
+    assert status == 406 and b"text/event-stream" in body
+
+    request = urllib.request.Request(server.url + "/__mock/ui/session", method="POST",
+                                     headers={"x-mockprovider-admin-token": TOKEN})
+    with urllib.request.urlopen(request, timeout=5) as reply:
+        cookie = reply.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/__mock/ui" in cookie
+    ticket = cookie.split(";")[0].split("=", 1)[1]
+    status, _, body = get(server.url + "/__mock/ui/state", {"cookie": f"{auth.COOKIE}={ticket}"})
+    assert status == 200 and "providers" in json.loads(body)
+    forged = ticket[:-1] + ("0" if ticket[-1] != "0" else "1")
+    assert get(events, {"cookie": f"{auth.COOKIE}={forged}", **stream})[0] == 401
+    expired = auth.issue(TOKEN, now=0)
+    assert get(events, {"cookie": f"{auth.COOKIE}={expired}", **stream})[0] == 401
+    assert not auth.valid("another-token", auth.issue(TOKEN))
+    # The ticket opens only the page's read-only routes, never the admin API.
+    assert get(server.url + "/__mock/jobs", {"cookie": f"{auth.COOKIE}={ticket}"})[0] == 401
+
+
+def test_the_census_matches_a_full_count_through_cancels_and_queues():
+    clock = Clock()
+    library = ProfileLibrary([])
+    profile = library.load_inline({"limits": {"concurrent_jobs": 3},
+                                   "jobs": {"queue": {"uniform": {"min": 0, "max": 20}},
+                                            "run": {"uniform": {"min": 5, "max": 60}},
+                                            "failure_rate": {"internal": 0.2}, "stuck_rate": 0.05}}, "census")
+    engine = Engine(library=library, profile=profile, seed=7, clock=clock)
+    census = JobCensus(engine.store, sweep=50)
+    rng = random.Random(3)
+    jobs = []
+    for step in range(400):
+        for _ in range(rng.randrange(3)):
+            request = JobRequest(provider=rng.choice(["a", "b"]), model="m", account=rng.choice(["k1", "k2"]),
+                                 kind="video", make_id=lambda r: f"job-{r.getrandbits(48):x}")
+            job = engine.submit(request, engine.selector.for_key(request.account), queue_when_busy=True)
+            jobs.append(job)
+        if jobs and rng.random() < 0.1:
+            engine.cancel(rng.choice(jobs))
+        clock.advance(rng.uniform(0.0, 3.0))
+        census.update(clock.now())
+        if step % 40 == 39:
+            # A cancel shows within a sweep of the live jobs; let the sweep come round before comparing.
+            for _ in range(census.live // census.sweep + 1):
+                census.update(clock.now())
+            now = clock.now()
+            for provider in ("a", "b"):
+                truth = Counter(job.state(now)[0] for job in jobs if job.provider == provider)
+                assert census.by_state(provider) == {s: truth.get(s, 0) for s in STATES}, step
+    assert sum(census.created.values()) == len(jobs)
+    engine.reset()
+    census.clear()
+    assert census.update(clock.now()) == []
