@@ -59,6 +59,8 @@ def initial_profile(library: ProfileLibrary, name_or_path: str) -> Profile:
 def webhook_rules(settings: Settings) -> TargetRules:
     """Deliveries never reach this server's listeners or the chaos proxy's API (see webhooks/targets.py)."""
     own = [(settings.host, settings.port)]
+    if settings.tls:
+        own.append((settings.host, settings.tls_port))
     urls = [settings.public_url, settings.extra.get("toxiproxy_url")]
     if settings.extra.get("proxy"):
         own.append((str(settings.extra.get("proxy_host", "127.0.0.1")), int(settings.extra.get("proxy_port", 8474))))

@@ -53,6 +53,20 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--webhook-allow", default=_env("WEBHOOK_ALLOW"),
                    help="comma-separated hosts, .domain suffixes, IPs and CIDRs webhooks may be sent to "
                         "(default: any but link-local and mockprovider's own APIs) [MOCKPROVIDER_WEBHOOK_ALLOW]")
+    p.add_argument("--tls", action="store_true", default=_env("TLS", "") in ("1", "true", "yes"),
+                   help="also listen with TLS on --tls-port [MOCKPROVIDER_TLS]")
+    p.add_argument("--tls-port", type=int, default=int(_env("TLS_PORT", "8443")),
+                   help="the HTTPS port (default 8443) [MOCKPROVIDER_TLS_PORT]")
+    p.add_argument("--tls-cert", type=Path, default=_env("TLS_CERT"),
+                   help="PEM certificate (chain) to serve; default: one signed by a local CA mockprovider "
+                        "generates [MOCKPROVIDER_TLS_CERT]")
+    p.add_argument("--tls-key", type=Path, default=_env("TLS_KEY"), help="its PEM key [MOCKPROVIDER_TLS_KEY]")
+    p.add_argument("--tls-name", action="append", default=None,
+                   help="another DNS name or IP for the generated certificate, besides 127.0.0.1, ::1 and "
+                        "localhost (repeatable) [MOCKPROVIDER_TLS_NAMES, comma-separated]")
+    p.add_argument("--tls-dir", type=Path, default=_env("TLS_DIR"),
+                   help="where the generated CA (ca.pem, kept and reused) and certificate go "
+                        "(default ~/.cache/mockprovider/tls) [MOCKPROVIDER_TLS_DIR]")
     p.add_argument("--log-level", default=_env("LOG_LEVEL", "warning"))
 
 
@@ -64,15 +78,26 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
         for entry in allow:
             AllowEntry(entry)  # a bad entry is a ValueError: an argparse error, before the server starts
+    names = args.tls_name if args.tls_name is not None else (_env("TLS_NAMES") or "").split(",")
+    if args.tls:
+        from .tls import check_names
+
+        names = check_names(names)
+        if not 0 < args.tls_port < 65536:
+            raise ValueError("--tls-port must be a port number")
+        if (args.tls_cert is None) != (args.tls_key is None):
+            raise ValueError("--tls-cert and --tls-key go together")
     return Settings(host=args.host, port=args.port, profile=args.profile, seed=args.seed,
                     time_scale=args.time_scale, profiles_dir=args.profiles_dir, admin_token=args.admin_token,
                     public_url=args.public_url, providers=providers, max_jobs=args.max_jobs,
                     media_dir=args.media_dir, media_bitrate=args.media_bitrate, webhook_allow=allow,
+                    tls=args.tls, tls_port=args.tls_port, tls_cert=args.tls_cert, tls_key=args.tls_key,
+                    tls_names=[n for n in names if n.strip()], tls_dir=args.tls_dir,
                     extra={"proxy": args.proxy, "proxy_host": args.proxy_host, "proxy_port": args.proxy_port,
                            "toxiproxy_url": args.toxiproxy_url})
 
 
-def _banner(app, settings: Settings) -> str:
+def _banner(app, settings: Settings, tls=None) -> str:
     origin = settings.public_url or f"http://{settings.host}:{settings.port}"
     lines = [f"mockprovider {__version__} on {origin}  (profile: {app.engine.selector.active.profile.name}, "
              f"seed: {settings.seed}, time scale: {settings.time_scale:g})"]
@@ -85,12 +110,17 @@ def _banner(app, settings: Settings) -> str:
     if settings.extra.get("proxy"):
         lines.append(f"  proxy    toxiproxy API          http://{settings.extra['proxy_host']}:"
                      f"{settings.extra['proxy_port']}")
+    if tls is not None:
+        lines.append(f"  tls      {'HTTPS, same API':<22} https://{settings.host}:{settings.tls_port}")
+        if tls.ca is not None:
+            lines.append(f"  tls      {'CA to trust':<22} {tls.ca}  (SSL_CERT_FILE / REQUESTS_CA_BUNDLE / "
+                         f"NODE_EXTRA_CA_CERTS)")
+        else:
+            lines.append(f"  tls      {'certificate':<22} {tls.cert}")
     return "\n".join(lines)
 
 
 def serve(settings: Settings, log_level: str = "warning") -> int:
-    import uvicorn
-
     from .app import create_app
 
     try:
@@ -101,15 +131,28 @@ def serve(settings: Settings, log_level: str = "warning") -> int:
     except KeyError as exc:
         print(f"mockprovider: unknown provider {exc}", file=sys.stderr)
         return 2
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=log_level,
-                            access_log=False, lifespan="on", timeout_keep_alive=75, backlog=4096)
-    server = uvicorn.Server(config)
-    print(_banner(app, settings), flush=True)
+    tls = None
+    if settings.tls:
+        from .tls import tls_files
+
+        try:
+            tls = tls_files(settings.tls_cert, settings.tls_key, settings.tls_dir, settings.tls_names)
+        except (ValueError, OSError) as exc:
+            print(f"mockprovider: cannot start TLS: {exc}", file=sys.stderr)
+            return 2
+    from uvicorn._compat import asyncio_run
+
+    from .serving import serve_all, servers
+
+    main_server, companions = servers(app, settings, tls, log_level=log_level, access_log=False,
+                                      timeout_keep_alive=75, backlog=4096)
+    print(_banner(app, settings, tls), flush=True)
     # Thousands of requests held open by latency profiles keep hundreds of thousands of objects alive; a full
     # sweep over them stalls the event loop for hundreds of ms. Sweep the oldest generation 100x less often
     # (bench/bench_held.py: loop lag p99 90 ms -> 7 ms; bench/bench_soak.py: memory still flat).
     gc.set_threshold(700, 10, 1000)
-    server.run()  # uvicorn's own loop choice: uvloop where installed
+    # uvicorn's own loop choice: uvloop where installed
+    asyncio_run(serve_all(main_server, companions), loop_factory=main_server.config.get_loop_factory())
     return 0
 
 

@@ -32,6 +32,12 @@ class Settings:
     media_bitrate: str = "small"  # or "realistic": constant bitrates typical of real outputs per size
     providers: list[str] | None = None
     webhook_allow: list[str] | None = None  # hosts, .suffixes, IPs and CIDRs webhooks may go to (default: any)
+    tls: bool = False  # also listen with TLS on tls_port
+    tls_port: int = 8443
+    tls_cert: Path | None = None  # with tls_key: the user's certificate; else one signed by a generated CA
+    tls_key: Path | None = None
+    tls_names: list[str] = field(default_factory=list)  # more names for the generated certificate
+    tls_dir: Path | None = None  # where the generated CA and certificate go (default ~/.cache/mockprovider/tls)
     extra: dict = field(default_factory=dict)
 
 

@@ -3,6 +3,9 @@ in a thread of its own.
 
     with MockServer(profile="happy", time_scale=0.01) as server:
         client = RunwayML(api_key="key_test", base_url=server.url)
+
+With ``tls=True`` it also listens with TLS on another free port (``server.tls_url``), with a certificate signed by
+a CA generated for it (``server.ca_file``: give it to ``SSL_CERT_FILE`` or an ``ssl.SSLContext``).
 """
 
 from __future__ import annotations
@@ -10,16 +13,20 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from .app import MockProviderApp, create_app
 from .context import Settings
+from .serving import serve_all, servers, started
+from .tls import TLSFiles, tls_files
 
 
 class AdminReply:
@@ -58,9 +65,17 @@ class MockServer:
             setattr(settings, key, value)
         if not overrides.get("port"):
             settings.port = free_port(settings.host)
+        self.tls: TLSFiles | None = None
+        if settings.tls:
+            if not overrides.get("tls_port"):
+                settings.tls_port = free_port(settings.host)
+            if settings.tls_dir is None and settings.tls_cert is None:
+                settings.tls_dir = Path(tempfile.mkdtemp(prefix="mockprovider-tls-"))
+            self.tls = tls_files(settings.tls_cert, settings.tls_key, settings.tls_dir, settings.tls_names)
         self.settings = settings
         self.app: MockProviderApp = create_app(settings)
         self._server: uvicorn.Server | None = None
+        self._companions: list[uvicorn.Server] = []
         self._thread: threading.Thread | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
 
@@ -68,23 +83,31 @@ class MockServer:
     def url(self) -> str:
         return f"http://{self.settings.host}:{self.settings.port}"
 
+    @property
+    def tls_url(self) -> str:
+        assert self.settings.tls, "start the server with tls=True"
+        return f"https://{self.settings.host}:{self.settings.tls_port}"
+
+    @property
+    def ca_file(self) -> Path | None:
+        return self.tls.ca if self.tls is not None else None
+
     def start(self) -> MockServer:
-        config = uvicorn.Config(self.app, host=self.settings.host, port=self.settings.port, log_level="error",
-                                access_log=False, lifespan="on")
-        self._server = uvicorn.Server(config)
+        main, companions = servers(self.app, self.settings, self.tls, log_level="error", access_log=False)
+        self._server, self._companions = main, companions
 
         def run() -> None:
-            factory = config.get_loop_factory()
+            factory = main.config.get_loop_factory()
             loop = factory() if factory is not None else asyncio.new_event_loop()
             self.loop = loop
             asyncio.set_event_loop(loop)
-            loop.run_until_complete(self._server.serve())
+            loop.run_until_complete(serve_all(main, companions))
             loop.close()
 
         self._thread = threading.Thread(target=run, name="mockprovider", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 20
-        while not self._server.started:
+        while not started(main, companions):
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("mockprovider did not start")
             time.sleep(0.01)
