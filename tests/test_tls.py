@@ -121,9 +121,10 @@ def test_serve_tls_prints_the_ca_and_an_https_only_client_trusts_it_by_environme
                                                 prompt_text="a cat", ratio="1280:720", duration=5)
             print(client.tasks.retrieve(task.id).status)
         """)
+        trusted = ssl.create_default_context(cafile=str(ca))
         for _ in range(100):  # the listener may still be starting
             try:
-                httpx.get(f"https://127.0.0.1:{tls_port}/__mock/health", verify=ssl.create_default_context(cafile=str(ca)))
+                httpx.get(f"https://127.0.0.1:{tls_port}/__mock/health", verify=trusted)
                 break
             except httpx.ConnectError:
                 time.sleep(0.1)
