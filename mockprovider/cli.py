@@ -105,6 +105,7 @@ def _banner(app, settings: Settings, tls=None) -> str:
         for how, url in urls.items():
             lines.append(f"  {name:<8} {how:<22} {url}")
     lines.append(f"  admin    {'':<22} {origin}/__mock/")
+    lines.append(f"  live     {'page':<22} {origin}/__mock/ui")
     if settings.extra.get("toxiproxy_url"):
         lines.append(f"  network  {'driving Toxiproxy at':<22} {settings.extra['toxiproxy_url']}")
     if settings.extra.get("proxy"):

@@ -41,7 +41,7 @@ def served():
     else:
         proc.kill()
         raise AssertionError(proc.stdout.read())
-    for _ in range(12):
+    for _ in range(40):
         line = proc.stdout.readline()
         banner.append(line)
         if "toxiproxy API" in line:
@@ -56,6 +56,7 @@ def test_the_banner_prints_each_base_url(served):
     for provider in ("runway", "veo", "kling", "admin"):
         assert re.search(rf"{provider}\s.*http://127\.0\.0\.1:{port}", banner), banner
     assert f"http://127.0.0.1:{proxy_port}" in banner
+    assert f"http://127.0.0.1:{port}/__mock/ui" in banner
 
 
 def test_snippets_are_all_found():

@@ -185,7 +185,7 @@ function renderProfile(snap) {
   const names = snap.profile.available || [];
   const current = Array.from(select.options).map((o) => o.value);
   if (names.join("\n") !== current.join("\n")) {
-    const chosen = select.value;
+    const chosen = current.length ? select.value : active.name;
     select.innerHTML = names.map((n) => `<option value="${esc(n)}">${esc(n)}</option>`).join("");
     if (names.includes(chosen)) select.value = chosen;
   }
@@ -293,11 +293,12 @@ function webhookText(w) {
 function chart(name, points) {
   const w = 600, h = 120;
   const shown = points.slice(-CHART_POINTS);
+  const span = Math.max(shown.length, 60); // a short history fills the chart from the right, a minute wide
   if (shown.length < 2) return `<svg class="chart" viewBox="0 0 ${w} ${h}" preserveAspectRatio="none" role="img" aria-label="${esc(name)} jobs over time"></svg>`;
   const values = shown.map((pt) => pt.p[name] || { throttled: 0, queued: 0, running: 0, rps: 0 });
   const top = Math.max(1, ...values.map((v) => v.throttled + v.queued + v.running));
   const rpsTop = Math.max(1, ...values.map((v) => v.rps));
-  const step = w / (CHART_POINTS - 1);
+  const step = w / (span - 1);
   const x0 = w - (shown.length - 1) * step;
   const y = (v) => h - 4 - (v / top) * (h - 14);
   let base = values.map(() => 0);
