@@ -11,6 +11,8 @@ AVAILABLE = {
     "runway": "mockprovider.dialects.runway.dialect:RunwayDialect",
     "kling": "mockprovider.dialects.kling.dialect:KlingDialect",
     "veo": "mockprovider.dialects.veo.dialect:VeoDialect",
+    "luma": "mockprovider.dialects.luma.dialect:LumaDialect",
+    "minimax": "mockprovider.dialects.minimax.dialect:MiniMaxDialect",
 }
 
 

@@ -1,0 +1,380 @@
+"""Luma's Dream Machine API v1 (lumaai 1.x): generations (text/image-to-video, keyframes, extend, interpolate,
+modify, reframe, upscale, audio), get, list, delete, credits, concepts, ping and callbacks."""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
+from ...engine.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, THROTTLED, Job
+from ...engine.limits import OverLimit
+from ...media.render import VideoSpec
+from ...web.body import BodyError, read_body
+from ...web.responses import json_response, no_content
+from ..base import Dialect
+from . import responses as wire
+from .models import (
+    CAMERA_MOTIONS,
+    CONCEPTS,
+    FPS,
+    MODELS,
+    Invalid,
+    Params,
+    parse_body_error,
+    size_of,
+    validate,
+    validate_edit,
+    validate_follow_up,
+)
+
+PREFIX = "/dream-machine/v1"
+UNLIMITED_CENTS = 1_000_000.0
+MAX_LIST_LIMIT = 1000
+MAX_OFFSET = 10**9
+
+
+@lru_cache(maxsize=256)
+def video_spec(width: int, height: int, duration: float, audio: bool) -> VideoSpec:
+    return VideoSpec(width=width, height=height, duration=duration, fps=FPS, audio=audio)
+
+
+def new_generation_id(rng) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int | Invalid:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        return Invalid(422, [{"type": "int_parsing", "loc": ["query", name],
+                              "msg": "Input should be a valid integer, unable to parse string as an integer"}])
+    if not low <= value <= high:
+        return Invalid(422, [{"type": "less_than_equal" if value > high else "greater_than_equal",
+                              "loc": ["query", name],
+                              "msg": f"Input should be {'less' if value > high else 'greater'} than or equal to "
+                                     f"{high if value > high else low}"}])
+    return value
+
+
+class LumaDialect(Dialect):
+    name = "luma"
+    title = "Luma Dream Machine"
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self._max_listed = ctx.settings.max_jobs
+        self._listed: dict[str, deque[str]] = {}  # account -> generation ids, oldest first
+
+    # -- the dialect contract -------------------------------------------------------------------------------
+
+    def routes(self) -> list[BaseRoute]:
+        p = PREFIX
+        return [
+            self.route(p + "/generations/video", self.create_video, ["POST"], "create"),
+            self.route(p + "/generations", self.create_video, ["POST"], "create"),  # docs' curl, older SDKs
+            self.route(p + "/generations", self.list_generations, ["GET"], "list"),
+            self.route(p + "/generations/video/modify", self.modify_video, ["POST"], "create"),
+            self.route(p + "/generations/video/reframe", self.reframe_video, ["POST"], "create"),
+            self.route(p + "/generations/concepts/list", self.list_concepts, ["GET"], "other"),
+            self.route(p + "/generations/camera_motion/list", self.list_camera_motions, ["GET"], "other"),
+            self.route(p + "/generations/{id}", self.get_generation, ["GET"], "status"),
+            self.route(p + "/generations/{id}", self.delete_generation, ["DELETE"], "cancel"),
+            self.route(p + "/generations/{id}/upscale", self.upscale, ["POST"], "create"),
+            self.route(p + "/generations/{id}/audio", self.add_audio, ["POST"], "create"),
+            self.route(p + "/credits", self.credits, ["GET"], "account"),
+            self.route(p + "/ping", self.ping, ["GET"], "other"),
+        ]
+
+    def base_urls(self, origin: str) -> dict[str, str]:
+        return {"LumaAI(base_url=...)": origin + PREFIX}
+
+    def owns(self, path: str) -> bool:
+        return path.startswith("/dream-machine/")
+
+    def credential(self, request: Request) -> str | None:
+        header = request.headers.get("authorization")
+        if header and header[:7].lower() == "bearer ":
+            return header[7:].strip() or None
+        return None
+
+    def error(self, request: Request, status: int, message: str, *, injected: bool = False) -> Response:
+        return wire.error(status, message if injected else None)
+
+    def over_limit(self, request: Request, over: OverLimit) -> Response:
+        retry = wire.retry_headers(self.ctx.engine.wait_hint(over))
+        if over.limit == "credits":
+            return wire.error(402, "Insufficient credits")
+        if over.limit == "capacity":
+            return wire.error(503, "Service is at capacity, please try again later", retry)
+        if over.limit == "concurrency":
+            return wire.error(429, "Too many concurrent generations, please wait for one to finish", retry)
+        if over.limit == "daily":
+            return wire.error(429, "Daily generation limit reached", retry)
+        return wire.error(429, "Rate limit exceeded, please try again later", retry)
+
+    def reset(self) -> None:
+        self._listed.clear()
+
+    # -- auth -----------------------------------------------------------------------------------------------
+
+    def _authenticate(self, request: Request, decision: RequestDecision) -> str | Response:
+        header = request.headers.get("authorization")
+        if not header or header[:7].lower() != "bearer ":
+            return wire.error(401, "Not authenticated")
+        key = decision.key
+        allowed = decision.assignment.profile.auth(self.name).get("keys")
+        if key is None or any(c.isspace() for c in key) or (allowed and key not in allowed):
+            return wire.error(401, "Invalid API key is provided")
+        return key
+
+    async def _body(self, request: Request, optional: bool = False) -> Any:
+        try:
+            raw = await read_body(request, self.ctx.settings.max_body)
+            if optional and not raw.strip():
+                return {}
+            if not raw.strip():
+                raise BodyError(400, "Request body is empty; expected JSON")
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            return wire.error(422, parse_body_error(str(exc)).detail)
+        except BodyError as exc:
+            if exc.status == 413:
+                return wire.error(413, "Request body is too large")
+            invalid = parse_body_error(exc.message)
+            return wire.error(invalid.status, invalid.detail)
+
+    # -- creating -------------------------------------------------------------------------------------------
+
+    async def create_video(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._authenticate(request, decision)
+        if isinstance(key, Response):
+            return key
+        body = await self._body(request)
+        if isinstance(body, Response):
+            return body
+        params = validate(body)
+        if isinstance(params, Invalid):
+            return wire.error(params.status, params.detail)
+        for ref in params.references():
+            source = self._own(key, ref)
+            if source is None:
+                return wire.error(400, f"Generation {ref[:64]} not found")
+            if source.state(self.ctx.engine.clock.now())[0] != SUCCEEDED:
+                return wire.error(400, f"Generation {ref[:64]} is not completed")
+        return self._submit(request, decision, key, params, 201)
+
+    async def modify_video(self, request: Request, decision: RequestDecision) -> Response:
+        return await self._edit(request, decision, "modify_video")
+
+    async def reframe_video(self, request: Request, decision: RequestDecision) -> Response:
+        return await self._edit(request, decision, "reframe_video")
+
+    async def _edit(self, request: Request, decision: RequestDecision, kind: str) -> Response:
+        key = self._authenticate(request, decision)
+        if isinstance(key, Response):
+            return key
+        body = await self._body(request)
+        if isinstance(body, Response):
+            return body
+        params = validate_edit(body, kind)
+        if isinstance(params, Invalid):
+            return wire.error(params.status, params.detail)
+        return self._submit(request, decision, key, params, 201)
+
+    async def upscale(self, request: Request, decision: RequestDecision) -> Response:
+        return await self._follow_up(request, decision, "upscale_video")
+
+    async def add_audio(self, request: Request, decision: RequestDecision) -> Response:
+        return await self._follow_up(request, decision, "add_audio")
+
+    async def _follow_up(self, request: Request, decision: RequestDecision, kind: str) -> Response:
+        key = self._authenticate(request, decision)
+        if isinstance(key, Response):
+            return key
+        source = self._own(key, request.path_params["id"])
+        if source is None:
+            return wire.error(404, "Generation not found")
+        body = await self._body(request, optional=True)
+        if isinstance(body, Response):
+            return body
+        if source.state(self.ctx.engine.clock.now())[0] != SUCCEEDED:
+            return wire.error(400, "Generation is not completed")
+        params = validate_follow_up(body, kind, self._params_of(source))
+        if isinstance(params, Invalid):
+            return wire.error(params.status, params.detail)
+        return self._submit(request, decision, key, params, 200)
+
+    def _params_of(self, job: Job) -> Params:
+        data = job.data or {}
+        spec = job.output
+        return Params(model=MODELS[job.model], generation_type=job.kind, request={},
+                      duration=f"{spec.duration:g}s", resolution=data.get("res", "720p"),
+                      aspect_ratio=data.get("ar", "16:9"), callback_url=None, audio=spec.audio)
+
+    def _submit(self, request: Request, decision: RequestDecision, key: str, params: Params,
+                status: int) -> Response:
+        engine = self.ctx.engine
+        model = params.model.name
+        profile = decision.assignment.profile
+        behaviour = profile.resolve(self.name, model)
+        over = self._create_rate(key, model, behaviour, decision)
+        if over is not None:
+            return self.over_limit(request, over)
+        width, height = size_of(params.resolution, params.aspect_ratio)
+        spec = video_spec(width, height, params.seconds, params.audio)
+        created = wire.iso(engine.clock.epoch())
+        data: dict[str, Any] = {"r": wire.compact(params.request), "c": created, "res": params.resolution,
+                                "ar": params.aspect_ratio}
+        if params.callback_url is not None:
+            data["cb"] = params.callback_url
+            data["o"] = self.origin(request)
+        result = engine.submit(
+            JobRequest(provider=self.name, model=model, account=key, kind=params.generation_type,
+                       make_id=new_generation_id, cost=params.cents, output=spec, data=data,
+                       refund_failures=True),
+            decision.assignment, queue_when_busy=False)
+        if isinstance(result, OverLimit):
+            return self.over_limit(request, result)
+        if isinstance(result, RejectedAtSubmit):
+            return wire.error(400, "Contains blacklisted words")
+        self.ctx.media.prewarm(spec)
+        self._remember(result)
+        if params.callback_url is not None:
+            self._watch(result, behaviour)
+        return json_response(wire.generation(result, QUEUED, created, None), status)
+
+    def _create_rate(self, key: str, model: str, behaviour, decision: RequestDecision) -> OverLimit | None:
+        """A ``requests_per_minute`` set for one model counts that model's creates (Luma's RPM is on
+        generation requests); the provider-wide one already counted every request."""
+        limits = behaviour.limits
+        if limits.requests_per_minute is None or limits.requests_per_minute == \
+                decision.behaviour.limits.requests_per_minute:
+            return None
+        engine = self.ctx.engine
+        return engine.limits.take_request(engine.scope(self.name + ":create:" + model, key), limits,
+                                          engine.clock.now())
+
+    def _remember(self, job: Job) -> None:
+        listed = self._listed.get(job.account)
+        if listed is None:
+            listed = self._listed[job.account] = deque(maxlen=self._max_listed)
+        listed.append(job.id)
+
+    def _own(self, key: str, generation_id: str) -> Job | None:
+        job = self.ctx.engine.get(self.name, generation_id)
+        return job if job is not None and job.account == key else None
+
+    # -- reading --------------------------------------------------------------------------------------------
+
+    def _render(self, job: Job, state: str, origin: str, ttl: float) -> dict[str, Any]:
+        url = self.ctx.links.url(origin, job.id, 0, ttl) if state == SUCCEEDED else None
+        return wire.generation(job, state, job.data["c"], url)
+
+    async def get_generation(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._authenticate(request, decision)
+        if isinstance(key, Response):
+            return key
+        job = self._own(key, request.path_params["id"])
+        if job is None:
+            return wire.error(404, "Generation not found")
+        state, _ = job.state(self.ctx.engine.clock.now())
+        return json_response(self._render(job, state, self.origin(request), decision.behaviour.url_ttl))
+
+    async def list_generations(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._authenticate(request, decision)
+        if isinstance(key, Response):
+            return key
+        limit = _int_param(request, "limit", 100, 1, MAX_LIST_LIMIT)
+        offset = _int_param(request, "offset", 0, 0, MAX_OFFSET)
+        for value in (limit, offset):
+            if isinstance(value, Invalid):
+                return wire.error(value.status, value.detail)
+        assert isinstance(limit, int) and isinstance(offset, int)
+        engine = self.ctx.engine
+        now = engine.clock.now()
+        origin = self.origin(request)
+        ttl = decision.behaviour.url_ttl
+        out: list[dict[str, Any]] = []
+        skip = offset
+        has_more = False
+        for generation_id in reversed(self._listed.get(key, ())):
+            job = engine.store.get(generation_id)
+            if job is None:
+                continue
+            if skip:
+                skip -= 1
+                continue
+            if len(out) >= limit:
+                has_more = True
+                break
+            out.append(self._render(job, job.state(now)[0], origin, ttl))
+        return json_response(wire.page(out, has_more, limit, offset))
+
+    async def delete_generation(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._authenticate(request, decision)
+        if isinstance(key, Response):
+            return key
+        job = self._own(key, request.path_params["id"])
+        if job is None:
+            return wire.error(404, "Generation not found")
+        engine = self.ctx.engine
+        state, _ = job.state(engine.clock.now())
+        if state not in TERMINAL:
+            engine.limits.refund(engine.scope(self.name, job.account), job.cost)  # never finished: not billed
+        engine.delete(job)
+        return no_content()
+
+    async def credits(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._authenticate(request, decision)
+        if isinstance(key, Response):
+            return key
+        budget = decision.behaviour.limits.credits
+        total = budget if budget is not None else UNLIMITED_CENTS
+        return json_response({"credit_balance": round(max(total - self.ctx.engine.spent(self.name, key), 0.0), 2)})
+
+    async def list_concepts(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._authenticate(request, decision)
+        return key if isinstance(key, Response) else json_response(list(CONCEPTS))
+
+    async def list_camera_motions(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._authenticate(request, decision)
+        return key if isinstance(key, Response) else json_response(list(CAMERA_MOTIONS))
+
+    async def ping(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._authenticate(request, decision)
+        return key if isinstance(key, Response) else json_response({"message": "pong"})
+
+    # -- callbacks ------------------------------------------------------------------------------------------
+
+    def _watch(self, job: Job, behaviour) -> None:
+        """POST the Generation at ``dreaming`` and at the terminal state (Luma promises no ``queued`` POST)."""
+        sent: set[str] = set()
+
+        def notify(job: Job, state: str) -> None:
+            if state in (THROTTLED, QUEUED):
+                return
+            if state != RUNNING and "dreaming" not in sent and job.ends > job.started:
+                notify(job, RUNNING)  # the timeline ran late: the receiver still hears it was dreaming
+            wire_state = wire.STATE[state]
+            if wire_state in sent or self.ctx.engine.store.get(job.id) is not job:
+                return
+            sent.add(wire_state)
+            origin = (job.data or {}).get("o", "")
+            payload = self._render(job, state, origin, behaviour.url_ttl)
+            self._deliver(job, payload, behaviour, final=state in (SUCCEEDED, FAILED) or state in TERMINAL)
+
+        self.ctx.engine.watch(job, notify)
+
+    def _deliver(self, job: Job, payload: dict[str, Any], behaviour, final: bool) -> None:
+        raise NotImplementedError  # wired to the engine's webhook module

@@ -1,0 +1,307 @@
+"""MiniMax's video generation API (v1, Hailuo): create, query, the files that hold the outputs (retrieve,
+retrieve_content, list, delete), the token plan's remaining quota, and callbacks with the challenge handshake."""
+
+from __future__ import annotations
+
+from collections import deque
+from functools import lru_cache
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
+from ...engine.jobs import CANCELLED, FAILED, RUNNING, SUCCEEDED, Job
+from ...engine.limits import DAY, OverLimit
+from ...media.render import VideoSpec
+from ...media.routes import mp4_response
+from ...web.body import BodyError, read_json
+from ...web.responses import json_response
+from ..base import Dialect
+from . import responses as wire
+from .models import FPS, MODELS, Invalid, validate
+
+PURPOSES = ("video_generation", "voice_clone", "prompt_audio", "t2a_async_input", "t2a_async")
+MAX_ID_DIGITS = 24
+
+
+@lru_cache(maxsize=256)
+def video_spec(width: int, height: int, duration: float) -> VideoSpec:
+    return VideoSpec(width=width, height=height, duration=duration, fps=FPS)
+
+
+def new_task_id(rng) -> str:
+    return str(rng.randrange(*wire.TASK_IDS))
+
+
+def _file_id(raw: Any) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS:
+        return int(raw)
+    return None
+
+
+class MiniMaxDialect(Dialect):
+    name = "minimax"
+    title = "MiniMax Hailuo"
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self._max_listed = ctx.settings.max_jobs
+        self._listed: dict[str, deque[str]] = {}  # account -> task ids, oldest first
+
+    # -- the dialect contract -------------------------------------------------------------------------------
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            self.route("/v1/video_generation", self.create, ["POST"], "create"),
+            self.route("/v1/query/video_generation", self.query, ["GET"], "status"),
+            self.route("/v1/files/retrieve", self.retrieve_file, ["GET"], "other"),
+            self.route("/v1/files/retrieve_content", self.retrieve_content, ["GET"], "download"),
+            self.route("/v1/files/list", self.list_files, ["GET"], "list"),
+            self.route("/v1/files/delete", self.delete_file, ["POST"], "other"),
+            self.route("/v1/token_plan/remains", self.remains, ["GET"], "account"),
+            self.route("/v1/api/openplatform/coding_plan/remains", self.remains, ["GET"], "account"),
+        ]
+
+    def base_urls(self, origin: str) -> dict[str, str]:
+        return {"API host (MINIMAX_API_HOST)": origin}
+
+    def owns(self, path: str) -> bool:
+        return path.startswith(("/v1/video_generation", "/v1/query/", "/v1/files/", "/v1/token_plan/",
+                                "/v1/api/openplatform/"))
+
+    def credential(self, request: Request) -> str | None:
+        header = request.headers.get("authorization")
+        if header and header[:7].lower() == "bearer ":
+            return header[7:].strip() or None
+        return (request.headers.get("x-api-key") or "").strip() or None
+
+    def error(self, request: Request, status: int, message: str, *, injected: bool = False) -> Response:
+        code = wire.code_for_status(status)
+        return wire.error(code, message if injected else None, http=status)
+
+    def over_limit(self, request: Request, over: OverLimit) -> Response:
+        if over.limit == "credits":
+            return wire.error(1008, task_id="")
+        if over.limit == "daily":
+            return wire.error(2056, task_id="")
+        if over.limit == "capacity":
+            return wire.error(1024, task_id="")
+        return wire.error(1002, task_id="")
+
+    def reset(self) -> None:
+        self._listed.clear()
+
+    # -- auth -----------------------------------------------------------------------------------------------
+
+    def _authenticate(self, decision: RequestDecision, **fields: Any) -> str | Response:
+        key = decision.key
+        if key is None or any(c.isspace() for c in key):
+            return wire.error(1004, **fields)
+        allowed = decision.assignment.profile.auth(self.name).get("keys")
+        if allowed and key not in allowed:
+            return wire.error(2049, **fields)
+        return key
+
+    # -- create and query -----------------------------------------------------------------------------------
+
+    async def create(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._authenticate(decision, task_id="")
+        if isinstance(key, Response):
+            return key
+        try:
+            body = await read_json(request, self.ctx.settings.max_body)
+        except BodyError as exc:
+            return wire.error(2013, f"invalid params, {exc.message}", http=413 if exc.status == 413 else 200,
+                              task_id="")
+        params = validate(body)
+        if isinstance(params, Invalid):
+            return wire.error(params.code, params.message, task_id="")
+        engine = self.ctx.engine
+        model = params.model.name
+        behaviour = decision.assignment.profile.resolve(self.name, model)
+        over = self._create_rate(key, model, behaviour, decision)
+        if over is not None:
+            return self.over_limit(request, over)
+        width, height = params.size
+        spec = video_spec(width, height, float(params.duration))
+        data: dict[str, Any] | None = None
+        if params.callback_url is not None:
+            data = {"cb": params.callback_url, "o": self.origin(request)}
+        result = engine.submit(
+            JobRequest(provider=self.name, model=model, account=key, kind=params.mode, make_id=new_task_id,
+                       cost=params.price, output=spec, data=data, refund_failures=True),
+            decision.assignment, queue_when_busy=True)
+        if isinstance(result, OverLimit):
+            return self.over_limit(request, result)
+        if isinstance(result, RejectedAtSubmit):
+            return wire.error(1026, task_id="")
+        self.ctx.media.prewarm(spec)
+        self._remember(result)
+        if params.callback_url is not None:
+            self._watch(result, behaviour)
+        return wire.ok({"task_id": result.id})
+
+    def _create_rate(self, key: str, model: str, behaviour, decision: RequestDecision) -> OverLimit | None:
+        """A ``requests_per_minute`` set for one model counts that model's video_generation calls (MiniMax's
+        published RPM is per model family, on creation); the provider-wide one already counted every request."""
+        limits = behaviour.limits
+        if limits.requests_per_minute is None or limits.requests_per_minute == \
+                decision.behaviour.limits.requests_per_minute:
+            return None
+        engine = self.ctx.engine
+        return engine.limits.take_request(engine.scope(self.name + ":create:" + model, key), limits,
+                                          engine.clock.now())
+
+    def _remember(self, job: Job) -> None:
+        listed = self._listed.get(job.account)
+        if listed is None:
+            listed = self._listed[job.account] = deque(maxlen=self._max_listed)
+        listed.append(job.id)
+
+    async def query(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._authenticate(decision, task_id="", status="")
+        if isinstance(key, Response):
+            return key
+        task_id = request.query_params.get("task_id")
+        if not task_id:
+            return wire.error(2013, "invalid params, task_id is required", task_id="", status="")
+        job = self.ctx.engine.get(self.name, task_id)
+        if job is None or job.account != key:
+            return wire.error(2013, "invalid params, task_id not found", task_id=task_id[:64], status="")
+        now = self.ctx.engine.clock.now()
+        state, _ = job.state(now)
+        return json_response(wire.task(job, state, now))
+
+    # -- files ----------------------------------------------------------------------------------------------
+
+    def _file(self, key: str, raw: Any) -> Job | Response:
+        file_id = _file_id(raw)
+        if file_id is None:
+            return wire.error(2013, "invalid params, file_id must be an integer")
+        task_id = wire.task_id_of(file_id)
+        job = self.ctx.engine.get(self.name, task_id) if task_id else None
+        if (job is None or job.account != key or (job.data or {}).get("fd")
+                or job.state(self.ctx.engine.clock.now())[0] != SUCCEEDED):
+            return wire.error(2013, "invalid params, file not found")
+        return job
+
+    async def retrieve_file(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._authenticate(decision)
+        if isinstance(key, Response):
+            return key
+        job = self._file(key, request.query_params.get("file_id"))
+        if isinstance(job, Response):
+            return job
+        return wire.ok({"file": await self._file_object(request, job, decision.behaviour.url_ttl)})
+
+    async def _file_object(self, request: Request, job: Job, ttl: float) -> dict[str, Any]:
+        data = await self.ctx.media.get(job.output)
+        url = self.ctx.links.url(self.origin(request), job.id, 0, ttl)
+        return wire.file_object(job, len(data), int(self.ctx.engine.clock.epoch(job.ends)), url)
+
+    async def retrieve_content(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._authenticate(decision)
+        if isinstance(key, Response):
+            return key
+        job = self._file(key, request.query_params.get("file_id"))
+        if isinstance(job, Response):
+            return job
+        return await mp4_response(self.ctx, request, job.output)
+
+    async def list_files(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._authenticate(decision)
+        if isinstance(key, Response):
+            return key
+        purpose = request.query_params.get("purpose")
+        if purpose not in PURPOSES:
+            return wire.error(2013, "invalid params, purpose must be one of " + ", ".join(PURPOSES))
+        files: list[dict[str, Any]] = []
+        if purpose == "video_generation":
+            engine = self.ctx.engine
+            now = engine.clock.now()
+            ttl = decision.behaviour.url_ttl
+            for task_id in reversed(self._listed.get(key, ())):
+                job = engine.store.get(task_id)
+                if job is None or (job.data or {}).get("fd") or job.state(now)[0] != SUCCEEDED:
+                    continue
+                files.append(await self._file_object(request, job, ttl))
+                if len(files) >= 1000:
+                    break
+        return wire.ok({"files": files})
+
+    async def delete_file(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._authenticate(decision)
+        if isinstance(key, Response):
+            return key
+        try:
+            body = await read_json(request, self.ctx.settings.max_body)
+        except BodyError as exc:
+            return wire.error(2013, f"invalid params, {exc.message}", http=413 if exc.status == 413 else 200)
+        if not isinstance(body, dict):
+            return wire.error(2013, "invalid params, the request body must be a JSON object")
+        if body.get("purpose", "video_generation") not in PURPOSES:
+            return wire.error(2013, "invalid params, purpose must be one of " + ", ".join(PURPOSES))
+        job = self._file(key, body.get("file_id"))
+        if isinstance(job, Response):
+            return job
+        job.data = {**(job.data or {}), "fd": 1}
+        return wire.ok({"file_id": wire.file_id_of(job.id)})
+
+    # -- the token plan's quota -----------------------------------------------------------------------------
+
+    async def remains(self, request: Request, decision: RequestDecision) -> Response:
+        """Per video model with a daily limit: this interval's total and what is left of it (MiniMax names the
+        remaining count ``current_interval_usage_count``)."""
+        key = self._authenticate(decision)
+        if isinstance(key, Response):
+            return key
+        engine = self.ctx.engine
+        now = engine.clock.now()
+        scope = engine.scope(self.name, key)
+        start = int(now // DAY) * DAY
+        start_ms, end_ms = int(engine.clock.epoch(start) * 1000), int(engine.clock.epoch(start + DAY) * 1000)
+        out = []
+        profile = decision.assignment.profile
+        for name in MODELS:
+            total = profile.resolve(self.name, name).limits.daily_jobs
+            if total is None:
+                continue
+            used = scope.daily_total(now) if profile.resolve(self.name).limits.daily_jobs == total else \
+                scope.daily_for(name, now)
+            out.append({"model_name": name, "start_time": start_ms, "end_time": end_ms,
+                        "remains_time": max(end_ms - int(engine.clock.epoch() * 1000), 0),
+                        "current_interval_total_count": total,
+                        "current_interval_usage_count": max(total - used, 0)})
+        return wire.ok({"model_remains": out})
+
+    # -- callbacks ------------------------------------------------------------------------------------------
+
+    def _watch(self, job: Job, behaviour) -> None:
+        """The challenge first (the receiver must echo it within 3 s), then the query body with a lower-case
+        status at ``processing`` and at the end."""
+        sent: set[str] = set()
+        self._challenge(job, behaviour)
+
+        def notify(job: Job, state: str) -> None:
+            if state not in (RUNNING, SUCCEEDED, FAILED, CANCELLED):
+                return
+            if state != RUNNING and RUNNING not in sent and job.ends > job.started:
+                notify(job, RUNNING)
+            if state in sent or self.ctx.engine.store.get(job.id) is not job:
+                return
+            sent.add(state)
+            self._update(job, wire.task(job, state, self.ctx.engine.clock.now(), lower=True), behaviour)
+
+        self.ctx.engine.watch(job, notify)
+
+    def _challenge(self, job: Job, behaviour) -> None:
+        raise NotImplementedError  # wired to the engine's webhook module
+
+    def _update(self, job: Job, payload: dict[str, Any], behaviour) -> None:
+        raise NotImplementedError  # wired to the engine's webhook module
