@@ -17,6 +17,7 @@ from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
 from ...engine.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, THROTTLED, Job
 from ...engine.limits import OverLimit
 from ...media.render import VideoSpec
+from ...media.routes import prewarm_output
 from ...web.body import BodyError, read_body
 from ...web.responses import json_response, no_content
 from ..base import Dialect
@@ -248,7 +249,7 @@ class LumaDialect(Dialect):
             return self.over_limit(request, result)
         if isinstance(result, RejectedAtSubmit):
             return wire.error(400, "Contains blacklisted words")
-        self.ctx.media.prewarm(spec)
+        prewarm_output(self.ctx, result)
         self._remember(result)
         if params.callback_url is not None:
             self._watch(result, behaviour)

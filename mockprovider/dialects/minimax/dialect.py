@@ -15,7 +15,7 @@ from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
 from ...engine.jobs import CANCELLED, FAILED, RUNNING, SUCCEEDED, Job
 from ...engine.limits import DAY, OverLimit
 from ...media.render import VideoSpec
-from ...media.routes import mp4_response
+from ...media.routes import job_output, mp4_response, prewarm_output
 from ...web.body import BodyError, read_json
 from ...web.responses import json_response
 from ..base import Dialect
@@ -141,7 +141,7 @@ class MiniMaxDialect(Dialect):
             return self.over_limit(request, result)
         if isinstance(result, RejectedAtSubmit):
             return wire.error(1026, task_id="")
-        self.ctx.media.prewarm(spec)
+        prewarm_output(self.ctx, result)
         self._remember(result)
         if params.callback_url is not None:
             self._watch(result, behaviour)
@@ -201,7 +201,7 @@ class MiniMaxDialect(Dialect):
         return wire.ok({"file": await self._file_object(request, job, decision.behaviour.url_ttl)})
 
     async def _file_object(self, request: Request, job: Job, ttl: float) -> dict[str, Any]:
-        data = await self.ctx.media.get(job.output)
+        data = await self.ctx.media.output(job_output(self.ctx, job, 0))
         url = self.ctx.links.url(self.origin(request), job.id, 0, ttl)
         return wire.file_object(job, len(data), int(self.ctx.engine.clock.epoch(job.ends)), url)
 
@@ -212,7 +212,7 @@ class MiniMaxDialect(Dialect):
         job = self._file(key, request.query_params.get("file_id"))
         if isinstance(job, Response):
             return job
-        return await mp4_response(self.ctx, request, job.output)
+        return await mp4_response(self.ctx, request, job_output(self.ctx, job, 0))
 
     async def list_files(self, request: Request, decision: RequestDecision) -> Response:
         key = self._authenticate(decision)
