@@ -53,14 +53,14 @@ def served():
 
 def test_the_banner_prints_each_base_url(served):
     port, proxy_port, banner = served
-    for provider in ("runway", "veo", "kling", "admin"):
+    for provider in ("runway", "veo", "kling", "luma", "minimax", "admin"):
         assert re.search(rf"{provider}\s.*http://127\.0\.0\.1:{port}", banner), banner
     assert f"http://127.0.0.1:{proxy_port}" in banner
     assert f"http://127.0.0.1:{port}/__mock/ui" in banner
 
 
 def test_snippets_are_all_found():
-    assert set(SNIPPETS) == {"runway", "veo-vertex", "veo-gemini", "kling", "toxiproxy"}
+    assert set(SNIPPETS) == {"runway", "veo-vertex", "veo-gemini", "kling", "toxiproxy", "luma", "minimax"}
 
 
 @pytest.mark.parametrize("name", sorted(SNIPPETS))
@@ -82,6 +82,11 @@ def test_readme_snippet_runs_unchanged(served, name):
         assert int(out) > 1000
     elif name == "kling":
         assert out.startswith("succeed http")
+    elif name == "luma":
+        state, size, balance = out.split()
+        assert state == "completed" and int(size) > 1000 and float(balance) > 0
+    elif name == "minimax":
+        assert out.split() == ["Success", "1366", "768", "True"]
     elif name == "toxiproxy":
         assert "provider" in out
 

@@ -30,6 +30,7 @@ log = logging.getLogger("mockprovider.webhooks")
 # An HTTP round trip cannot be scaled down with the engine clock; below this a slow receiver looks dead.
 MIN_TIMEOUT = 0.5
 USER_AGENT = "mockprovider-webhooks/1"
+MAX_CHECKED_REPLY = 64 * 1024  # what is read of a reply that must pass a check
 REORDER_WAIT = 30.0  # engine seconds a reordered delivery waits for the job's next one to overtake it
 
 Render = Callable[[Job, str], list[tuple[str, Any]]]
@@ -49,6 +50,8 @@ class Delivery:
     hold: bool = False  # reorder fault: let the job's next delivery go first
     duplicate: bool = False
     early: bool = False
+    check: Callable[[bytes], bool] | None = None  # the reply's body must pass this (a handshake's echo)
+    done: Callable[[bool], None] | None = None  # told once whether it was delivered (and passed ``check``)
 
 
 class Lane:
@@ -119,9 +122,12 @@ class WebhookHub:
     # -- what dialects call ---------------------------------------------------------------------------------
 
     def deliver(self, *, provider: str, job: str, event: str, url: str, payload: Any, policy: WebhookPolicy,
-                signer: Signer = UNSIGNED, message_id: str | None = None, delay: float | None = None) -> bool:
+                signer: Signer = UNSIGNED, message_id: str | None = None, delay: float | None = None,
+                check: Callable[[bytes], bool] | None = None, done: Callable[[bool], None] | None = None) -> bool:
         """Queue one delivery of ``payload`` (JSON-encoded unless it is bytes) to ``url``; False if it was
-        dropped. ``delay`` (engine seconds) replaces the profile's delay draw."""
+        dropped. ``delay`` (engine seconds) replaces the profile's delay draw. With ``check`` a 2xx reply counts
+        as delivered only if its body (up to 64 KiB) passes it (a verification handshake); ``done(ok)`` hears
+        the final outcome once."""
         rng = self.rng(provider)
         message = Message(id=message_id or f"msg_{self._ids.getrandbits(96):024x}", provider=provider, job=job,
                           event=event)
@@ -133,12 +139,15 @@ class WebhookHub:
                 delay += max(policy.late_by.sample(rng), 0.0)
         if faults.drop and rng.random() < faults.drop:
             self._note(message, url, payload, policy, 0, DROPPED, error="dropped: profile fault")
+            if done is not None:
+                done(False)
             return False
         item = Delivery(message, url, body, payload, signer, policy, self.engine.clock.now() + delay,
-                        self._generation, hold=bool(faults.reorder and rng.random() < faults.reorder))
+                        self._generation, hold=bool(faults.reorder and rng.random() < faults.reorder),
+                        check=check, done=done)
         items = [item]
         if faults.duplicate and rng.random() < faults.duplicate:
-            items.append(replace(item, duplicate=True, hold=False))
+            items.append(replace(item, duplicate=True, hold=False, done=None))
         return self._enqueue(items)
 
     def follow(self, job: Job, *, provider: str, url: str, policy: WebhookPolicy, render: Render,
@@ -216,6 +225,8 @@ class WebhookHub:
                 or self.pending_bytes + size > self.max_pending_bytes):
             self._note(first.message, first.url, first.payload, first.policy, 0, DROPPED,
                        error="dropped: delivery queue full or sender stopped")
+            if first.done is not None:
+                first.done(False)
             return False
         key = (first.message.provider, first.message.job)
         lane = self._lanes.get(key)
@@ -299,6 +310,7 @@ class WebhookHub:
         if problem is not None:
             self._note(item.message, item.url, item.payload, policy, 1, REFUSED, error=problem, item=item)
             log.warning("webhook to %s refused: %s", item.url, problem)
+            self._finish(item, False)
             return
         clock = self.engine.clock
         for attempt in range(1, policy.attempts + 1):
@@ -306,8 +318,9 @@ class WebhookHub:
             if error is not None and error.startswith("refused:"):
                 self._note(item.message, item.url, item.payload, policy, attempt, REFUSED, error=error, item=item)
                 log.warning("webhook to %s refused: %s", item.url, error)
+                self._finish(item, False)
                 return
-            ok = status is not None and 200 <= status < 300
+            ok = status is not None and 200 <= status < 300 and error is None
             last = ok or attempt == policy.attempts
             retry = None if last else policy.backoff * 2 ** (attempt - 1)
             outcome = DELIVERED if ok else GAVE_UP if last else RETRYING
@@ -317,8 +330,17 @@ class WebhookHub:
                 if not ok:
                     log.warning("webhook to %s gave up after %d attempts (%s)", item.url, attempt,
                                 error or f"HTTP {status}")
+                self._finish(item, ok)
                 return
             await self._until(clock.now() + retry)
+
+    @staticmethod
+    def _finish(item: Delivery, ok: bool) -> None:
+        if item.done is not None:
+            try:
+                item.done(ok)
+            except Exception:
+                log.exception("webhook done callback failed")
 
     async def _post(self, item: Delivery, timeout: float) -> tuple[int | None, str | None, float]:
         assert self.session is not None and self._slots is not None
@@ -329,6 +351,11 @@ class WebhookHub:
             try:
                 async with self.session.post(item.url, data=item.body, headers=headers, allow_redirects=False,
                                              timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+                    if item.check is not None and 200 <= response.status < 300:
+                        reply = await response.content.read(MAX_CHECKED_REPLY)
+                        if not item.check(reply):
+                            return (response.status, f"the reply did not pass the check: {reply[:100]!r}",
+                                    time.monotonic() - started)
                     return response.status, None, time.monotonic() - started
             except asyncio.TimeoutError:
                 return None, "timeout", time.monotonic() - started

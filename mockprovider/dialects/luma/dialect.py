@@ -14,12 +14,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
-from ...engine.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, THROTTLED, Job
+from ...engine.jobs import QUEUED, RUNNING, SUCCEEDED, TERMINAL, THROTTLED, Job
 from ...engine.limits import OverLimit
 from ...media.render import VideoSpec
 from ...media.routes import prewarm_output
 from ...web.body import BodyError, read_body
 from ...web.responses import json_response, no_content
+from ...webhooks import policy_for
 from ..base import Dialect
 from . import responses as wire
 from .models import (
@@ -359,23 +360,22 @@ class LumaDialect(Dialect):
     # -- callbacks ------------------------------------------------------------------------------------------
 
     def _watch(self, job: Job, behaviour) -> None:
-        """POST the Generation at ``dreaming`` and at the terminal state (Luma promises no ``queued`` POST)."""
+        """POST the Generation at ``dreaming`` and at the end (Luma promises no POST at ``queued``)."""
+        data = job.data or {}
+        url, origin, ttl = data["cb"], data.get("o", ""), behaviour.url_ttl
         sent: set[str] = set()
 
-        def notify(job: Job, state: str) -> None:
+        def render(job: Job, state: str) -> list[tuple[str, Any]]:
             if state in (THROTTLED, QUEUED):
-                return
+                return []
+            out: list[tuple[str, Any]] = []
             if state != RUNNING and "dreaming" not in sent and job.ends > job.started:
-                notify(job, RUNNING)  # the timeline ran late: the receiver still hears it was dreaming
-            wire_state = wire.STATE[state]
-            if wire_state in sent or self.ctx.engine.store.get(job.id) is not job:
-                return
-            sent.add(wire_state)
-            origin = (job.data or {}).get("o", "")
-            payload = self._render(job, state, origin, behaviour.url_ttl)
-            self._deliver(job, payload, behaviour, final=state in (SUCCEEDED, FAILED) or state in TERMINAL)
+                out += render(job, RUNNING)  # the timeline ran late: still tell the receiver it was dreaming
+            event = wire.STATE[state]
+            if event not in sent:
+                sent.add(event)
+                out.append((event, self._render(job, state, origin, ttl)))
+            return out
 
-        self.ctx.engine.watch(job, notify)
-
-    def _deliver(self, job: Job, payload: dict[str, Any], behaviour, final: bool) -> None:
-        raise NotImplementedError  # wired to the engine's webhook module
+        self.ctx.webhooks.follow(job, provider=self.name, url=url, policy=policy_for(behaviour), render=render,
+                                 initial=QUEUED)

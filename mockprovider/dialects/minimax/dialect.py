@@ -4,9 +4,11 @@ retrieve_content, list, delete), the token plan's remaining quota, and callbacks
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -14,16 +16,19 @@ from starlette.routing import BaseRoute
 from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
 from ...engine.jobs import CANCELLED, FAILED, RUNNING, SUCCEEDED, Job
 from ...engine.limits import DAY, OverLimit
+from ...engine.rng import stream
 from ...media.render import VideoSpec
 from ...media.routes import job_output, mp4_response, prewarm_output
 from ...web.body import BodyError, read_json
 from ...web.responses import json_response
+from ...webhooks import policy_for
 from ..base import Dialect
 from . import responses as wire
 from .models import FPS, MODELS, Invalid, validate
 
 PURPOSES = ("video_generation", "voice_clone", "prompt_audio", "t2a_async_input", "t2a_async")
 MAX_ID_DIGITS = 24
+CHALLENGE_TIMEOUT = 3.0  # engine seconds the receiver has to echo the challenge
 
 
 @lru_cache(maxsize=256)
@@ -53,6 +58,7 @@ class MiniMaxDialect(Dialect):
         super().__init__(ctx)
         self._max_listed = ctx.settings.max_jobs
         self._listed: dict[str, deque[str]] = {}  # account -> task ids, oldest first
+        self._challenges = stream(ctx.engine.seed, self.name, "challenges")
 
     # -- the dialect contract -------------------------------------------------------------------------------
 
@@ -96,6 +102,7 @@ class MiniMaxDialect(Dialect):
 
     def reset(self) -> None:
         self._listed.clear()
+        self._challenges = stream(self.ctx.engine.seed, self.name, "challenges")
 
     # -- auth -----------------------------------------------------------------------------------------------
 
@@ -283,25 +290,59 @@ class MiniMaxDialect(Dialect):
     # -- callbacks ------------------------------------------------------------------------------------------
 
     def _watch(self, job: Job, behaviour) -> None:
-        """The challenge first (the receiver must echo it within 3 s), then the query body with a lower-case
-        status at ``processing`` and at the end."""
-        sent: set[str] = set()
-        self._challenge(job, behaviour)
+        """First the challenge, which the receiver must echo within 3 s (else the URL is not validated and no
+        update follows); then the query body with a lower-case status at ``processing`` and at the end."""
+        hub = self.ctx.webhooks
+        url = (job.data or {})["cb"]
+        policy = policy_for(behaviour)
+        token = f"{self._challenges.getrandbits(128):032x}"
+        gate = _Gate()
+
+        def echoed(reply: bytes) -> bool:
+            try:
+                answer = orjson.loads(reply)
+            except orjson.JSONDecodeError:
+                return False
+            return isinstance(answer, dict) and answer.get("challenge") == token
+
+        def send(event: str, payload: dict[str, Any]) -> None:
+            hub.deliver(provider=self.name, job=job.id, event=event, url=url, payload=payload, policy=policy)
+
+        def validated(ok: bool) -> None:
+            gate.ok = ok
+            waiting, gate.waiting = gate.waiting, []
+            if ok and self.ctx.engine.store.get(job.id) is job:
+                for event, payload in waiting:
+                    send(event, payload)
+
+        hub.deliver(provider=self.name, job=job.id, event="challenge", url=url, payload={"challenge": token},
+                    policy=replace(policy, attempts=1, timeout=CHALLENGE_TIMEOUT), delay=0.0, check=echoed,
+                    done=validated)
+        told: set[str] = set()
 
         def notify(job: Job, state: str) -> None:
-            if state not in (RUNNING, SUCCEEDED, FAILED, CANCELLED):
+            if state not in (RUNNING, SUCCEEDED, FAILED, CANCELLED) or gate.ok is False:
                 return
-            if state != RUNNING and RUNNING not in sent and job.ends > job.started:
-                notify(job, RUNNING)
-            if state in sent or self.ctx.engine.store.get(job.id) is not job:
+            if state != RUNNING and RUNNING not in told and job.ends > job.started:
+                notify(job, RUNNING)  # the timeline ran late: still tell the receiver it was processing
+            if state in told or self.ctx.engine.store.get(job.id) is not job:
                 return
-            sent.add(state)
-            self._update(job, wire.task(job, state, self.ctx.engine.clock.now(), lower=True), behaviour)
+            told.add(state)
+            payload = wire.task(job, state, self.ctx.engine.clock.now(), lower=True)
+            event = payload["status"]
+            if gate.ok is None:
+                gate.waiting.append((event, payload))
+            else:
+                send(event, payload)
 
         self.ctx.engine.watch(job, notify)
 
-    def _challenge(self, job: Job, behaviour) -> None:
-        raise NotImplementedError  # wired to the engine's webhook module
 
-    def _update(self, job: Job, payload: dict[str, Any], behaviour) -> None:
-        raise NotImplementedError  # wired to the engine's webhook module
+class _Gate:
+    """Whether a task's callback URL passed the challenge (None: not yet), and the updates waiting for it."""
+
+    __slots__ = ("ok", "waiting")
+
+    def __init__(self) -> None:
+        self.ok: bool | None = None
+        self.waiting: list[tuple[str, dict[str, Any]]] = []
