@@ -12,7 +12,8 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+
+from ...web.values import http_url
 
 IMAGE_TO_VIDEO = "image_to_video"
 TEXT_TO_VIDEO = "text_to_video"
@@ -142,8 +143,8 @@ def _check_uri(uri: Any, path: list) -> list[dict[str, Any]]:
         return []
     if len(uri) > MAX_URL_LENGTH:
         return [too_big(path, MAX_URL_LENGTH, "string", "URLs must be at most 2048 characters")]
-    parts = urlsplit(uri)
-    if parts.scheme != "https" or not parts.hostname:
+    parts = http_url(uri, ("https",), MAX_URL_LENGTH)
+    if parts is None:
         return [custom(path, "Invalid asset URI: must be an HTTPS URL, a runway:// upload URI or a data URI")]
     try:
         ipaddress.ip_address(parts.hostname)
@@ -203,7 +204,9 @@ def validate(body: Any, endpoint: str) -> Params | list[dict[str, Any]]:
             issues.append(custom(["ratio"], f"{model.name} does not take a ratio; the output follows the image"))
         elif body["ratio"] not in ratios:
             issues.append(invalid_value(["ratio"], ratios, body["ratio"]))
-    duration = body.get("duration", model.default_duration)
+    duration = body.get("duration")
+    if duration is None:
+        duration = model.default_duration
     if "duration" in body and body["duration"] is not None:
         d = body["duration"]
         if isinstance(d, bool) or not isinstance(d, int):
