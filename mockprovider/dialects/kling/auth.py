@@ -17,8 +17,15 @@ from functools import lru_cache
 
 import jwt
 
+from ...web.values import finite_number
+
 # Clock skew tolerated on nbf and exp. Kling's sample client sets nbf 5 s early for the same reason.
 LEEWAY = 5.0
+# A Kling token is about 200 characters; a header far longer is refused before it is decoded or cached, so the
+# decode cache holds at most 4096 x MAX_HEADER bytes whatever a client sends.
+MAX_HEADER = 4096
+# exp and nbf are Unix seconds: anything outside these bounds (or NaN, Infinity, a 400-digit integer) is not a date.
+MAX_DATE = 2.0**40
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +64,19 @@ def _invalid(reason: str) -> AuthFailure:
     return AuthFailure(1002, f"Authorization is invalid: {reason}")
 
 
-@lru_cache(maxsize=4096)
+TOO_LONG = AuthFailure(1002, f"Authorization is invalid: the header is longer than {MAX_HEADER} characters")
+
+
 def read(header: str) -> Token | AuthFailure:
     """The bearer token in an ``Authorization`` header, decoded but not verified. Workers send the same header on
-    every poll for up to 30 minutes, so each distinct one is decoded once (a bounded cache)."""
+    every poll for up to 30 minutes, so each distinct one is decoded once (a bounded cache of bounded keys)."""
+    if len(header) > MAX_HEADER:
+        return TOO_LONG
+    return _read(header)
+
+
+@lru_cache(maxsize=4096)
+def _read(header: str) -> Token | AuthFailure:
     token = bearer(header)
     if token is None:
         return EMPTY
@@ -69,7 +85,10 @@ def read(header: str) -> Token | AuthFailure:
     try:
         head = jwt.get_unverified_header(token)
         claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError, RecursionError):
+        # ValueError: JSON numbers past Python's digit limit; the claims are untrusted input in every way
+        return Token(token, problem=_invalid("the token is not a well-formed JWT"))
+    if not isinstance(claims, dict) or not isinstance(head, dict):
         return Token(token, problem=_invalid("the token is not a well-formed JWT"))
     iss, exp, nbf = claims.get("iss"), claims.get("exp"), claims.get("nbf")
     if head.get("alg") != "HS256":
@@ -78,9 +97,11 @@ def read(header: str) -> Token | AuthFailure:
         return Token(token, problem=_invalid("the token has no iss (access key)"))
     if exp is None:
         return Token(token, iss, problem=_invalid("the token has no exp"))
-    if not _is_number(exp) or (nbf is not None and not _is_number(nbf)):
+    exp_at = finite_number(exp, -MAX_DATE, MAX_DATE)
+    nbf_at = None if nbf is None else finite_number(nbf, -MAX_DATE, MAX_DATE)
+    if exp_at is None or (nbf is not None and nbf_at is None):
         return Token(token, iss, dates_problem=_invalid("exp and nbf must be numeric dates"))
-    return Token(token, iss, float(exp), None if nbf is None else float(nbf))
+    return Token(token, iss, exp_at, nbf_at)
 
 
 def issuer(header: str | None) -> str | None:
@@ -127,6 +148,3 @@ def _signed_by(token: str, secret: str) -> bool:
         return False
     return hmac.compare_digest(expected, sent)
 
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -18,6 +18,7 @@ from ...media.render import VideoSpec
 from ...media.routes import prewarm_output
 from ...web.body import BodyError, read_json
 from ...web.responses import json_response, no_content
+from ...web.values import brief, parse_int
 from ...webhooks import policy_for
 from ...webhooks.routes import limit_param
 from ..base import Dialect
@@ -252,7 +253,7 @@ class KlingDialect(Dialect):
             if job is None or job.account != key:
                 job = self._find_external(key, wanted)
             if job is None or job.kind != kind:
-                return wire.error(rid, 1203, f"task {wanted!r} does not exist")
+                return wire.error(rid, 1203, f"task {brief(wanted)} does not exist")
             state, _ = job.state(self.ctx.engine.clock.now())
             origin = self.origin(request) if state == SUCCEEDED else ""  # only finished tasks carry links
             return wire.envelope(rid, self._render(job, state, origin, decision.behaviour.url_ttl))
@@ -299,7 +300,7 @@ class KlingDialect(Dialect):
         rid = self.request_id()
         for name in ("start_time", "end_time"):
             value = request.query_params.get(name)
-            if value is not None and not value.isdigit():
+            if value is not None and parse_int(value, 0, 10**15) is None:
                 return wire.error(rid, 1201, f"{name} must be a Unix time in milliseconds")
         engine = self.ctx.engine
         credits = decision.behaviour.limits.credits
@@ -365,7 +366,8 @@ def _page_param(request: Request, name: str, default: int, maximum: int) -> int 
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    value = parse_int(raw, 1, maximum)
+    if value is None:
         return f"{name} must be an integer between 1 and {maximum}"
-    return int(raw)
+    return value
 

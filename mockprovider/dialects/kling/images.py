@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 import binascii
 import struct
-from urllib.parse import urlsplit
+
+from ...web.values import http_url
 
 MAX_BYTES = 10 * 2**20
 MIN_SIDE = 300
@@ -20,7 +21,7 @@ def check(value: object, field: str) -> tuple[int, int] | str | None:
     if not isinstance(value, str) or not value.strip():
         return f"{field} must be a non-empty string: an image URL or raw base64"
     if value.startswith(("http://", "https://")):
-        if len(value) > MAX_URL or not urlsplit(value).hostname:
+        if http_url(value, max_length=MAX_URL) is None:
             return f"{field} is not a valid image URL"
         return None
     if value.startswith("data:"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ...web.values import brief, parse_int
 from . import images
 
 TEXT2VIDEO = "text2video"
@@ -119,7 +120,7 @@ def _enum(body: dict, field: str, allowed: tuple[str, ...], default: str) -> str
     if value is None:
         return default
     if value not in allowed:
-        raise Reject(f"{field} value {value!r} is invalid; expected one of {', '.join(allowed)}")
+        raise Reject(f"{field} value {brief(value)} is invalid; expected one of {', '.join(allowed)}")
     return value
 
 
@@ -132,7 +133,7 @@ def _model(body: dict, kind: str) -> Model:
     model = MODELS.get(name)
     if model is None or kind not in model.kinds:
         names = ", ".join(n for n, m in MODELS.items() if kind in m.kinds)
-        raise Reject(f"model_name value {name!r} is invalid for {kind}; expected one of {names}")
+        raise Reject(f"model_name value {brief(name)} is invalid for {kind}; expected one of {names}")
     return model
 
 
@@ -188,10 +189,11 @@ def _multi_shot(body: dict, model: Model, duration: str) -> bool:
         if isinstance(shot.get("index"), bool) or not isinstance(shot.get("index"), int):
             raise Reject(f"multi_prompt[{i}].index must be an integer")
         _string(shot, "prompt", MAX_SHOT_PROMPT, required=True)
-        length = shot.get("duration")
-        if not isinstance(length, str) or not length.isdigit() or int(length) < 1:
-            raise Reject(f"multi_prompt[{i}].duration must be a string of whole seconds")
-        total += int(length)
+        length = parse_int(shot.get("duration"), 1, int(model.durations[-1]))
+        if length is None:
+            raise Reject(f"multi_prompt[{i}].duration must be a string of whole seconds, at most "
+                         f"{model.durations[-1]}")
+        total += length
     if total != int(duration):
         raise Reject(f"multi_prompt durations add up to {total}s but duration is {duration}s")
     return True
