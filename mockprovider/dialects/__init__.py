@@ -13,6 +13,8 @@ AVAILABLE = {
     "veo": "mockprovider.dialects.veo.dialect:VeoDialect",
     "luma": "mockprovider.dialects.luma.dialect:LumaDialect",
     "minimax": "mockprovider.dialects.minimax.dialect:MiniMaxDialect",
+    "seedance": "mockprovider.dialects.seedance.dialect:SeedanceDialect",
+    "wan": "mockprovider.dialects.wan.dialect:WanDialect",
 }
 
 

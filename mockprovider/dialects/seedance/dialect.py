@@ -1,0 +1,313 @@
+"""Seedance on BytePlus ModelArk (byteplus-python-sdk-v2, ``Ark().content_generation.tasks``): create, get, list
+and delete content-generation tasks under ``/api/v3``."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from functools import lru_cache
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
+from ...engine.jobs import QUEUED, SUCCEEDED, THROTTLED, Job
+from ...engine.limits import OverLimit
+from ...engine.rng import stream
+from ...media.render import VideoSpec
+from ...web.body import BodyError, read_json
+from ...web.responses import json_response
+from ..base import Dialect
+from . import responses as wire
+from .models import FPS, Invalid, Params, validate
+
+BASE = "/api/v3/contents/generations/tasks"
+MAX_QUEUED = 120  # queued tasks per account ([DOC]: running and finished ones do not count)
+CANCELLED_KEPT = 86400.0  # cancelled tasks are deleted after 24 h
+MAX_PAGE_SIZE = 500
+ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+LIST_STATUSES = ("queued", "running", "cancelled", "succeeded", "failed", "expired")
+
+
+@lru_cache(maxsize=256)
+def video_spec(width: int, height: int, duration: float, audio: bool) -> VideoSpec:
+    return VideoSpec(width=width, height=height, duration=duration, fps=FPS, audio=audio)
+
+
+class SeedanceDialect(Dialect):
+    name = "seedance"
+    title = "Seedance (BytePlus ModelArk)"
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        seed = ctx.engine.seed
+        self._request_ids = stream(seed, self.name, "request_ids")
+        self._seeds = stream(seed, self.name, "seeds")
+        self._max_tasks = ctx.settings.max_jobs
+        self._tasks: dict[str, deque[str]] = {}  # account -> task ids, oldest first
+
+    # -- the dialect contract -------------------------------------------------------------------------------
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            self.route(BASE, self.create, ["POST"], "create"),
+            self.route(BASE, self.list_tasks, ["GET"], "list"),
+            self.route(BASE + "/{task_id}", self.get_task, ["GET"], "status"),
+            self.route(BASE + "/{task_id}", self.delete_task, ["DELETE"], "cancel"),
+        ]
+
+    def base_urls(self, origin: str) -> dict[str, str]:
+        return {"Ark(base_url=...)": f"{origin}/api/v3"}
+
+    def owns(self, path: str) -> bool:
+        return path.startswith("/api/v3/") or path == "/api/v3"
+
+    def credential(self, request: Request) -> str | None:
+        header = request.headers.get("authorization")
+        if header and header[:7].lower() == "bearer ":
+            return header[7:].strip() or None
+        return None
+
+    def request_id(self) -> str:
+        millis = int(self.ctx.engine.clock.epoch() * 1000)
+        return f"021{millis}{self._request_ids.getrandbits(96):024x}"
+
+    def error(self, request: Request, status: int, message: str, *, injected: bool = False) -> Response:
+        return self._error(request, status, wire.code_for_status(status), message)
+
+    def _error(self, request: Request, status: int, code: str, message: str, param: str = "") -> Response:
+        headers = {}
+        client_id = request.headers.get("x-client-request-id")
+        if client_id:
+            headers["x-client-request-id"] = client_id[:128]
+        return wire.error(self.request_id(), status, code, message, param, headers)
+
+    def over_limit(self, request: Request, over: OverLimit) -> Response:
+        if over.limit == "credits":
+            return self._error(request, 403, "AccountOverdueError",
+                               "The request failed because your account has an overdue balance.")
+        if over.limit == "rate":
+            return self._error(request, 429, "RateLimitExceeded.EndpointRPMExceeded",
+                               "The request failed because you have exceeded the RPM limit of the endpoint. "
+                               "Please try again later.")
+        if over.limit == "daily":
+            return self._error(request, 429, "QuotaExceeded",
+                               "The request failed because you have exceeded the quota of the model for today.")
+        return self._error(request, 429, "ServerOverloaded",
+                           "The service is overloaded by a surge of requests. Please try again later.")
+
+    def reset(self) -> None:
+        seed = self.ctx.engine.seed
+        self._request_ids = stream(seed, self.name, "request_ids")
+        self._seeds = stream(seed, self.name, "seeds")
+        self._tasks.clear()
+
+    # -- auth -----------------------------------------------------------------------------------------------
+
+    def _authenticate(self, request: Request, decision: RequestDecision) -> str | Response:
+        key = decision.key
+        allowed = decision.assignment.profile.auth(self.name).get("keys")
+        if key is None or any(c.isspace() for c in key) or (allowed and key not in allowed):
+            return self._error(request, 401, "AuthenticationError",
+                               "The API key or AK/SK in the request is missing or invalid.")
+        return key
+
+    def _answer(self, request: Request, body: Any) -> Response:
+        headers = {"x-request-id": self.request_id()}
+        client_id = request.headers.get("x-client-request-id")
+        if client_id:
+            headers["x-client-request-id"] = client_id[:128]
+        return json_response(body, 200, headers)
+
+    # -- create ---------------------------------------------------------------------------------------------
+
+    async def create(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._authenticate(request, decision)
+        if isinstance(key, Response):
+            return key
+        try:
+            body = await read_json(request, self.ctx.settings.max_body)
+        except BodyError as exc:
+            if exc.status == 413:
+                return self._error(request, 413, "RequestEntityTooLarge", exc.message)
+            return self._error(request, 400, "InvalidParameter", exc.message)
+        account = decision.assignment.profile.auth(self.name)
+        try:
+            params = validate(body, account.get("endpoints") or {})
+        except Invalid as exc:
+            return self._error(request, exc.status, exc.code, exc.message, exc.param)
+        engine = self.ctx.engine
+        max_queued = account.get("max_queued", MAX_QUEUED)
+        if self._queued(key) >= max_queued:
+            return self._error(request, 429, "QuotaExceeded",
+                               f"The request failed because your account already has {max_queued} queued tasks. "
+                               "Please try again after some of them start.")
+        spec = video_spec(*params.size, float(params.duration), params.generate_audio)
+        data = self._data(params)
+        now_epoch = engine.clock.epoch()
+        result = engine.submit(
+            JobRequest(provider=self.name, model=params.model.name, account=key, kind=params.mode,
+                       make_id=lambda rng: new_task_id(rng, now_epoch), cost=params.usd, output=spec, data=data,
+                       refund_failures=True),
+            decision.assignment, queue_when_busy=True)
+        if isinstance(result, OverLimit):
+            return self.over_limit(request, result)
+        if isinstance(result, RejectedAtSubmit):
+            return self._error(request, 400, "InputTextSensitiveContentDetected",
+                               "The request failed because the input text may contain sensitive information.")
+        self.ctx.media.prewarm(spec)
+        self._remember(result)
+        self._schedule_expiry(result, params.expires_after)
+        answer: dict[str, Any] = {"id": result.id}
+        if params.safety_identifier is not None:
+            answer["safety_identifier"] = params.safety_identifier
+        return self._answer(request, answer)
+
+    def _data(self, params: Params) -> dict[str, Any]:
+        seed = params.seed if params.seed >= 0 else self._seeds.randrange(2**31)
+        data: dict[str, Any] = {
+            "s": seed, "r": params.resolution, "a": params.ratio, "d": params.duration, "f": FPS,
+            "t": params.service_tier, "x": params.expires_after, "g": params.generate_audio, "dr": params.draft,
+            "p": params.priority, "u": params.tokens,
+        }
+        if params.frames != params.duration * FPS + 1:
+            data["fr"] = params.frames
+        if params.safety_identifier is not None:
+            data["si"] = params.safety_identifier
+        if params.callback_url is not None:
+            data["cb"] = params.callback_url
+        return data
+
+    def _queued(self, account: str) -> int:
+        engine = self.ctx.engine
+        now = engine.clock.now()
+        count = 0
+        for job in engine.scope(self.name, account).jobs:
+            if job.ends > now and job.state(now)[0] in (THROTTLED, QUEUED):
+                count += 1
+        return count
+
+    def _remember(self, job: Job) -> None:
+        tasks = self._tasks.get(job.account)
+        if tasks is None:
+            tasks = self._tasks[job.account] = deque(maxlen=self._max_tasks)
+        tasks.append(job.id)
+
+    def _schedule_expiry(self, job: Job, seconds: int) -> None:
+        """A task not finished ``execution_expires_after`` seconds after its creation becomes ``expired``."""
+        engine = self.ctx.engine
+        deadline = job.created + seconds
+        if job.natural_end <= deadline and job.admitted == job.created:
+            return
+
+        def expire() -> None:
+            if engine.store.get(job.id) is not job or job.ends <= engine.clock.now():
+                return
+            job.data["ex"] = 1
+            engine.limits.refund(engine.scope(self.name, job.account), job.cost)
+            engine.cancel(job)
+
+        engine.timeline.at(deadline, expire)
+
+    # -- queries --------------------------------------------------------------------------------------------
+
+    def _task_of(self, request: Request, decision: RequestDecision) -> Job | Response:
+        key = self._authenticate(request, decision)
+        if isinstance(key, Response):
+            return key
+        wanted = request.path_params["task_id"]
+        engine = self.ctx.engine
+        job = engine.get(self.name, wanted)
+        if job is not None and job.account == key and job.cancelled_at is not None and not job.data.get("ex") \
+                and engine.clock.now() - job.cancelled_at > CANCELLED_KEPT:
+            engine.store.remove(job.id)
+            job = None
+        if job is None or job.account != key:
+            return self._error(request, 404, "ResourceNotFound",
+                               f"The specified task {wanted[:200]} is not found.", "task_id")
+        return job
+
+    def render(self, job: Job, origin: str, ttl: float) -> dict[str, Any]:
+        clock = self.ctx.engine.clock
+        state, _ = job.state(clock.now())
+        url = self.ctx.links.url(origin, job.id, 0, ttl) if state == SUCCEEDED else None
+        created = int(clock.epoch(job.created))
+        updated = int(clock.epoch(wire.updated_at(job, state)))
+        return wire.task(job, state, created, updated, url)
+
+    async def get_task(self, request: Request, decision: RequestDecision) -> Response:
+        job = self._task_of(request, decision)
+        if isinstance(job, Response):
+            return job
+        return self._answer(request, self.render(job, self.origin(request), decision.behaviour.url_ttl))
+
+    async def delete_task(self, request: Request, decision: RequestDecision) -> Response:
+        """Queued: cancelled. Running or cancelled: refused. Finished (succeeded, failed, expired): deleted."""
+        job = self._task_of(request, decision)
+        if isinstance(job, Response):
+            return job
+        engine = self.ctx.engine
+        state, _ = job.state(engine.clock.now())
+        status = wire.status_of(job, state)
+        if status == "queued":
+            engine.limits.refund(engine.scope(self.name, job.account), job.cost)
+            engine.cancel(job)
+        elif status in ("running", "cancelled"):
+            return self._error(request, 400, "InvalidParameter",
+                               f"The task {job.id} is {status}; only queued tasks can be cancelled and only "
+                               "finished tasks deleted.", "task_id")
+        else:
+            engine.store.remove(job.id)
+        return self._answer(request, {})
+
+    async def list_tasks(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._authenticate(request, decision)
+        if isinstance(key, Response):
+            return key
+        query = request.query_params
+        pages = []
+        for name, default in (("page_num", 1), ("page_size", 10)):
+            raw = query.get(name)
+            if raw in (None, ""):
+                pages.append(default)
+            elif not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+                return self._error(request, 400, "InvalidParameter",
+                                   f"The parameter `{name}` specified in the request is not valid: expected an "
+                                   f"integer from 1 to {MAX_PAGE_SIZE}.", name)
+            else:
+                pages.append(int(raw))
+        page, size = pages
+        status = query.get("filter.status")
+        if status is not None and status not in LIST_STATUSES:
+            return self._error(request, 400, "InvalidParameter",
+                               "The parameter `filter.status` specified in the request is not valid: expected one "
+                               "of " + ", ".join(LIST_STATUSES) + ".", "filter.status")
+        model = query.get("filter.model")
+        tier = query.get("filter.service_tier")
+        wanted_ids = set(query.getlist("filter.task_ids"))
+        engine = self.ctx.engine
+        now = engine.clock.now()
+        origin = self.origin(request)
+        ttl = decision.behaviour.url_ttl
+        skip = (page - 1) * size
+        total = 0
+        items: list[dict[str, Any]] = []
+        for task_id in reversed(self._tasks.get(key, ())):
+            if wanted_ids and task_id not in wanted_ids:
+                continue
+            job = engine.store.get(task_id)
+            if job is None or (model and job.model != model) or (tier and job.data["t"] != tier):
+                continue
+            if status is not None and wire.status_of(job, job.state(now)[0]) != status:
+                continue
+            total += 1
+            if total > skip and len(items) < size:
+                items.append(self.render(job, origin, ttl))
+        return self._answer(request, {"total": total, "items": items})
+
+
+def new_task_id(rng, epoch: float) -> str:
+    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(epoch))
+    return f"cgt-{stamp}-" + "".join(rng.choice(ALPHABET) for _ in range(5))
