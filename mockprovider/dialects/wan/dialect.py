@@ -231,7 +231,7 @@ class WanDialect(Dialect):
         now = clock.now()
         skip = (page - 1) * size
         total = 0
-        data: list[dict[str, Any]] = []
+        tasks: list[dict[str, Any]] = []
         for task_id in reversed(self._tasks.get(key, ())):
             job = engine.store.get(task_id)
             if job is None or (model and job.model != model):
@@ -244,7 +244,8 @@ class WanDialect(Dialect):
             if (window[0] and compact < window[0]) or (window[1] and compact > window[1]):
                 continue
             total += 1
-            if total > skip and len(data) < size:
-                data.append(wire.list_item(job, state, clock.epoch))
-        return json_response({"request_id": self.request_id(), "data": data, "total": total,
+            if total > skip and len(tasks) < size:
+                tasks.append(wire.list_item(job, state, clock.epoch))
+        # flat, with the tasks under "tasks": what dashscope 2.x's JobList.from_payload reads
+        return json_response({"request_id": self.request_id(), "tasks": tasks, "total": total,
                               "total_page": math.ceil(total / size), "page_no": page, "page_size": size})
