@@ -268,3 +268,26 @@ def test_unrouted_api_v3_paths_answer_in_modelark_shape(server):
     assert reply.status_code == 404 and reply.json()["error"]["type"] == "NotFound"
     reply = httpx.put(f"{server.url}/api/v3/contents/generations/tasks", timeout=10)
     assert reply.status_code == 405 and set(reply.json()["error"]) == {"code", "message", "param", "type"}
+
+
+def test_callback_url_gets_the_task_at_each_status_change(ark, server):
+    from kling_client import Receiver
+
+    use_profile(server, {"jobs": {"queue": "2s", "run": "3s"}})
+    with Receiver() as receiver:
+        created = ark.content_generation.tasks.create(model=PRO, content=text("x"), callback_url=receiver.url)
+        receiver.wait_for(lambda: any(b["status"] == "succeeded" for b in receiver.accepted()))
+        bodies = receiver.accepted()
+        assert [b["status"] for b in bodies] == ["queued", "running", "succeeded"]
+        assert {b["id"] for b in bodies} == {created.id}
+        final = bodies[-1]
+        assert final["usage"]["completion_tokens"] > 0 and probe_mp4(httpx.get(final["content"]["video_url"],
+                                                                               timeout=20).content)["width"] == 1920
+        polled = ark.content_generation.tasks.get(task_id=created.id).model_dump(exclude_none=True)
+        same = {k: v for k, v in polled.items() if k != "content"} | {"error": None}
+        assert {k: v for k, v in final.items() if k != "content"} == same  # the body GET shows (links re-signed)
+        queued = ark.content_generation.tasks.create(model=PRO, content=text("y"), callback_url=receiver.url)
+        ark.content_generation.tasks.delete(queued.id)
+        receiver.wait_for(lambda: any(b["status"] == "cancelled" for b in receiver.accepted()))
+    journal = server.admin("GET", "/webhooks?provider=seedance").json()
+    assert journal["attempts"] and all(a["outcome"] == "delivered" for a in journal["attempts"])

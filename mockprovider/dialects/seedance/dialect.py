@@ -19,6 +19,7 @@ from ...engine.rng import stream
 from ...media.render import VideoSpec
 from ...web.body import BodyError, read_json
 from ...web.responses import json_response
+from ...webhooks import policy_for
 from ..base import Dialect
 from . import responses as wire
 from .models import FPS, Invalid, Params, validate
@@ -160,6 +161,9 @@ class SeedanceDialect(Dialect):
         self.ctx.media.prewarm(spec)
         self._remember(result)
         self._schedule_expiry(result, params.expires_after)
+        if params.callback_url is not None:
+            self._follow(result, params.callback_url, self.origin(request),
+                         decision.assignment.profile.resolve(self.name, params.model.name))
         answer: dict[str, Any] = {"id": result.id}
         if params.safety_identifier is not None:
             answer["safety_identifier"] = params.safety_identifier
@@ -176,8 +180,6 @@ class SeedanceDialect(Dialect):
             data["fr"] = params.frames
         if params.safety_identifier is not None:
             data["si"] = params.safety_identifier
-        if params.callback_url is not None:
-            data["cb"] = params.callback_url
         return data
 
     def _queued(self, account: str) -> int:
@@ -211,6 +213,23 @@ class SeedanceDialect(Dialect):
 
         engine.timeline.at(deadline, expire)
 
+    # -- pushed updates -------------------------------------------------------------------------------------
+
+    def _follow(self, job: Job, url: str, origin: str, behaviour) -> None:
+        """ModelArk POSTs the task, as GET shows it, to ``callback_url`` at each change of its status."""
+        ttl = behaviour.url_ttl
+        last: list[str | None] = [None]
+
+        def render(job: Job, state: str) -> list[tuple[str, Any]]:
+            status = wire.status_of(job, state)
+            if status == last[0]:
+                return []
+            last[0] = status
+            return [(status, self.render(job, origin, ttl, state))]
+
+        self.ctx.webhooks.follow(job, provider=self.name, url=url, policy=policy_for(behaviour), render=render,
+                                 initial=QUEUED)
+
     # -- queries --------------------------------------------------------------------------------------------
 
     def _task_of(self, request: Request, decision: RequestDecision) -> Job | Response:
@@ -229,9 +248,10 @@ class SeedanceDialect(Dialect):
                                f"The specified task {wanted[:200]} is not found.", "task_id")
         return job
 
-    def render(self, job: Job, origin: str, ttl: float) -> dict[str, Any]:
+    def render(self, job: Job, origin: str, ttl: float, state: str | None = None) -> dict[str, Any]:
         clock = self.ctx.engine.clock
-        state, _ = job.state(clock.now())
+        if state is None:
+            state, _ = job.state(clock.now())
         url = self.ctx.links.url(origin, job.id, 0, ttl) if state == SUCCEEDED else None
         created = int(clock.epoch(job.created))
         updated = int(clock.epoch(wire.updated_at(job, state)))
