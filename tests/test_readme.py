@@ -53,14 +53,15 @@ def served():
 
 def test_the_banner_prints_each_base_url(served):
     port, proxy_port, banner = served
-    for provider in ("runway", "veo", "kling", "luma", "minimax", "admin"):
+    for provider in ("runway", "veo", "kling", "luma", "minimax", "seedance", "wan", "admin"):
         assert re.search(rf"{provider}\s.*http://127\.0\.0\.1:{port}", banner), banner
     assert f"http://127.0.0.1:{proxy_port}" in banner
     assert f"http://127.0.0.1:{port}/__mock/ui" in banner
 
 
 def test_snippets_are_all_found():
-    assert set(SNIPPETS) == {"runway", "veo-vertex", "veo-gemini", "kling", "toxiproxy", "luma", "minimax"}
+    assert set(SNIPPETS) == {"runway", "veo-vertex", "veo-gemini", "kling", "toxiproxy", "luma", "minimax",
+                             "seedance", "wan"}
 
 
 @pytest.mark.parametrize("name", sorted(SNIPPETS))
@@ -87,6 +88,12 @@ def test_readme_snippet_runs_unchanged(served, name):
         assert state == "completed" and int(size) > 1000 and float(balance) > 0
     elif name == "minimax":
         assert out.split() == ["Success", "1366", "768", "True"]
+    elif name == "seedance":
+        status, tokens, size = out.split()
+        assert status == "succeeded" and int(tokens) == 1248 * 704 * 121 // 1024 and int(size) > 1000
+    elif name == "wan":
+        status, seconds, size = out.split()
+        assert (status, seconds) == ("SUCCEEDED", "5") and int(size) > 1000
     elif name == "toxiproxy":
         assert "provider" in out
 

@@ -239,3 +239,17 @@ def test_dashscope_and_runway_tasks_share_one_port_without_shadowing(server):
     assert lost.status_code == 404 and set(lost.json()) == {"request_id", "code", "message"}
     runway_lost = httpx.get(f"{server.url}/v1/tasks", timeout=10)
     assert "docUrl" in runway_lost.json()
+
+
+def test_bundled_profiles_carry_the_published_figures():
+    from mockprovider.engine.profile import ProfileLibrary
+
+    realistic = ProfileLibrary().load("realistic")
+    for provider, model in (("wan", "wan2.6-t2v"), ("seedance", "seedance-1-0-pro-250528")):
+        run = realistic.resolve(provider, model).run.describe()
+        assert 60 <= run["p50"] <= 180 and run["p99"] <= 300 and run["min"] >= 30  # "1 to 5 minutes"
+    assert realistic.resolve("wan", "wan2.2-t2v-plus").limits.concurrent_jobs == 2  # wan2.1/2.2: 2 concurrent
+    assert realistic.resolve("wan", "wan2.6-t2v").limits.concurrent_jobs is None
+    assert realistic.auth("seedance")["max_queued"] == 120
+    limited = ProfileLibrary().load("rate-limited")
+    assert limited.resolve("seedance").limits.credits == 5 and limited.resolve("wan").limits.credits == 5

@@ -57,7 +57,7 @@ class WanDialect(Dialect):
         ]
 
     def base_urls(self, origin: str) -> dict[str, str]:
-        return {"dashscope.base_http_api_url": f"{origin}/api/v1"}
+        return {"base_http_api_url": f"{origin}/api/v1"}
 
     def owns(self, path: str) -> bool:
         return path.startswith("/api/v1/") or path == "/api/v1"
