@@ -4,7 +4,8 @@ Counting states by scanning the job store costs time proportional to every job e
 thousands) on each sample, on the server's event loop. Instead the census learns of new jobs from the newest
 end of the store, re-evaluates a job only when its planned next state change is due (a heap), and re-checks a
 bounded slice of the live jobs per sample to catch what the plan cannot foresee (a cancel, a job moved up in a
-concurrency queue). Work per sample: the new jobs, the due changes, and the slice.
+concurrency queue: both show as a changed ``admitted`` or ``cancelled_at``). Work per sample: the new jobs (at
+most ``max_ingest``, far above what one server creates in a second), the due changes, and the slice.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ LIVE_STATES = (THROTTLED, QUEUED, RUNNING)
 
 
 class JobCensus:
-    def __init__(self, store: JobStore, sweep: int = 2_000, max_ingest: int = 100_000) -> None:
+    def __init__(self, store: JobStore, sweep: int = 2_000, max_ingest: int = 20_000) -> None:
         self.store = store
         self.sweep = sweep
         self.max_ingest = max_ingest
@@ -30,31 +31,38 @@ class JobCensus:
         self.created: Counter[str] = Counter()  # provider -> jobs seen since the last clear
         self._live: dict[str, Job] = {}
         self._state: dict[str, str] = {}
+        self._seen: dict[str, tuple[float, float | None]] = {}  # (admitted, cancelled_at) when last evaluated
         self._due: dict[str, float] = {}
         self._heap: list[tuple[float, int, Job]] = []
         self._order = 0
         self._newest: Job | None = None
         self._newest_peers: set[str] = set()  # ids created at the same instant as the newest
         self._sweep_ids: Iterator[str] = iter(())
+        self._created_total: int | None = None
 
     def clear(self) -> None:
         self.counts.clear()
         self.created.clear()
         self._live.clear()
         self._state.clear()
+        self._seen.clear()
         self._due.clear()
         self._heap.clear()
         self._newest = None
         self._newest_peers.clear()
         self._sweep_ids = iter(())
+        self._created_total = None
 
     @property
     def live(self) -> int:
         return len(self._live)
 
-    def update(self, now: float) -> list[Job]:
-        """Bring the counts to ``now``; returns the jobs first seen in this call, oldest first."""
-        fresh = self._ingest()
+    def update(self, now: float, created: int | None = None) -> list[Job]:
+        """Bring the counts to ``now``; returns the jobs first seen in this call, oldest first. ``created`` is
+        the engine's count of jobs ever created, which tells how far back to look for new ones."""
+        expected = None if created is None or self._created_total is None else created - self._created_total
+        self._created_total = created
+        fresh = self._ingest(expected)
         for job in fresh:
             self.created[job.provider] += 1
             self._evaluate(job, now)
@@ -72,15 +80,16 @@ class JobCensus:
                 if job_id is None:
                     break
             job = self._live.get(job_id)
-            if job is not None:
+            # Only a cancel or a move in a concurrency queue changes a planned job: re-plan only those.
+            if job is not None and self._seen.get(job_id) != (job.admitted, job.cancelled_at):
                 self._evaluate(job, now)
         return fresh
 
-    def _ingest(self) -> list[Job]:
+    def _ingest(self, expected: int | None) -> list[Job]:
         """The jobs added to the store since the last call (the store keeps them in creation order)."""
         store = self.store
         marker = self._newest
-        wanted = 64
+        wanted = 64 if expected is None or expected < 0 else min(expected + 8, self.max_ingest)
         while True:
             batch = store.recent(wanted)
             fresh = []
@@ -119,10 +128,12 @@ class JobCensus:
         if state in TERMINAL:
             self._live.pop(job.id, None)
             self._state.pop(job.id, None)
+            self._seen.pop(job.id, None)
             self._due.pop(job.id, None)
             return
         self._live[job.id] = job
         self._state[job.id] = state
+        self._seen[job.id] = (job.admitted, job.cancelled_at)
         following = next_change(job, now)
         if following != math.inf and self._due.get(job.id) != following:
             self._due[job.id] = following

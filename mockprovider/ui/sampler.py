@@ -137,7 +137,7 @@ class Sampler:
             self._request_window.clear()
             self._created_window.clear()
         now = engine.clock.now()
-        fresh = self.census.update(now)
+        fresh = self.census.update(now, engine.stats.created)
         self._count_created(real_now, fresh)
         self._count_requests(real_now)
         self._count_proxy_bytes(elapsed)

@@ -102,7 +102,7 @@ def limit_use(engine: Engine, providers: list[str], now: float, max_scopes: int 
             continue
         limits = engine.selector.for_key(account).profile.resolve(provider).limits
         entry["scopes"] += 1
-        row: dict[str, Any] = {"key": masked(account), "slots_taken": None, "slots_total": limits.concurrent_jobs,
+        row: dict[str, Any] = {"key": account, "slots_taken": None, "slots_total": limits.concurrent_jobs,
                                "rpm_used": None, "rpm_limit": limits.requests_per_minute,
                                "spent": round(scope.spent, 4), "credits": limits.credits}
         pressure = 0.0
@@ -126,7 +126,7 @@ def limit_use(engine: Engine, providers: list[str], now: float, max_scopes: int 
         ranked[provider].append((pressure, row))
     for provider, rows in ranked.items():
         rows.sort(key=lambda r: r[0], reverse=True)
-        out[provider]["busiest"] = [row for _, row in rows[:BUSIEST_SCOPES]]
+        out[provider]["busiest"] = [{**row, "key": masked(row["key"])} for _, row in rows[:BUSIEST_SCOPES]]
         out[provider].pop("_share", None)
     return out
 
