@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.routing import Route
 
+from . import insight_view
 from .routes import UI, ui_routes
 from .sampler import Sampler
 
@@ -24,4 +25,8 @@ def install(app: Any) -> tuple[Sampler, list[Route]]:
     app.startup_hooks.append(start)
     app.shutdown_hooks.append(sampler.stop)
     app.engine.profile_listeners.append(lambda old, new: sampler.poke())
+    engine = app.engine
+    if insight_view.available(engine):
+        sampler.sources["report"] = lambda: {"headline": insight_view.headline(engine, sampler.census.live_jobs())}
+        sampler.job_sources["requests"] = lambda job_id: insight_view.job_requests(engine, job_id)
     return sampler, ui_routes(app, sampler)

@@ -140,6 +140,10 @@ class JobCensus:
             self._order += 1
             heapq.heappush(self._heap, (following, self._order, job))
 
+    def live_jobs(self) -> list[Job]:
+        """The jobs not yet finished when last evaluated."""
+        return list(self._live.values())
+
     def by_state(self, provider: str) -> dict[str, int]:
         counts = self.counts.get(provider) or Counter()
         return {state: counts.get(state, 0) for state in STATES}

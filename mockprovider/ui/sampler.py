@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from . import views
+from . import insight_view, views
 from .census import LIVE_STATES, JobCensus
 
 log = logging.getLogger("mockprovider.ui")
@@ -242,6 +242,8 @@ class Sampler:
                 in_use.setdefault(provider, {})
                 in_use[provider][profile] = in_use[provider].get(profile, 0) + n
         webhooks = getattr(self.ctx, "webhooks", None)
+        faults = insight_view.faults(engine)
+        rejections = insight_view.rejections(engine)
         providers = {}
         for provider in self.providers:
             providers[provider] = {
@@ -251,6 +253,8 @@ class Sampler:
                 "limits": limits[provider],
                 "profiles_in_use": in_use.get(provider, {}),
                 "webhooks": webhooks.journal.totals(provider) if webhooks is not None else None,
+                "faults": None if faults is None else faults.get(provider, {}),
+                "rejections": None if rejections is None else rejections.get(provider, {}),
             }
         ticks = sorted(self.tick_seconds)
         return {
@@ -262,6 +266,7 @@ class Sampler:
             "providers": providers,
             "jobs": [views.job_row(job, now) for job in engine.store.recent(NEWEST_JOBS)],
             "extra": {name: slow.get(name) for name in self.sources},
+            "requests": insight_view.newest_requests(engine, NEWEST_REQUESTS),
             "proxy": views.proxy(getattr(self.app, "chaos_proxy", None), self._proxy_rates),
             "server": {
                 "jobs_stored": len(engine.store),

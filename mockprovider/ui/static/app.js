@@ -227,8 +227,8 @@ function renderHeadline(snap) {
     const h = report.headline;
     out.push(figure("polls per job", num(h.polls_per_job, 1)));
     out.push(figure("detection lag p50 / p95", `${duration(h.detection_lag_p50_s)} / ${duration(h.detection_lag_p95_s)}`));
-    out.push(figure("Retry-After honoured", h.retry_after_honoured === null ? "—" : `${num(h.retry_after_honoured * 100)}%`));
-    out.push(figure("cost so far", `$${num(report.total_cost_usd, 2)}`, "cost"));
+    out.push(figure("retry hints honoured", h.retry_after_honoured === null ? "—" : `${num(h.retry_after_honoured * 100)}%`));
+    out.push(figure("cost so far", `$${num(h.cost_usd, 2)}`, "cost"));
   } else {
     out.push(figure("cost so far", "—", "cost"));
   }
@@ -276,12 +276,19 @@ function providerCard(name, p, points) {
       <span>concurrency slots</span><div data-row="slots">${meter(lim.slots_taken, lim.scopes && lim.unlimited_scopes < lim.scopes ? lim.slots_total : null, "no limit")}</div>
       <span>waiting jobs</span><span><b>${num(p.jobs.throttled)}</b> throttled (for a slot) · <b>${num(p.jobs.queued)}</b> queued</span>
       <span>requests / min <small>busiest key</small></span><div data-row="rpm">${meter(lim.rpm_used, lim.rpm_limit, "no limit")}</div>
-      <span>injected faults</span><span>${faultText}</span>
+      <span>injected faults</span><span data-row="faults">${faultText}</span>
+      <span>limit rejections</span><span data-row="rejections">${countsText(p.rejections)}</span>
       <span>webhooks</span><span>${webhookText(p.webhooks)}</span>
       <span>keys seen</span><span>${num(lim.scopes)}</span>
       ${busiest ? `<span>busiest keys</span><div class="chips">${busiest}</div>` : ""}
     </div>
   </section>`;
+}
+
+function countsText(counts) {
+  if (!counts) return '<span class="muted">—</span>';
+  const parts = Object.entries(counts).map(([k, n]) => `<b>${esc(k)}</b> ${num(n)}`);
+  return parts.length ? parts.join(" · ") : '<span class="muted">none</span>';
 }
 
 function webhookText(w) {
@@ -342,7 +349,7 @@ function meterPct(progress) {
 }
 
 function renderRequests(snap) {
-  const requests = snap.extra ? snap.extra.requests : undefined;
+  const requests = snap.requests;
   const missing = requests === undefined || requests === null;
   $("#requests-missing").hidden = !missing;
   $("#requests").hidden = missing;
