@@ -19,6 +19,7 @@ from ...engine.rng import stream
 from ...media.render import VideoSpec
 from ...web.body import BodyError, read_json
 from ...web.responses import json_response
+from ...web.values import parse_int
 from ...webhooks import policy_for
 from ..base import Dialect
 from . import responses as wire
@@ -290,14 +291,12 @@ class SeedanceDialect(Dialect):
         pages = []
         for name, default in (("page_num", 1), ("page_size", 10)):
             raw = query.get(name)
-            if raw in (None, ""):
-                pages.append(default)
-            elif not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+            value = default if raw in (None, "") else parse_int(raw, 1, MAX_PAGE_SIZE)
+            if value is None:
                 return self._error(request, 400, "InvalidParameter",
                                    f"The parameter `{name}` specified in the request is not valid: expected an "
                                    f"integer from 1 to {MAX_PAGE_SIZE}.", name)
-            else:
-                pages.append(int(raw))
+            pages.append(value)
         page, size = pages
         status = query.get("filter.status")
         if status is not None and status not in LIST_STATUSES:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from ...media.imagesize import image_size as read_size
+from ...web.values import http_url, parse_int
 
 T2V = "t2v"
 FIRST = "first_frame"
@@ -162,7 +163,7 @@ def _int(body: dict, field: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
             return int(value)
         raise bad(field, "expected an integer")
     return value
@@ -182,7 +183,7 @@ def _string(body: dict, field: str, limit: int) -> str | None:
 def image_size(url: str, param: str) -> tuple[int, int] | None:
     """(width, height) of a data-URI image, None for a URL (the size is not known without fetching it)."""
     if url.startswith(("http://", "https://")):
-        if len(url) > MAX_URL or not urlsplit(url).hostname:
+        if http_url(url, max_length=MAX_URL) is None:
             raise bad(param, "not a valid image URL")
         return None
     match = DATA_URI.match(url)
@@ -266,7 +267,7 @@ def _content(value: Any) -> Content:
             if not isinstance(media, dict) or not isinstance(media.get("url"), str):
                 raise bad(f"{where}.{kind}.url", "expected a string")
             url = media["url"]
-            if not url.startswith(("http://", "https://", "asset://")) or len(url) > MAX_URL:
+            if http_url(url, max_length=MAX_URL) is None and not (url.startswith("asset://") and len(url) < 256):
                 raise bad(f"{where}.{kind}.url", "expected an http(s) URL")
             if kind == "video_url":
                 out.videos += 1
@@ -325,10 +326,10 @@ def _flags(text: str) -> dict[str, str]:
 
 def _flag_value(field: str, raw: str) -> Any:
     if field in ("duration", "seed", "frames", "fps"):
-        try:
-            return int(raw)
-        except ValueError:
-            raise bad(field, f"--{field} expects an integer") from None
+        value = parse_int(raw, -(2**40), 2**40)
+        if value is None:
+            raise bad(field, f"--{field} expects an integer")
+        return value
     if field in ("watermark", "camera_fixed"):
         if raw.lower() not in ("true", "false"):
             raise bad(field, f"--{field} expects true or false")
@@ -420,10 +421,8 @@ def validate(body: Any, endpoints: dict[str, str] | None = None) -> Params:
     if not 0 <= priority <= 10:
         raise bad("priority", "expected 0 to 10")
     callback = _string(merged, "callback_url", MAX_CALLBACK_URL)
-    if callback is not None:
-        parts = urlsplit(callback)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise bad("callback_url", "expected an http(s) URL")
+    if callback is not None and http_url(callback, max_length=MAX_CALLBACK_URL) is None:
+        raise bad("callback_url", "expected an http(s) URL")
     for field in ("output_format", "omni_reference_task_type"):
         _string(merged, field, 64)
     return Params(

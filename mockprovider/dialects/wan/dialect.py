@@ -18,6 +18,7 @@ from ...engine.rng import stream, uuid4_text
 from ...media.render import VideoSpec
 from ...web.body import BodyError, read_json
 from ...web.responses import json_response
+from ...web.values import parse_int
 from ..base import Dialect
 from . import responses as wire
 from .models import IMAGE2VIDEO, MAX_SHOWN_PROMPT, VIDEO_GENERATION, Invalid, Params, validate
@@ -206,13 +207,11 @@ class WanDialect(Dialect):
         numbers = []
         for name, default, maximum in (("page_no", 1, MAX_PAGE_NO), ("page_size", 10, MAX_PAGE_SIZE)):
             raw = query.get(name)
-            if raw in (None, ""):
-                numbers.append(default)
-            elif not raw.isdigit() or not 1 <= int(raw) <= maximum:
+            value = default if raw in (None, "") else parse_int(raw, 1, maximum)
+            if value is None:
                 return wire.error(self.request_id(), 400, "InvalidParameter",
                                   f"{name} must be an integer between 1 and {maximum}.")
-            else:
-                numbers.append(int(raw))
+            numbers.append(value)
         page, size = numbers
         status = query.get("status")
         if status is not None and status not in LIST_STATUSES:
@@ -221,7 +220,7 @@ class WanDialect(Dialect):
         window = []
         for name in ("start_time", "end_time"):
             raw = query.get(name)
-            if raw is not None and not (len(raw) == 14 and raw.isdigit()):
+            if raw is not None and (len(raw) != 14 or parse_int(raw, 0, 10**14) is None):
                 return wire.error(self.request_id(), 400, "InvalidParameter",
                                   f"{name} must be a time like 20230420000000.")
             window.append(raw)

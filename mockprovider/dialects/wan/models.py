@@ -9,9 +9,9 @@ import binascii
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from ...media.imagesize import image_size
+from ...web.values import http_url
 
 T2V = "t2v"
 I2V = "i2v"
@@ -148,7 +148,7 @@ def _url(value: Any, field: str, image: bool = True) -> tuple[int, int] | None:
     if not isinstance(value, str) or not value:
         raise Invalid(f"{field} must be a non-empty string.")
     if value.startswith(("http://", "https://", "oss://")):
-        if len(value) > MAX_URL or (not value.startswith("oss://") and not urlsplit(value).hostname):
+        if http_url(value, ("http", "https", "oss"), MAX_URL) is None:
             raise Invalid("Invalid URL provided in your request.", "InvalidURL")
         return None
     if image:
