@@ -15,6 +15,7 @@ AVAILABLE = {
     "minimax": "mockprovider.dialects.minimax.dialect:MiniMaxDialect",
     "seedance": "mockprovider.dialects.seedance.dialect:SeedanceDialect",
     "wan": "mockprovider.dialects.wan.dialect:WanDialect",
+    "replicate": "mockprovider.dialects.replicate.dialect:ReplicateDialect",
 }
 
 
