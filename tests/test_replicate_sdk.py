@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import io
+import time
 from datetime import datetime
 
 import av
@@ -191,6 +193,26 @@ def test_cancel_a_running_prediction_and_a_finished_one(server):
     done.wait()
     again = c.predictions.cancel(done.id)
     assert again.status == "succeeded" and path_of(again.output) == path_of(done.output)
+
+
+def test_a_held_request_answers_as_soon_as_another_cancels_its_prediction(server):
+    profile(server, {"jobs": {"queue": "0s", "run": "2000s"}})
+    headers = {"Authorization": f"Bearer {TOKEN}", "Prefer": "wait=60"}
+    server.admin("POST", "/clock", {"scale": 0.1})  # the hold lasts 6 s of real time
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            started = time.monotonic()
+            held = pool.submit(httpx.post, f"{server.url}/v1/models/luma/ray/predictions", headers=headers,
+                               json={"input": {"prompt": "x"}}, timeout=20)
+            c = client(server)
+            while not c.predictions.list().results:
+                time.sleep(0.01)
+            c.predictions.cancel(c.predictions.list().results[0].id)
+            reply = held.result()
+    finally:
+        server.admin("POST", "/clock", {"scale": 0.02})
+    assert reply.status_code == 201 and reply.json()["status"] == "canceled"
+    assert time.monotonic() - started < 4  # well before the hold runs out
 
 
 def test_deployments_run_their_model(server):

@@ -172,7 +172,7 @@ class Engine:
         scope = self.limits.scope(job.provider, job.account)
         behaviour = self.selector.for_key(job.account).profile.resolve(job.provider, job.model)
         self.limits.reschedule(scope, behaviour.limits, now)
-        for other in scope.jobs:
+        for other in (job, *scope.jobs):  # the job itself has just left scope.jobs, which holds live jobs only
             fire = self._watchers.get(other.id)
             if fire is not None:
                 self.timeline.at(now, fire)

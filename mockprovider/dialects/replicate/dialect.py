@@ -28,8 +28,10 @@ from ...engine.rng import derive_seed, stream
 from ...media.render import VideoSpec
 from ...web.body import BodyError, read_body, read_json
 from ...web.responses import json_response, no_content
+from ...webhooks import StandardWebhooks, policy_for
 from ..base import Dialect
 from . import responses as wire
+from .events import PredictionWebhooks
 from .files import MAX_NAME_BYTES, FileStore
 from .models import MODELS, Problem, VideoModel, describe, find, type_name, validate
 
@@ -110,6 +112,8 @@ class ReplicateDialect(Dialect):
         self._order = itertools.count(1)
         self._waiters: dict[str, list[asyncio.Future]] = {}
         self._file_ids = stream(ctx.engine.seed, "replicate", "files")
+        self._signers: dict[str, StandardWebhooks] = {}
+        self.webhooks = PredictionWebhooks(ctx.webhooks, self.name)
 
     # -- the dialect contract -------------------------------------------------------------------------------
 
@@ -179,6 +183,7 @@ class ReplicateDialect(Dialect):
                     future.cancel()
         self._waiters.clear()
         self._file_ids = stream(self.ctx.engine.seed, "replicate", "files")
+        self._signers.clear()
 
     # -- auth -----------------------------------------------------------------------------------------------
 
@@ -285,7 +290,15 @@ class ReplicateDialect(Dialect):
         self._remember(result)
         if deadline is not None:
             engine.timeline.at(result.created + deadline, lambda job=result: self._deadline(job))
-        if wait is not None or webhook is not None:
+        if webhook is not None:
+            ttl = decision.behaviour.url_ttl
+            self.webhooks.follow(
+                result, url=webhook, events=events, policy=policy_for(
+                    decision.assignment.profile.resolve(self.name, model.ref)),
+                signer=self._signer(decision.assignment.profile.auth(self.name), key),
+                render=lambda job, status: self.render(job, origin, ttl, as_status=status),
+                steps=model.steps, on_final=self._release)
+        elif wait is not None:
             self._follow(result)
         headers = {}
         as_status = None
@@ -318,11 +331,21 @@ class ReplicateDialect(Dialect):
     def _follow(self, job: Job) -> None:
         def notify(job: Job, state: str) -> None:
             if state in TERMINAL:
-                for future in self._waiters.pop(job.id, ()):
-                    if not future.done():
-                        future.set_result(state)
+                self._release(job)
 
         self.ctx.engine.watch(job, notify)
+
+    def _release(self, job: Job) -> None:
+        """Answer the requests held for ``job`` once polls see it finished (a webhook fault may call early)."""
+        if job.id not in self._waiters:
+            return
+        engine = self.ctx.engine
+        if job.state(engine.clock.now())[0] not in TERMINAL:
+            engine.timeline.at(job.ends, lambda: self._release(job))
+            return
+        for future in self._waiters.pop(job.id, ()):
+            if not future.done():
+                future.set_result(None)
 
     async def _hold(self, job: Job, seconds: int) -> None:
         """Hold the request until the prediction finishes or ``seconds`` pass (engine seconds, and never more
@@ -527,10 +550,19 @@ class ReplicateDialect(Dialect):
         """The account's default webhook secret: the profile's ``auth.webhook_secret``, else one derived from
         the run's seed and the token (stable across restarts with the same seed)."""
         configured = profile_auth.get("webhook_secret")
-        if isinstance(configured, str) and configured.startswith("whsec_"):
+        if isinstance(configured, str) and _usable_secret(configured):
             return configured
         raw = hashlib.sha256(f"{self.ctx.engine.seed}/replicate/{key}".encode()).digest()
         return "whsec_" + base64.b64encode(raw).decode()
+
+    def _signer(self, profile_auth: dict[str, Any], key: str) -> StandardWebhooks:
+        secret = self.signing_secret(profile_auth, key)
+        signer = self._signers.get(secret)
+        if signer is None:
+            if len(self._signers) >= 4096:
+                self._signers.clear()
+            signer = self._signers[secret] = StandardWebhooks(secret)
+        return signer
 
     async def webhook_secret(self, request: Request, decision: RequestDecision) -> Response:
         key = self._authenticate(decision)
@@ -708,6 +740,17 @@ def _read_time(raw: str | None) -> float | str | None:
     if moment.tzinfo is None:
         return "expected a time zone (such as Z)"
     return moment.timestamp()
+
+
+def _usable_secret(secret: str) -> bool:
+    """``whsec_<standard base64>`` with no other ``_`` (the SDK splits the key on ``_`` and wants two parts)."""
+    prefix, _, encoded = secret.partition("_")
+    if prefix != "whsec" or not encoded or "_" in encoded:
+        return False
+    try:
+        return bool(base64.b64decode(encoded, validate=True))
+    except (binascii.Error, ValueError):
+        return False
 
 
 def _header_safe(name: str) -> str:

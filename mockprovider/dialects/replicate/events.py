@@ -1,0 +1,97 @@
+"""Which webhooks a prediction sends, and when, as Replicate documents them.
+
+``webhook_events_filter`` picks among ``start`` (at creation), ``logs`` (each time the logs grow), ``output``
+(each new output) and ``completed`` (succeeded, failed or canceled); without a filter Replicate sends new outputs
+and completion. ``logs`` and ``output`` requests go out at most once every 500 ms; ``start`` and ``completed`` are
+always sent. Only the final webhook is retried. Every body is the prediction as ``GET /v1/predictions/{id}``
+shows it, signed with Standard Webhooks under the account's default secret.
+
+A video model's one output appears when the prediction succeeds, so ``output`` and ``completed`` coincide: the
+final webhook is sent once, as ``completed`` if that was asked for, else as ``output``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from ...engine.jobs import QUEUED, RUNNING, SUCCEEDED, TERMINAL, THROTTLED, Job
+from ...webhooks import WebhookHub, WebhookPolicy
+from ...webhooks.signing import Signer
+
+THROTTLE = 0.5  # engine seconds between two logs/output webhooks of one prediction
+
+Render = Callable[[Job, str | None], dict[str, Any]]  # (job, shown status or None) -> the prediction body
+
+
+def log_step_times(job: Job, steps: int, done: int) -> float:
+    """Engine time at which the job's logs show step ``done + 1`` (inf if they never will)."""
+    plan = job.plan
+    wanted = (done + 1) / steps
+    if plan.stuck:  # progress 0.99 * (1 - exp(-elapsed / run)) never reaches 0.99
+        if wanted >= 0.99:
+            return math.inf
+        return job.started - plan.run * math.log(1 - wanted / 0.99)
+    return job.started + plan.run * wanted
+
+
+class PredictionWebhooks:
+    def __init__(self, hub: WebhookHub, provider: str) -> None:
+        self.hub = hub
+        self.provider = provider
+
+    def follow(self, job: Job, *, url: str, events: list[str], policy: WebhookPolicy, signer: Signer,
+               render: Render, steps: int, on_final: Callable[[Job], None]) -> None:
+        """Send ``job``'s webhooks from now on; ``on_final`` runs when its final state is reached."""
+        hub = self.hub
+        once = replace(policy, attempts=1)  # intermediate webhooks are never retried
+        wanted = set(events)
+        final_event = "completed" if "completed" in wanted else "output" if "output" in wanted else None
+
+        if "start" in wanted:
+            hub.deliver(provider=self.provider, job=job.id, event="start", url=url, payload=render(job, "starting"),
+                        policy=once, signer=signer)
+
+        def final(job: Job, state: str) -> list[tuple[str, Any]]:
+            if state not in TERMINAL:
+                return []
+            on_final(job)
+            if final_event is None or (final_event == "output" and state != SUCCEEDED):
+                return []
+            return [(final_event, render(job, None))]
+
+        hub.follow(job, provider=self.provider, url=url, policy=policy, render=final, signer=signer)
+        if "logs" in wanted:
+            self._follow_logs(job, url, once, signer, render, steps)
+
+    def _follow_logs(self, job: Job, url: str, policy: WebhookPolicy, signer: Signer, render: Render,
+                     steps: int) -> None:
+        """One timeline entry at a time: the next moment the logs grow (a new step, or processing starts),
+        never sooner than THROTTLE after the last logs webhook."""
+        engine = self.hub.engine
+        clock = engine.clock
+        sent: list[float] = [-1.0, -math.inf]  # steps shown in the last logs webhook, and when it went
+
+        def tick() -> None:
+            if engine.store.get(job.id) is not job:
+                return
+            now = clock.now()
+            state, progress = job.state(now)
+            if state in (THROTTLED, QUEUED):
+                engine.timeline.at(max(job.started, now + 1e-6), tick)  # a freed slot may move the start
+                return
+            if state != RUNNING:
+                return  # the final webhook carries the last logs
+            done = min(int(progress * steps), steps)
+            if done != sent[0]:
+                sent[0], sent[1] = done, now
+                self.hub.deliver(provider=self.provider, job=job.id, event="logs", url=url,
+                                 payload=render(job, None), policy=policy, signer=signer)
+            following = max(log_step_times(job, steps, done), sent[1] + THROTTLE, now + 1e-6)
+            if following < job.ends:
+                engine.timeline.at(following, tick)
+
+        engine.timeline.at(max(job.started, clock.now()), tick)
+
