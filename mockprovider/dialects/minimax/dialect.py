@@ -3,6 +3,7 @@ retrieve_content, list, delete), the token plan's remaining quota, and callbacks
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import replace
 from functools import lru_cache
@@ -25,6 +26,8 @@ from ...webhooks import policy_for
 from ..base import Dialect
 from . import responses as wire
 from .models import FPS, MODELS, Invalid, validate
+
+REPLICATE_FILE = re.compile(r"/v1/files/[A-Za-z0-9+=-]{16,128}(?:/|$)")
 
 PURPOSES = ("video_generation", "voice_clone", "prompt_audio", "t2a_async_input", "t2a_async")
 MAX_ID_DIGITS = 24
@@ -78,8 +81,9 @@ class MiniMaxDialect(Dialect):
         return {"API host (MINIMAX_API_HOST)": origin}
 
     def owns(self, path: str) -> bool:
-        return path.startswith(("/v1/video_generation", "/v1/query/", "/v1/files/", "/v1/token_plan/",
-                                "/v1/api/openplatform/"))
+        if path.startswith("/v1/files/"):  # /v1/files/<long base64 id> is Replicate's files API
+            return REPLICATE_FILE.match(path) is None
+        return path.startswith(("/v1/video_generation", "/v1/query/", "/v1/token_plan/", "/v1/api/openplatform/"))
 
     def credential(self, request: Request) -> str | None:
         header = request.headers.get("authorization")

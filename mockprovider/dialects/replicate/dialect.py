@@ -47,7 +47,7 @@ MAX_UPLOAD = 100 * 2**20
 PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait(?:\s*=\s*(\d+))?\s*(?:$|[,;])", re.I)
 GO_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
 MIN_CANCEL_AFTER = 5.0
-FILE_ID = "[A-Za-z0-9+=-]{24,128}"
+FILE_ID = "[A-Za-z0-9+=-]{16,128}"
 FILE_PATH = re.compile(f"/v1/files/{FILE_ID}(?:/download)?")
 
 

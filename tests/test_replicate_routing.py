@@ -1,0 +1,85 @@
+"""Replicate's /v1/... routes beside Runway's /v1/tasks, Kling's /v1/videos/..., MiniMax's /v1/files/retrieve and
+every other provider on one port: no shadowing either way, and unrouted paths answer in their owner's shape."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from starlette.routing import Match, Route
+
+from mockprovider.testing import MockServer
+from mockprovider.web.endpoint import Endpoint
+
+FILE_ID = "TjJKaU5qa3dZVE5rWWpobU1UTTVaV00yT0dWbE5HUmpaV1l4TWpka01EVQ"
+
+
+@pytest.fixture(scope="module")
+def server():
+    with MockServer(profile="happy", time_scale=0.01) as s:
+        yield s
+
+
+def concrete(path: str) -> str:
+    path = re.sub(r"\{[^}]+:replicate_file\}", FILE_ID, path)
+    return re.sub(r"\{[^}:]+(:[a-z]+)?\}", "abc123", path)
+
+
+def routes(server: MockServer) -> list[tuple[str, str, str]]:
+    out = []
+    for route in server.app.routes:
+        if isinstance(route, Route) and isinstance(route.app, Endpoint):
+            for method in sorted((route.methods or set()) - {"HEAD"}):
+                out.append((route.app.dialect.name, method, concrete(route.path)))
+    return out
+
+
+def first_match(server: MockServer, method: str, path: str) -> str | None:
+    scope = {"type": "http", "method": method, "path": path, "root_path": "", "query_string": b"", "headers": []}
+    for route in server.app.routes:
+        if route.matches(scope)[0] == Match.FULL:
+            return route.app.dialect.name if isinstance(getattr(route, "app", None), Endpoint) else "other"
+    return None
+
+
+def test_no_route_shadows_another_either_way(server):
+    everything = routes(server)
+    mine = [r for r in everything if r[0] == "replicate"]
+    assert len(mine) == 18
+    for provider, method, path in everything:
+        assert first_match(server, method, path) == provider, (provider, method, path)
+        scope = {"type": "http", "method": method, "path": path, "root_path": "", "query_string": b"",
+                 "headers": []}
+        fast = server.app.router.fast_match(scope)
+        assert fast is None or fast.app.dialect.name == provider, (provider, method, path)
+
+
+def test_unrouted_paths_are_claimed_by_replicate_only_when_they_are_its_own(server):
+    dialects = {d.name: d for d in server.app.dialects}
+    replicate = dialects["replicate"]
+    for provider, _, path in routes(server):
+        if provider == "replicate":
+            assert [n for n, d in dialects.items() if n != provider and d.owns(path)] == [], path
+        else:
+            assert not replicate.owns(path), (provider, path)
+    for path in ("/v1/files/retrieve", "/v1/files/retrieve_content", "/v1/files/list", "/v1/files/delete",
+                 "/v1/files/upload", "/v1/tasks/x", "/v1/videos/text2video", "/v1/video_generation"):
+        assert not replicate.owns(path), path
+
+
+@pytest.mark.parametrize(("method", "path", "status", "keys"), [
+    ("GET", "/v1/predictions/abc/nothing", 404, {"detail", "status"}),
+    ("DELETE", "/v1/predictions", 405, {"title", "detail", "status"}),
+    ("PUT", f"/v1/files/{FILE_ID}", 405, {"title", "detail", "status"}),
+    ("GET", "/v1/models/a/b/c/d", 404, {"detail", "status"}),
+    ("GET", "/v1/files/retrieve", 200, {"base_resp"}),  # MiniMax, answering its auth error with HTTP 200
+    ("GET", "/v1/tasks/abc", 401, {"error"}),  # Runway
+    ("GET", "/v1/videos/text2video/123", 401, {"code"}),  # Kling
+    ("GET", "/v1/predictions/abc", 401, {"title", "detail", "status"}),
+    ("GET", f"/v1/files/{FILE_ID}", 401, {"title", "detail", "status"}),
+])
+def test_each_provider_answers_in_its_own_shape(server, method, path, status, keys):
+    reply = httpx.request(method, server.url + path, timeout=10)
+    assert reply.status_code == status, reply.text
+    assert set(reply.json()) >= keys, reply.text
