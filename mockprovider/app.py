@@ -83,7 +83,7 @@ class MockProviderApp(Starlette):
         profile = initial_profile(library, settings.profile)
         clock = Clock(settings.time_scale)
         engine = Engine(library=library, profile=profile, seed=settings.seed, clock=clock,
-                        store=JobStore(settings.max_jobs, settings.retention))
+                        store=JobStore(settings.max_jobs, settings.retention), journal_size=settings.journal_size)
         self.ctx = Context(
             settings=settings, engine=engine, library=library,
             media=MediaCache(max_bytes=settings.media_cache_bytes, disk_dir=settings.media_dir),

@@ -39,6 +39,11 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--providers", default=_env("PROVIDERS"),
                    help="comma-separated providers to serve (default: all) [MOCKPROVIDER_PROVIDERS]")
     p.add_argument("--max-jobs", type=int, default=int(_env("MAX_JOBS", "200000")))
+    p.add_argument("--journal-size", type=int, default=int(_env("JOURNAL_SIZE", "10000")),
+                   help="provider requests kept in the request journal, 0 to keep none [MOCKPROVIDER_JOURNAL_SIZE]")
+    p.add_argument("--metrics-token", default=_env("METRICS_TOKEN"),
+                   help="a token that lets a scraper read /__mock/metrics (as a Bearer token) when "
+                        "--admin-token guards the rest [MOCKPROVIDER_METRICS_TOKEN]")
     p.add_argument("--media-dir", type=Path, default=_env("MEDIA_DIR"), help="disk cache for rendered MP4s")
     p.add_argument("--media-bitrate", choices=("small", "realistic"), default=_env("MEDIA_BITRATE", "small"),
                    help="output file sizes: small test patterns, or constant bitrates typical of real outputs "
@@ -93,6 +98,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     media_dir=args.media_dir, media_bitrate=args.media_bitrate, webhook_allow=allow,
                     tls=args.tls, tls_port=args.tls_port, tls_cert=args.tls_cert, tls_key=args.tls_key,
                     tls_names=[n for n in names if n.strip()], tls_dir=args.tls_dir,
+                    journal_size=max(args.journal_size, 0),
+                    metrics_token=args.metrics_token,
                     extra={"proxy": args.proxy, "proxy_host": args.proxy_host, "proxy_port": args.proxy_port,
                            "toxiproxy_url": args.toxiproxy_url})
 
@@ -191,6 +198,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     _serve_parser(sub)
     sub.add_parser("proxy", help="run the Toxiproxy-compatible chaos proxy alone (see: mockprovider proxy -h)")
+    rp = sub.add_parser("report", help="print the client-behaviour report of a running server")
+    rp.add_argument("--url", default=_env("URL", "http://127.0.0.1:8000"),
+                    help="the server's base URL [MOCKPROVIDER_URL]")
+    rp.add_argument("--admin-token", default=_env("ADMIN_TOKEN"), help="[MOCKPROVIDER_ADMIN_TOKEN]")
+    rp.add_argument("--json", action="store_true", help="print the report's JSON instead of tables")
     pp = sub.add_parser("profiles", help="list profiles, or check profile files")
     pp.add_argument("files", nargs="*")
     pp.add_argument("--profiles-dir", type=Path, default=_env("PROFILES_DIR"))
@@ -203,6 +215,10 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             parser.error(str(exc))
         return serve(settings, args.log_level)
+    if args.command == "report":
+        from .insight.table import report_command
+
+        return report_command(args.url, args.admin_token, args.json)
     return profiles_command(args)
 
 

@@ -38,6 +38,8 @@ class Settings:
     tls_key: Path | None = None
     tls_names: list[str] = field(default_factory=list)  # more names for the generated certificate
     tls_dir: Path | None = None  # where the generated CA and certificate go (default ~/.cache/mockprovider/tls)
+    journal_size: int = 10_000  # requests kept in the journal (0: none); insight/journal.py
+    metrics_token: str | None = None  # lets a scraper read /__mock/metrics when an admin token guards the rest
     extra: dict = field(default_factory=dict)
 
 

@@ -186,7 +186,7 @@ def test_jobs_listing_and_reset(server):
 def test_metrics_and_health(server):
     client(server.url).organization.retrieve()
     text = httpx.get(f"{server.url}/__mock/metrics").text
-    assert 'mockprovider_requests_total{provider="runway",endpoint="account",status="200"} 1' in text
+    assert 'mockprovider_requests_total{endpoint="account",provider="runway",status="200"} 1.0' in text
     assert httpx.get(f"{server.url}/__mock/health").json()["status"] == "ok"
 
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import __version__
@@ -17,6 +17,7 @@ from ..context import Context
 from ..engine.durations import parse_duration
 from ..engine.profile import Profile, ProfileError
 from ..engine.selection import Assignment
+from ..insight.routes import insight_handlers
 from ..web.body import BodyError, read_body
 from ..web.responses import json_response, no_content
 
@@ -249,11 +250,7 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
             "loop_lag": ctx.loop_lag.summary(),
         })
 
-    async def metrics(request: Request) -> Response:
-        lag = ctx.loop_lag.summary()
-        gauges = {"jobs_stored": len(engine.store), "jobs_created_total": engine.stats.created,
-                  "event_loop_lag_p99_seconds": (lag["p99_ms"] or 0.0) / 1000}
-        return PlainTextResponse(ctx.metrics.render(gauges), media_type="text/plain; version=0.0.4")
+    insight = insight_handlers(ctx)
 
     r = Route
     return [
@@ -271,5 +268,11 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
         r(PREFIX + "/clock", guarded(get_clock), methods=["GET"]),
         r(PREFIX + "/clock", guarded(set_clock), methods=["POST", "PUT"]),
         r(PREFIX + "/stats", guarded(stats), methods=["GET"]),
-        r(PREFIX + "/metrics", guarded(metrics), methods=["GET"]),
+        # the metrics route checks the admin token or the separate metrics token itself
+        r(PREFIX + "/metrics", guarded(insight["metrics"], open_=True), methods=["GET"]),
+        r(PREFIX + "/requests", guarded(insight["list_requests"]), methods=["GET"]),
+        r(PREFIX + "/requests", guarded(insight["clear_requests"]), methods=["DELETE"]),
+        r(PREFIX + "/requests/count", guarded(insight["count_requests"]), methods=["GET"]),
+        r(PREFIX + "/report", guarded(insight["report"]), methods=["GET"]),
+        r(PREFIX + "/prices", guarded(insight["prices"]), methods=["GET"]),
     ]

@@ -8,6 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..insight import Insight
+from ..insight import journal as current_request
+from ..insight.prices import PriceBook, Quote
 from .behaviour import NO_LATENCY, FaultRule, Resolved
 from .clock import Clock
 from .faults import pick_fault
@@ -31,6 +34,9 @@ class JobRequest:
     output: Any = None
     data: dict[str, Any] | None = None
     refund_failures: bool = False  # a job that fails gives its cost back (Kling); Runway charges them
+    # neutral quantities for the price book, e.g. {"seconds": 8, "resolution": "1080p", "audio": True}
+    # (see mockprovider/insight/__init__.py); None leaves the job unpriced
+    usage: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +63,8 @@ class EngineStats:
 
 class Engine:
     def __init__(self, *, library: ProfileLibrary, profile: Profile, seed: int = 0, clock: Clock | None = None,
-                 store: JobStore | None = None) -> None:
+                 store: JobStore | None = None, journal_size: int = 10_000, prices: PriceBook | None = None
+                 ) -> None:
         self.seed = seed
         self.clock = clock or Clock()
         self.library = library
@@ -68,6 +75,8 @@ class Engine:
         self.profile_listeners: list[Callable[[Profile, Profile], None]] = []
         self.selector = ProfileSelector(self.clock, profile, self._profile_changed)
         self.stats = EngineStats()
+        self.insight = Insight(self.clock, journal_size, prices)
+        self.store.on_remove = self.insight.forget
         self._requests_rng = stream(seed, "requests")
         self._submissions: dict[tuple[str, str], itertools.count] = {}
         self._watchers: dict[str, Callable[[], None]] = {}
@@ -130,37 +139,50 @@ class Engine:
                                  limits.concurrent_jobs)
         if over is not None:
             self.stats.rejected[over.limit] = self.stats.rejected.get(over.limit, 0) + 1
+            self.insight.rejected(request.provider, over.limit)
             return over
         counter = self._submissions.setdefault((request.provider, request.account), itertools.count())
         n = next(counter)
         rng = stream(self.seed, request.provider, request.account, n)
         if behaviour.reject_at_submit and rng.random() < behaviour.reject_at_submit:
             self.stats.rejected["content_policy"] = self.stats.rejected.get("content_policy", 0) + 1
+            self.insight.rejected(request.provider, "content_policy")
             return RejectedAtSubmit()
         job_id = request.make_id(rng)
         while job_id in self.store:
             job_id = request.make_id(rng)
         job = Job(id=job_id, provider=request.provider, model=request.model, account=request.account,
                   kind=request.kind, seq=n, created=now, plan=plan_job(behaviour, rng), cost=request.cost,
-                  output=request.output, data=request.data, profile=assignment.profile.name)
+                  output=request.output, data=request.data, profile=assignment.profile.name, usage=request.usage,
+                  quote=self.insight.quote(request.provider, request.model, request.usage, assignment.profile))
         book.admit(scope, job, limits, now)
         book.charge(scope, request.model, now, request.cost)
         if request.refund_failures and job.plan.failure is not None and request.cost:
             book.refund_when_failed(scope, job)
         self.store.add(job, now)
         self.stats.created += 1
+        self.insight.created(job)
+        current_request.touch(job)
         return job
+
+    def quote(self, provider: str, model: str, usage: dict[str, Any] | None, profile: Profile | None = None
+              ) -> Quote | None:
+        """The list price of a job (dollars and the provider's unit) from the price book and the profile."""
+        return self.insight.quote(provider, model, usage, profile or self.selector.active.profile)
 
     def wait_hint(self, over: OverLimit) -> float | None:
         """Real seconds until ``over`` frees, for Retry-After and its kin: clients wait in real time, so at a
         time scale of 0.01 a slot that frees in 60 engine seconds is 0.6 s away."""
         engine_seconds = over.retry_after(self.clock.now())
-        return None if engine_seconds is None else self.clock.real_seconds(engine_seconds)
+        seconds = None if engine_seconds is None else self.clock.real_seconds(engine_seconds)
+        current_request.hint(seconds)
+        return seconds
 
     def get(self, provider: str, job_id: str) -> Job | None:
         job = self.store.get(job_id)
         if job is None or job.provider != provider:
             return None
+        current_request.touch(job)
         return job
 
     def cancel(self, job: Job) -> bool:
@@ -169,6 +191,7 @@ class Engine:
         if job.ends <= now:
             return False
         job.cancelled_at = now
+        self.insight.changed(job)
         scope = self.limits.scope(job.provider, job.account)
         behaviour = self.selector.for_key(job.account).profile.resolve(job.provider, job.model)
         self.limits.reschedule(scope, behaviour.limits, now)
@@ -229,4 +252,5 @@ class Engine:
         self._submissions.clear()
         self._requests_rng = stream(self.seed, "requests")
         self.stats = EngineStats()
+        self.insight.reset()
         self.selector.reset(self.default_profile)

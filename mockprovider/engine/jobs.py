@@ -48,12 +48,14 @@ class Job:
     waited, throttled); all later times follow from the plan. ``data`` holds what the dialect needs to render
     it (kept small: the store holds up to hundreds of thousands)."""
 
-    __slots__ = ("account", "admitted", "cancelled_at", "cost", "created", "data", "id", "kind", "model",
-                 "output", "plan", "profile", "provider", "seq")
+    __slots__ = ("account", "admitted", "cancelled_at", "cost", "created", "data", "downloads", "id", "kind",
+                 "last_poll", "model", "output", "plan", "polls", "profile", "provider", "quote", "seen_end", "seq",
+                 "settled", "usage")
 
     def __init__(self, *, id: str, provider: str, model: str, account: str, kind: str, seq: int,
                  created: float, plan: Plan, cost: float = 0.0, output: Any = None,
-                 data: dict[str, Any] | None = None, profile: str = "") -> None:
+                 data: dict[str, Any] | None = None, profile: str = "", usage: dict[str, Any] | None = None,
+                 quote: Any = None) -> None:
         self.id = id
         self.provider = provider
         self.model = model
@@ -68,6 +70,14 @@ class Job:
         self.output = output
         self.data = data
         self.profile = profile
+        self.usage = usage  # neutral quantities the dialect reported, priced by the insight ledger
+        self.quote = quote  # insight.prices.Quote, or None when the price book has no price for it
+        # what clients did with it (insight.observer), and whether the ledger has settled its outcome
+        self.polls = 0
+        self.last_poll: float | None = None
+        self.seen_end = False
+        self.downloads = 0
+        self.settled = False
 
     @property
     def started(self) -> float:
@@ -155,6 +165,11 @@ class Job:
             "ends": None if self.ends == math.inf else self.ends,
             "cancelled_at": self.cancelled_at,
             "cost": self.cost,
+            "usage": self.usage,
+            "cost_usd": None if self.quote is None else self.quote.usd,
+            "cost_units": None if self.quote is None else {"amount": self.quote.units, "unit": self.quote.unit},
+            "polls": self.polls,
+            "downloads": self.downloads,
             "data": self.data,
         }
 

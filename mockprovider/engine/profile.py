@@ -33,6 +33,7 @@ class ProfileDocument(Behaviour):
     extends: str | None = None
     providers: dict[str, ProviderBehaviour] = {}
     network: dict[str, Any] | None = None
+    prices: dict[str, Any] | None = None  # overrides of the price book (insight/prices.yaml), same shape
 
 
 @dataclass(eq=False)
@@ -151,6 +152,13 @@ def build_profile(name: str, raw: dict[str, Any], source: str, lookup: Any = Non
         document = ProfileDocument.model_validate(merged)
     except ValidationError as exc:
         raise ProfileError(source, _problems(exc)) from None
+    if document.prices is not None:
+        from ..insight.prices import PriceBook, PriceError, default_book
+
+        try:
+            PriceBook.parse(document.prices, default_book(), source="prices")
+        except PriceError as exc:
+            raise ProfileError(source, exc.problems) from None
     network = None
     if document.network is not None:
         parser = _network_parser()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from .jobs import Job
 
@@ -18,6 +18,7 @@ class JobStore:
         self.retention = retention
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self.evicted = 0
+        self.on_remove: Callable[[Job], None] | None = None  # told of every job that leaves (not on clear)
 
     def __len__(self) -> int:
         return len(self._jobs)
@@ -48,7 +49,10 @@ class JobStore:
         self._jobs[job.id] = job
 
     def remove(self, job_id: str) -> Job | None:
-        return self._jobs.pop(job_id, None)
+        job = self._jobs.pop(job_id, None)
+        if job is not None and self.on_remove is not None:
+            self.on_remove(job)
+        return job
 
     def expire(self, now: float, budget: int = 64) -> None:
         """Drop jobs that finished more than ``retention`` ago, oldest first, a few per call."""
@@ -60,6 +64,8 @@ class JobStore:
                 return
             jobs.popitem(last=False)
             self.evicted += 1
+            if self.on_remove is not None:
+                self.on_remove(job)
             budget -= 1
 
     def _evict_finished(self, now: float) -> None:
@@ -67,6 +73,8 @@ class JobStore:
             if job.ends <= now:
                 del self._jobs[job_id]
                 self.evicted += 1
+                if self.on_remove is not None:
+                    self.on_remove(job)
                 return
         raise StoreFull(f"the job store holds {self.max_jobs} live jobs")
 

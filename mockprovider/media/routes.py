@@ -44,7 +44,10 @@ def media_routes(ctx: Context) -> list[Route]:
         state, _ = job.state(ctx.engine.clock.now())
         if state != SUCCEEDED:
             return PlainTextResponse("This job has no output yet.", 404)
-        return await mp4_response(ctx, request, job_output(ctx, job, index))
+        response = await mp4_response(ctx, request, job_output(ctx, job, index))
+        if request.method == "GET" and response.status_code < 300:
+            ctx.engine.insight.downloaded(job, len(response.body))
+        return response
 
     return [Route(PREFIX + "/{job_id}/{index:int}.mp4", serve, methods=["GET", "HEAD"])]
 

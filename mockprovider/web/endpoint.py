@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..engine.engine import RequestDecision
 from ..engine.profile import ProfileError
+from ..insight.journal import Record
 from .faults import ResetResponse, TruncatedResponse, describe, hold, malformed_response
 
 if TYPE_CHECKING:
@@ -34,18 +35,22 @@ class Endpoint:
         self.kind = kind
         self.handler = handler
         self.count = dialect.ctx.metrics.counter(dialect.name, kind)
+        self.insight = dialect.ctx.engine.insight
         self.__name__ = getattr(handler, "__name__", "endpoint")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send)
+        # The request's journal record (mockprovider/insight): the engine notes on it the job it touched.
+        record, token = self.insight.begin(self.dialect.name, self.kind, scope["method"], scope["path"])
         try:
-            response = await self.respond(request)
+            response = await self.respond(request, record)
         except Exception:
             log.exception("%s %s failed", scope["method"], scope["path"])
             response = self.dialect.error(request, 500, "Internal error in mockprovider (see its log)")
-        await self.count(response)(scope, receive, send)
+        self.insight.finish(record, token, self.count(response))
+        await response(scope, receive, send)
 
-    async def respond(self, request: Request) -> Response:
+    async def respond(self, request: Request, record: Record | None = None) -> Response:
         dialect = self.dialect
         ctx = dialect.ctx
         engine = ctx.engine
@@ -59,13 +64,21 @@ class Endpoint:
                 return dialect.error(request, 400, f"mockprovider: {exc}")
         key = dialect.credential(request)
         decision = engine.decide(engine.assignment_for(key, header_profile), provider, self.kind, key)
+        fault = decision.fault
+        if record is not None:
+            record.key = key
+            if decision.delay > 0 or fault is not None:
+                record.latency = decision.delay * engine.clock.scale
+                record.fault = None if fault is None else fault.kind
+                self.insight.injected(provider, self.kind, decision.delay, record.fault)
         if decision.delay > 0:
             await engine.clock.sleep(decision.delay)
-        if decision.fault is not None:
+        if fault is not None:
             return await self._fault(request, decision)
         if key is not None and decision.behaviour.limits.requests_per_minute is not None:
             over = engine.take_request(provider, key, decision.assignment)
             if over is not None:
+                self.insight.rejected(provider, over.limit)
                 return dialect.over_limit(request, over)
         return await self.handler(request, decision)
 

@@ -156,7 +156,9 @@ class KlingDialect(Dialect):
         engine = self.ctx.engine
         result = engine.submit(
             JobRequest(provider=self.name, model=model.name, account=key, kind=kind, make_id=new_task_id,
-                       cost=params.units, output=spec, data=data or None, refund_failures=True),
+                       cost=params.units, output=spec, data=data or None, refund_failures=True,
+                       usage={"seconds": int(params.duration), "mode": params.mode, "audio": params.sound,
+                              "resolution": f"{min(width, height)}p"}),
             decision.assignment, queue_when_busy=False)
         if isinstance(result, OverLimit):
             return self.over_limit(request, result)

@@ -118,6 +118,8 @@ class RunwayDialect(Dialect):
         result = self.ctx.engine.submit(
             JobRequest(provider=self.name, model=params.model.name, account=key, kind=endpoint,
                        make_id=new_task_id, cost=params.credits, output=spec,
+                       usage={"seconds": params.duration, "audio": params.audio,
+                              "resolution": f"{min(width, height)}p"},
                        data={"createdAt": wire.iso(self.ctx.engine.clock.epoch())}),
             decision.assignment, queue_when_busy=True)
         if isinstance(result, OverLimit):

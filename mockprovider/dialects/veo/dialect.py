@@ -114,7 +114,9 @@ class VeoDialect(Dialect):
         spec = video_spec(params.width, params.height, params.duration, params.fps or behaviour.fps, params.audio)
         result = self.ctx.engine.submit(
             JobRequest(provider=self.name, model=params.model.name, account=account, kind=kind, make_id=make_id,
-                       cost=params.cost, output=spec, data=data),
+                       cost=params.cost, output=spec, data=data,
+                       usage={"seconds": params.duration * params.samples, "videos": params.samples,
+                              "audio": params.audio, "resolution": f"{min(params.width, params.height)}p"}),
             decision.assignment, queue_when_busy=False)
         if isinstance(result, OverLimit):
             return self.over_limit(request, result)

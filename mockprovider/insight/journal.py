@@ -1,0 +1,179 @@
+"""The request journal: a bounded record of every provider request, newest last.
+
+``Endpoint`` opens one ``Record`` per provider request and makes it the *current* record (a context variable,
+so concurrent requests never mix); the engine notes on it the job the request touched (``Engine.get`` and
+``Engine.submit``) and the retry hint it gave (``Engine.wait_hint``). No dialect does anything for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
+from functools import lru_cache
+from typing import Any
+
+DEFAULT_SIZE = 10_000
+
+
+class Record:
+    """One provider request. Times: ``at`` is engine seconds, ``real`` monotonic real seconds."""
+
+    __slots__ = ("at", "endpoint", "fault", "hint", "job", "key", "latency", "method", "path",
+                 "provider", "real", "size", "status", "touched")
+
+    def __init__(self, provider: str, endpoint: str, method: str, path: str, at: float, real: float) -> None:
+        self.provider = provider
+        self.endpoint = endpoint
+        self.method = method
+        self.path = path
+        self.at = at
+        self.real = real
+        self.key: str | None = None
+        self.status = 0
+        self.size = 0  # bytes of the answer's body
+        self.latency = 0.0
+        self.fault: str | None = None
+        self.hint: float | None = None  # real seconds the answer told the client to wait
+        self.job: str | None = None
+        self.touched: Any = None  # the Job object, only while the request is in flight
+
+    def describe(self, origin: float) -> dict[str, Any]:
+        """As JSON; ``origin`` is the Unix time of engine time 0 (``clock.epoch(0.0)``)."""
+        return {
+            "at": round(origin + self.at, 6),
+            "provider": self.provider,
+            "endpoint": self.endpoint,
+            "method": self.method,
+            "path": self.path,
+            "key": fingerprint(self.key),
+            "status": self.status,
+            "bytes": self.size,
+            "latency_s": round(self.latency, 6),
+            "fault": self.fault,
+            "retry_hint_s": None if self.hint is None else round(self.hint, 6),
+            "job": self.job,
+        }
+
+
+CURRENT: ContextVar[Record | None] = ContextVar("mockprovider_record", default=None)
+
+
+def touch(job: Any) -> None:
+    """Note that the request in progress concerns ``job`` (called by the engine)."""
+    record = CURRENT.get()
+    if record is not None:
+        record.touched = job
+        record.job = job.id
+
+
+def hint(seconds: float | None) -> None:
+    """Note the retry hint (real seconds) the request in progress answers with (called by the engine)."""
+    record = CURRENT.get()
+    if record is not None and seconds is not None:
+        record.hint = seconds
+
+
+@lru_cache(maxsize=4096)
+def fingerprint(key: str | None) -> str | None:
+    """A short, stable stand-in for an API key: never the secret itself."""
+    if key is None:
+        return None
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+class Filter:
+    """Which records a query wants; every field optional."""
+
+    def __init__(self, provider: str | None = None, endpoint: str | None = None, status: str | None = None,
+                 key: str | None = None, job: str | None = None, since: float | None = None,
+                 method: str | None = None, origin: float = 0.0) -> None:
+        self.provider = provider
+        self.endpoint = endpoint
+        self.statuses = _statuses(status) if status else None
+        self.keys = {key, fingerprint(key)} if key else None
+        self.job = job
+        self.since = None if since is None else since - origin  # engine time
+        self.method = method.upper() if method else None
+
+    def __call__(self, r: Record) -> bool:
+        if self.provider is not None and r.provider != self.provider:
+            return False
+        if self.endpoint is not None and r.endpoint != self.endpoint:
+            return False
+        if self.statuses is not None and not self.statuses(r.status):
+            return False
+        if self.keys is not None and fingerprint(r.key) not in self.keys:
+            return False
+        if self.job is not None and r.job != self.job:
+            return False
+        if self.method is not None and r.method != self.method:
+            return False
+        return not (self.since is not None and r.at < self.since)
+
+
+def _statuses(spec: str) -> Any:
+    """``429``, ``4xx``, ``200,201`` or ``500-599`` -> a predicate on a status code."""
+    tests = []
+    for part in spec.split(","):
+        part = part.strip().lower()
+        if len(part) == 3 and part.endswith("xx") and part[0].isdigit():
+            low = int(part[0]) * 100
+            tests.append((low, low + 99))
+        elif "-" in part:
+            low, _, high = part.partition("-")
+            tests.append((int(low), int(high)))
+        else:
+            tests.append((int(part), int(part)))
+    return lambda status: any(low <= status <= high for low, high in tests)
+
+
+class Journal:
+    """The last ``size`` records (0 keeps none), with how many were seen and dropped since the last clear."""
+
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        if size < 0:
+            raise ValueError("the journal size cannot be negative")
+        self.size = size
+        self._records: deque[Record] = deque(maxlen=size or 1)
+        self.seen = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.size > 0
+
+    def add(self, record: Record) -> None:
+        self.seen += 1
+        if self.size:
+            record.touched = None
+            self._records.append(record)
+
+    @property
+    def dropped(self) -> int:
+        return self.seen - len(self)
+
+    def __len__(self) -> int:
+        return len(self._records) if self.size else 0
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(list(self._records) if self.size else [])
+
+    def clear(self) -> None:
+        self._records.clear()
+        self.seen = 0
+
+    def select(self, wanted: Filter, limit: int | None = None) -> tuple[list[Record], int]:
+        """The newest ``limit`` matching records, oldest first, and how many matched in all."""
+        matched = [r for r in self if wanted(r)]
+        total = len(matched)
+        if limit is not None:
+            matched = matched[max(total - limit, 0):]
+        return matched, total
+
+    def count(self, wanted: Filter) -> int:
+        return sum(1 for r in self if wanted(r))
+
+
+def describe_all(records: Iterable[Record], origin: float) -> list[dict[str, Any]]:
+    return [r.describe(origin) for r in records]
