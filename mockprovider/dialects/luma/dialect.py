@@ -244,7 +244,8 @@ class LumaDialect(Dialect):
         result = engine.submit(
             JobRequest(provider=self.name, model=model, account=key, kind=params.generation_type,
                        make_id=new_generation_id, cost=params.cents, output=spec, data=data,
-                       refund_failures=True),
+                       refund_failures=True,
+                       usage={"seconds": params.seconds, "resolution": params.resolution, "audio": params.audio}),
             decision.assignment, queue_when_busy=False)
         if isinstance(result, OverLimit):
             return self.over_limit(request, result)

@@ -146,7 +146,8 @@ class MiniMaxDialect(Dialect):
             data = {"cb": params.callback_url, "o": self.origin(request)}
         result = engine.submit(
             JobRequest(provider=self.name, model=model, account=key, kind=params.mode, make_id=new_task_id,
-                       cost=params.price, output=spec, data=data, refund_failures=True),
+                       cost=params.price, output=spec, data=data, refund_failures=True,
+                       usage={"seconds": float(params.duration), "resolution": f"{min(width, height)}p"}),
             decision.assignment, queue_when_busy=True)
         if isinstance(result, OverLimit):
             return self.over_limit(request, result)
