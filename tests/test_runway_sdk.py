@@ -249,11 +249,13 @@ def test_prompt_image_forms(server):
     png = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"
            "AAAABJRU5ErkJggg==")
     image_to_video(c, prompt_image=png)
-    image_to_video(c, prompt_image="runway://upload/abc")
+    uploaded = c.uploads.create_ephemeral(file=("a.png", b"\x89PNG" + b"\0" * 600, "image/png")).uri
+    image_to_video(c, prompt_image=uploaded)
     c.image_to_video.create(model="veo3.1", ratio="1280:720", prompt_image=[
         {"uri": "https://example.com/a.png", "position": "first"},
         {"uri": "https://example.com/b.png", "position": "last"}])
     for bad in ("https://10.0.0.1/a.png", "ftp://example.com/a.png", "data:image/png;base64,@@@",
+                "runway://upload/abc",
                 [{"uri": "https://example.com/a.png", "position": "last"}]):
         with pytest.raises(runwayml.BadRequestError):
             image_to_video(c, prompt_image=bad)

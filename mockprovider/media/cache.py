@@ -18,6 +18,7 @@ import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from mockprovider.media.kinds import extension, render
 from mockprovider.media.outputs import Output
 from mockprovider.media.render import RENDERER_VERSION, VideoSpec, render_mp4
 
@@ -34,6 +35,7 @@ class MediaCache:
         if max_bytes < 0:
             raise ValueError("max_bytes must be >= 0")
         self.max_bytes = max_bytes
+        self.max_prewarm = 4  # renders in flight beyond which a prewarm is skipped (a later get renders)
         self.disk_dir = pathlib.Path(disk_dir) if disk_dir is not None else None
         if self.disk_dir is not None:
             self.disk_dir.mkdir(parents=True, exist_ok=True)
@@ -67,7 +69,7 @@ class MediaCache:
         """Start rendering ``spec`` in the background unless cached or already in flight."""
         try:
             with self._lock:
-                if spec in self._entries or spec in self._inflight:
+                if spec in self._entries or spec in self._inflight or len(self._inflight) >= self.max_prewarm:
                     return
                 future = self._submit_locked(spec)
             future.add_done_callback(_log_failure)
@@ -114,7 +116,7 @@ class MediaCache:
         try:
             data = self._read_disk(spec)
             if data is None:
-                data = render_mp4(spec)
+                data = render_mp4(spec) if isinstance(spec, VideoSpec) else render(spec)
                 with self._lock:
                     self._renders += 1
                 self._write_disk(spec, data)
@@ -140,7 +142,7 @@ class MediaCache:
     def _disk_path(self, spec: VideoSpec) -> pathlib.Path | None:
         if self.disk_dir is None:
             return None
-        return self.disk_dir / f"{spec_digest(spec)}.mp4"
+        return self.disk_dir / f"{spec_digest(spec)}.{extension(spec)}"
 
     def _read_disk(self, spec: VideoSpec) -> bytes | None:
         path = self._disk_path(spec)
@@ -173,6 +175,8 @@ class MediaCache:
 
 def spec_digest(spec: VideoSpec) -> str:
     """Stable file-name key for ``spec`` under the current renderer version."""
+    if not isinstance(spec, VideoSpec):
+        return hashlib.sha256(f"{RENDERER_VERSION}|{spec!r}".encode()).hexdigest()[:32]
     size = f"{spec.width}x{spec.height}"
     key = (f"{RENDERER_VERSION}|{size}|{float(spec.duration)!r}|{spec.fps}|{int(spec.audio)}|{spec.variant}"
            f"|{spec.bitrate}")

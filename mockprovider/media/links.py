@@ -24,10 +24,10 @@ class MediaLinks:
         message = f"{job_id}/{index}/{expires}".encode()
         return hmac.new(self.secret, message, hashlib.sha256).hexdigest()[:32]
 
-    def url(self, origin: str, job_id: str, index: int, ttl: float) -> str:
+    def url(self, origin: str, job_id: str, index: int, ttl: float, ext: str = "mp4") -> str:
         expires = int(self.clock.epoch() + ttl)
         sig = self._signature(job_id, index, expires)
-        return f"{origin}{PREFIX}/{job_id}/{index}.mp4?exp={expires}&sig={sig}"
+        return f"{origin}{PREFIX}/{job_id}/{index}.{ext}?exp={expires}&sig={sig}"
 
     def check(self, job_id: str, index: int, expires: str | None, sig: str | None) -> str | None:
         """None if the link is good, else why not ("forged" or "expired")."""

@@ -21,6 +21,7 @@ import struct
 import uuid
 
 from .render import PATTERN_VARIANTS, VideoSpec
+from .sound import AudioSpec
 
 # Our own extended box type (a fixed UUID), so the box is recognisable and never mistaken for another's.
 BOX_TYPE = uuid.UUID("6d6f636b-7072-6f76-6964-65726f757470").bytes  # "mockprovideroutp"
@@ -73,9 +74,20 @@ def read_tag(data: bytes) -> dict | None:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Output:
-    spec: VideoSpec
+    spec: object  # a VideoSpec, ImageSpec or AudioSpec
     tag: bytes
 
 
-def output_of(spec: VideoSpec, job_id: str, index: int, policy: str = SMALL) -> Output:
-    return Output(output_spec(spec, job_id, index, policy), output_tag(job_id, index))
+def output_seed(job_id: str, index: int) -> int:
+    return int.from_bytes(hashlib.blake2b(f"{job_id}/{index}".encode(), digest_size=8).digest(), "big")
+
+
+def output_of(spec, job_id: str, index: int, policy: str = SMALL) -> Output:
+    """Output ``index`` of a job. Videos share cached renders and get a tag box; images and audio are
+    small and cheap to render, so each is rendered from its own seed (and audio names itself in its metadata)."""
+    if isinstance(spec, VideoSpec):
+        return Output(output_spec(spec, job_id, index, policy), output_tag(job_id, index))
+    seed = output_seed(job_id, index)
+    if isinstance(spec, AudioSpec):
+        return Output(dataclasses.replace(spec, seed=seed, label=f"mockprovider {job_id}/{index}"), b"")
+    return Output(dataclasses.replace(spec, seed=seed), b"")

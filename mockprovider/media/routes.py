@@ -8,9 +8,9 @@ from starlette.routing import Route
 
 from ..context import Context
 from ..engine.jobs import SUCCEEDED, Job
+from .kinds import content_type, extension
 from .links import PREFIX
 from .outputs import Output, output_of
-from .render import VideoSpec
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -44,12 +44,14 @@ def media_routes(ctx: Context) -> list[Route]:
         state, _ = job.state(ctx.engine.clock.now())
         if state != SUCCEEDED:
             return PlainTextResponse("This job has no output yet.", 404)
+        if request.path_params["ext"] != extension(job.output):
+            return PlainTextResponse("No such media: the job was deleted or expired.", 404)
         response = await mp4_response(ctx, request, job_output(ctx, job, index))
         if request.method == "GET" and response.status_code < 300:
             ctx.engine.insight.downloaded(job, len(response.body))
         return response
 
-    return [Route(PREFIX + "/{job_id}/{index:int}.mp4", serve, methods=["GET", "HEAD"])]
+    return [Route(PREFIX + "/{job_id}/{index:int}.{ext}", serve, methods=["GET", "HEAD"])]
 
 
 def job_output(ctx: Context, job: Job, index: int) -> Output:
@@ -58,12 +60,19 @@ def job_output(ctx: Context, job: Job, index: int) -> Output:
 
 
 def prewarm_output(ctx: Context, job: Job, index: int = 0) -> None:
-    if isinstance(job.output, VideoSpec):
+    if job.output is not None:
         ctx.media.prewarm(job_output(ctx, job, index).spec)
 
 
+def output_url(ctx: Context, origin: str, job: Job, index: int, ttl: float) -> str:
+    """A signed link to output ``index`` of ``job``, with the extension of its kind."""
+    return ctx.links.url(origin, job.id, index, ttl, extension(job.output))
+
+
 async def mp4_response(ctx: Context, request: Request, output: Output) -> Response:
+    """Serve one output (any kind; the name is historical), with single-range support."""
     data = await ctx.media.output(output)
+    media_type = content_type(output.spec)
     size = len(data)
     headers = {"accept-ranges": "bytes", "cache-control": "private, max-age=3600"}
     wanted = byte_range(request.headers.get("range"), size)
@@ -73,9 +82,9 @@ async def mp4_response(ctx: Context, request: Request, output: Output) -> Respon
         start, end = wanted
         headers["content-range"] = f"bytes {start}-{end}/{size}"
         body = b"" if request.method == "HEAD" else data[start : end + 1]
-        return Response(body, status_code=206, media_type="video/mp4", headers=headers)
+        return Response(body, status_code=206, media_type=media_type, headers=headers)
     body = b"" if request.method == "HEAD" else data
-    response = Response(body, media_type="video/mp4", headers=headers)
+    response = Response(body, media_type=media_type, headers=headers)
     if request.method == "HEAD":
         response.headers["content-length"] = str(size)
     return response

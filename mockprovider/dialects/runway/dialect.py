@@ -1,24 +1,30 @@
-"""Runway's API (runwayml 5.x): image_to_video, text_to_video, tasks and organization."""
+"""Runway's API (runwayml 5.x): every generation endpoint, uploads, tasks and the organization."""
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from functools import lru_cache
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
-from ...engine.jobs import QUEUED, RUNNING, SUCCEEDED, THROTTLED, Job
+from ...engine.jobs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, THROTTLED, Job
 from ...engine.limits import OverLimit
+from ...engine.rng import stream
 from ...media.render import VideoSpec
-from ...media.routes import prewarm_output
-from ...web.body import BodyError, read_json
+from ...media.routes import output_url, prewarm_output
+from ...web.body import BodyError, read_body, read_json
 from ...web.responses import json_response, no_content
 from ..base import Dialect
+from . import generation
 from . import responses as wire
 from .models import IMAGE_TO_VIDEO, MODELS, TEXT_TO_VIDEO, validate
+from .uploads import MAX_FILENAME, UPLOAD_PATH, Uploads
+from .usage import UsageBook, parse_range
 
 API_VERSION = "2024-11-06"
 KEY_PREFIX = "key_"
@@ -34,24 +40,46 @@ def new_task_id(rng) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
+# Path prefixes of runwayml 5.24.0's resources: unknown paths under them answer in Runway's error shape.
+OWNED = ("/v1/tasks", "/v1/uploads", "/v1/organization", "/v1/voices", "/v1/routers", "/v1/generate",
+         "/v1/recipes", "/v1/avatar", "/v1/documents", "/v1/realtime_sessions", "/v1/workflow",
+         *(f"/v1/{endpoint}" for endpoint in generation.KIND), UPLOAD_PATH)
+
+
 class RunwayDialect(Dialect):
     name = "runway"
     title = "Runway"
 
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.uploads = Uploads()
+        self.usage = UsageBook()
+        self._upload_rng = stream(ctx.settings.seed, "runway-uploads")
+
     def routes(self) -> list[BaseRoute]:
+        generations = [self.route(f"/v1/{endpoint}", self._generation_handler(endpoint), ["POST"], "create")
+                       for endpoint in generation.KIND if endpoint not in (IMAGE_TO_VIDEO, TEXT_TO_VIDEO)]
         return [
             self.route("/v1/image_to_video", self.image_to_video, ["POST"], "create"),
             self.route("/v1/text_to_video", self.text_to_video, ["POST"], "create"),
+            *generations,
+            self.route("/v1/uploads", self.create_upload, ["POST"], "create"),
+            Route(UPLOAD_PATH + "/{upload_id}", self.receive_upload, methods=["POST"]),
             self.route("/v1/tasks/{task_id}", self.get_task, ["GET"], "status"),
             self.route("/v1/tasks/{task_id}", self.delete_task, ["DELETE"], "cancel"),
             self.route("/v1/organization", self.organization, ["GET"], "account"),
+            self.route("/v1/organization/usage", self.organization_usage, ["POST"], "account"),
         ]
 
     def base_urls(self, origin: str) -> dict[str, str]:
         return {"RunwayML(base_url=...)": origin}
 
     def owns(self, path: str) -> bool:
-        return path.startswith(("/v1/tasks", "/v1/image_to_video", "/v1/text_to_video", "/v1/organization"))
+        return path.startswith(OWNED)
+
+    def reset(self) -> None:
+        self.uploads.reset()
+        self.usage.reset()
 
     # -- wire errors ----------------------------------------------------------------------------------------
 
@@ -109,7 +137,14 @@ class RunwayDialect(Dialect):
                 return wire.error(413, exc.message)
             return wire.error(400, "Validation of body failed",
                               issues=[{"code": "invalid_json", "path": [], "message": exc.message}])
+        if not (isinstance(body, dict) and body.get("model") in MODELS
+                and body.get("model") not in generation.FIELDS[endpoint]):
+            return await self._generate(request, decision, key, endpoint, body)
         params = validate(body, endpoint)
+        if not isinstance(params, list):
+            now = self.ctx.engine.clock.now()
+            checker = generation.Checker(endpoint, "", body, lambda uri: self.uploads.find(uri, key, now))
+            params = generation.upload_issues(body, checker) or params
         if isinstance(params, list):
             return wire.error(400, "Validation of body failed", issues=params)
         behaviour = decision.assignment.profile.resolve(self.name, params.model.name)
@@ -120,15 +155,122 @@ class RunwayDialect(Dialect):
                        make_id=new_task_id, cost=params.credits, output=spec,
                        usage={"seconds": params.duration, "audio": params.audio,
                               "resolution": f"{min(width, height)}p"},
-                       data={"createdAt": wire.iso(self.ctx.engine.clock.epoch())}),
+                       data={"createdAt": wire.iso(self.ctx.engine.clock.epoch()),
+                             "in": ["text", "image"] if endpoint == IMAGE_TO_VIDEO else ["text"]}),
             decision.assignment, queue_when_busy=True)
+        return self._created(request, result, result.cost if isinstance(result, Job) else 0)
+
+    def _created(self, request: Request, result: Job | OverLimit | RejectedAtSubmit, estimate: float) -> Response:
         if isinstance(result, OverLimit):
             return self.over_limit(request, result)
         if isinstance(result, RejectedAtSubmit):
-            return wire.error(400, "Your prompt was flagged by our content moderation system.",
-                              failureCode="INPUT_PREPROCESSING.SAFETY.TEXT")
+            return wire.rejected_input(request.state.inputs if hasattr(request.state, "inputs") else ["text"])
         prewarm_output(self.ctx, result)
-        return json_response({"id": result.id, "estimatedCost": {"credits": float(result.cost)}})
+        self.usage.record(result.id, result.account, self.ctx.engine.clock.epoch(result.created), result.model,
+                          result.cost)
+        return json_response({"id": result.id, "estimatedCost": {"credits": float(estimate)}})
+
+    def _generation_handler(self, endpoint: str):
+        async def handler(request: Request, decision: RequestDecision) -> Response:
+            key = self._check_headers(request, decision)
+            if isinstance(key, Response):
+                return key
+            body = await self._body(request)
+            if isinstance(body, Response):
+                return body
+            return await self._generate(request, decision, key, endpoint, body)
+
+        handler.__name__ = endpoint
+        return handler
+
+    async def _body(self, request: Request):
+        try:
+            return await read_json(request, self.ctx.settings.max_body)
+        except BodyError as exc:
+            if exc.status == 413:
+                return wire.error(413, exc.message)
+            return wire.error(400, "Validation of body failed",
+                              issues=[{"code": "invalid_json", "path": [], "message": exc.message}])
+
+    async def _generate(self, request: Request, decision: RequestDecision, key: str, endpoint: str,
+                        body) -> Response:
+        engine = self.ctx.engine
+        now = engine.clock.now()
+        model = body.get("model") if isinstance(body, dict) else None
+        behaviour = decision.assignment.profile.resolve(self.name, model if isinstance(model, str) else None)
+        found = generation.validate(endpoint, body, lambda uri: self.uploads.find(uri, key, now), behaviour.fps)
+        if isinstance(found, list):
+            return wire.error(400, "Validation of body failed", issues=found)
+        data = {"createdAt": wire.iso(engine.clock.epoch()), "in": found.inputs, "k": found.kind,
+                "n": found.outputs, **found.data}
+        if found.estimate != found.credits:
+            data["est"] = found.estimate
+        draft = body.get("draftTaskId")
+        if draft is not None:
+            source = engine.get(self.name, draft) if isinstance(draft, str) else None
+            if source is None or source.account != key or not (source.data or {}).get("draft"):
+                return wire.error(400, "Validation of body failed", issues=[generation.custom(
+                    ["draftTaskId"], "draftTaskId must name a finished seedance2_5 draft task of yours")])
+        result = engine.submit(
+            JobRequest(provider=self.name, model=found.model, account=key, kind=endpoint, make_id=new_task_id,
+                       cost=found.credits, output=found.output, data=data, usage=generation.usage_of(found)),
+            decision.assignment, queue_when_busy=True)
+        request.state.inputs = found.inputs
+        return self._created(request, result, found.estimate)
+
+    async def create_upload(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._check_headers(request, decision)
+        if isinstance(key, Response):
+            return key
+        body = await self._body(request)
+        if isinstance(body, Response):
+            return body
+        issues = []
+        if not isinstance(body, dict):
+            issues.append(generation.invalid_type([], "object", body))
+        else:
+            filename = body.get("filename")
+            if not isinstance(filename, str) or not filename.strip():
+                issues.append(generation.invalid_type(["filename"], "string", body.get("filename", None)))
+            elif len(filename) > MAX_FILENAME or "/" in filename or "\\" in filename:
+                issues.append(generation.custom(["filename"], "Invalid file name"))
+            if body.get("type") != "ephemeral":
+                issues.append(generation.invalid_value(["type"], ("ephemeral",), body.get("type")))
+        if issues:
+            return wire.error(400, "Validation of body failed", issues=issues)
+        engine = self.ctx.engine
+        bits = self._upload_rng.getrandbits(128)
+        return json_response(self.uploads.create(key, body["filename"], engine.clock.now(), bits,
+                                                 self.origin(request)))
+
+    async def receive_upload(self, request: Request) -> Response:
+        return await self.uploads.receive(request, self.ctx.engine.clock.now())
+
+    async def organization_usage(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._check_headers(request, decision)
+        if isinstance(key, Response):
+            return key
+        try:
+            raw_bytes = await read_body(request, self.ctx.settings.max_body)
+            raw = orjson.loads(raw_bytes) if raw_bytes.strip() else None
+        except (BodyError, orjson.JSONDecodeError) as exc:
+            return wire.error(400, "Validation of body failed",
+                              issues=[{"code": "invalid_json", "path": [], "message": str(exc)}])
+        engine = self.ctx.engine
+        today = datetime.datetime.fromtimestamp(engine.clock.epoch(), datetime.timezone.utc).date()
+        span = parse_range(raw, today)
+        if isinstance(span, list):
+            return wire.error(400, "Validation of body failed", issues=span)
+        now = engine.clock.now()
+
+        def charged(job_id: str) -> float | None:
+            job = engine.store.get(job_id)
+            if job is None:
+                return None
+            state, _ = job.state(now)
+            return float(wire.charged(job, state)) if state in (SUCCEEDED, FAILED, CANCELLED) else job.cost
+
+        return json_response(self.usage.report(key, span[0], span[1], charged))
 
     def _task_of(self, request: Request, decision: RequestDecision) -> Job | Response:
         """The caller's task named in the path, or Runway's error (auth, version, 404 for others' tasks)."""
@@ -149,7 +291,8 @@ class RunwayDialect(Dialect):
         urls: list[str] = []
         if state == SUCCEEDED:
             origin = self.origin(request)
-            urls = [self.ctx.links.url(origin, job.id, 0, decision.behaviour.url_ttl)]
+            ttl = decision.behaviour.url_ttl
+            urls = [output_url(self.ctx, origin, job, i, ttl) for i in range((job.data or {}).get("n", 1))]
         return json_response(wire.task(job, state, progress, urls))
 
     async def delete_task(self, request: Request, decision: RequestDecision) -> Response:
@@ -178,7 +321,7 @@ class RunwayDialect(Dialect):
         budget = limits.credits if limits.credits is not None else UNLIMITED_CREDITS
         models = {}
         usage = {}
-        for name in MODELS:
+        for name in dict.fromkeys([*generation.all_models(), *MODELS]):
             model_limits = decision.assignment.profile.resolve(self.name, name).limits
             models[name] = {"maxConcurrentGenerations": model_limits.concurrent_jobs,
                             "maxDailyGenerations": model_limits.daily_jobs}

@@ -40,6 +40,36 @@ def retry_headers(seconds: float | None) -> dict[str, str]:
     return {"retry-after": str(max(1, math.ceil(seconds))), "retry-after-ms": str(max(1, math.ceil(seconds * 1000)))}
 
 
+# what an input-stage moderation failure names, by the first kind of input the request had
+INPUT_CODES = {"text": "SAFETY.INPUT.TEXT", "image": "SAFETY.INPUT.IMAGE", "video": "SAFETY.INPUT.VIDEO",
+               "audio": "SAFETY.INPUT.AUDIO"}
+OUTPUT_CODES = {"video": "SAFETY.OUTPUT.VIDEO", "image": "SAFETY.OUTPUT.IMAGE", "audio": "SAFETY.OUTPUT.AUDIO"}
+
+
+def failure_of(job: Job) -> tuple[str, str]:
+    """(failureCode, failure) for a failed task: moderation codes follow what the task took in and made."""
+    reason = job.plan.failure or "internal"
+    data = job.data or {}
+    if reason == "content_policy" and job.plan.fail_at == 0.0:
+        inputs = data.get("in") or ["text"]
+        return INPUT_CODES.get(inputs[0], "SAFETY.INPUT.TEXT"), f"The input {inputs[0]} was flagged by our " \
+                                                                 "content moderation system."
+    if reason == "content_policy":
+        kind = data.get("k", "video")
+        return OUTPUT_CODES.get(kind, "SAFETY.OUTPUT.VIDEO"), f"The output {kind} was flagged by our content " \
+                                                             "moderation system."
+    return FAILURES.get(reason, FAILURES["internal"])
+
+
+def rejected_input(inputs: list[str]) -> Response:
+    """A create refused by moderation before a task exists: a prompt, or (no prompt) the first input asset."""
+    if "text" in inputs or not inputs:
+        return error(400, "Your prompt was flagged by our content moderation system.",
+                     failureCode="INPUT_PREPROCESSING.SAFETY.TEXT")
+    return error(400, f"Your input {inputs[0]} was flagged by our content moderation system.",
+                 failureCode=INPUT_CODES.get(inputs[0], "SAFETY.INPUT.IMAGE"))
+
+
 def charged(job: Job, state: str) -> int:
     if state == CANCELLED and job.data and job.data.get("refunded"):
         return 0
@@ -51,7 +81,7 @@ def charged(job: Job, state: str) -> int:
 def task(job: Job, state: str, progress: float, output_urls: list[str]) -> dict[str, Any]:
     body: dict[str, Any] = {"id": job.id, "createdAt": job.data["createdAt"], "status": STATUS[state]}
     if state in (THROTTLED, QUEUED, RUNNING):
-        body["estimatedCost"] = {"credits": float(job.cost)}
+        body["estimatedCost"] = {"credits": float((job.data or {}).get("est", job.cost))}
         if state == RUNNING:
             body["progress"] = round(progress, 4)
         return body
@@ -59,10 +89,7 @@ def task(job: Job, state: str, progress: float, output_urls: list[str]) -> dict[
     if state == SUCCEEDED:
         body["output"] = output_urls
     elif state == FAILED:
-        reason = job.plan.failure or "internal"
-        if reason == "content_policy" and job.plan.fail_at == 0.0:
-            reason = "content_policy_input"
-        code, message = FAILURES[reason]
+        code, message = failure_of(job)
         body["failure"] = message
         body["failureCode"] = code
     return body
