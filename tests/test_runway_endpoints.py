@@ -259,11 +259,12 @@ def test_audio_resources_return_playable_audio(c):
         c.sound_effect.create(model="eleven_text_to_sound_v2", prompt_text="x", duration=31)
 
 
-def test_tier_and_usage_reflect_the_run(c):
+def test_tier_and_usage_reflect_the_run(server, c):
     c.text_to_video.create(model="gen4.5", prompt_text="a", ratio="1280:720", duration=5).wait_for_task_output(
         timeout=30)
     c.text_to_image.create(model="gen4_image_turbo", prompt_text="b", ratio="1024:1024",
                            reference_images=[{"uri": IMAGE}]).wait_for_task_output(timeout=30)
+    server.admin("PUT", "/profile", {"profile": {"extends": "happy", "jobs": {"queue": "0s", "run": "600s"}}})
     cancelled = c.text_to_video.create(model="veo3.1", prompt_text="c", ratio="1280:720")
     day = dt.datetime.now(dt.timezone.utc).date()
     window = {"start_date": day.isoformat(), "before_date": (day + dt.timedelta(days=1)).isoformat()}
