@@ -137,8 +137,8 @@ class RunwayDialect(Dialect):
                 return wire.error(413, exc.message)
             return wire.error(400, "Validation of body failed",
                               issues=[{"code": "invalid_json", "path": [], "message": exc.message}])
-        if not (isinstance(body, dict) and body.get("model") in MODELS
-                and body.get("model") not in generation.FIELDS[endpoint]):
+        model = body.get("model") if isinstance(body, dict) else None
+        if not (isinstance(model, str) and model in MODELS and model not in generation.FIELDS[endpoint]):
             return await self._generate(request, decision, key, endpoint, body)
         params = validate(body, endpoint)
         if not isinstance(params, list):

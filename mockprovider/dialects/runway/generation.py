@@ -16,11 +16,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from ...media.render import MAX_DURATION, VideoSpec
 from ...media.sound import AudioSpec
 from ...media.stills import ImageSpec
+from ...web.values import http_url
 from .catalog import FIELDS
 from .models import _MISSING, MAX_SEED, MAX_URL_LENGTH, custom, invalid_type, invalid_value, too_big
 from .schema import check_fields
@@ -201,8 +201,8 @@ class Checker:
             return []
         if len(value) > MAX_URL_LENGTH:
             return [too_big(path, MAX_URL_LENGTH, "string", "URLs must be at most 2048 characters")]
-        parts = urlsplit(value)
-        if parts.scheme != "https" or not parts.hostname:
+        parts = http_url(value, ("https",), MAX_URL_LENGTH)
+        if parts is None:
             return [custom(path, "Invalid asset URI: must be an HTTPS URL, a runway:// upload URI or a data URI")]
         try:
             ipaddress.ip_address(parts.hostname)
@@ -292,8 +292,8 @@ class Checker:
         images = self.body.get("promptImage")
         if not isinstance(images, list):
             return
-        positions = [item.get("position") for item in images if isinstance(item, dict)]
-        named = [p for p in positions if p is not None]
+        named = [item.get("position") for item in images
+                 if isinstance(item, dict) and isinstance(item.get("position"), str)]
         if len(named) != len(set(named)):
             self.issues.append(custom(["promptImage"], "Duplicate position values are not allowed. Each position "
                                                        "(`first`, `last`) may only be used once."))
