@@ -38,8 +38,11 @@ def check(value: object, field: str) -> tuple[int, int] | str | None:
         raw = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         return f"{field} data URL is not valid base64"
-    size = png_size(raw) or jpeg_size(raw) or webp_size(raw)
+    readers = {"image/png": png_size, "image/webp": webp_size}
+    size = readers.get(media_type.lower(), jpeg_size)(raw)
     if size is None:
+        if png_size(raw) or jpeg_size(raw) or webp_size(raw):
+            return f"{field} data does not match its media type {media_type}"
         return f"{field} format is not supported: use JPG, JPEG, PNG or WebP"
     width, height = size
     if min(width, height) <= MIN_SHORT_SIDE:
