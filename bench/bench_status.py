@@ -6,6 +6,8 @@ process, measured by wrk in alternating rounds (the machine is noisy):
 - Veo Vertex ``POST /v1beta1/publishers/google/models/{model}:fetchPredictOperation`` (JSON body, wrk Lua
   script; compared with a bare Starlette POST that parses its JSON body)
 - Kling      ``GET /v1/videos/text2video/{id}`` (an HS256 JWT valid for the run)
+- Luma       ``GET /dream-machine/v1/generations/{id}``
+- MiniMax    ``GET /v1/query/video_generation?task_id={id}``
 
     python bench/bench_status.py [--seconds 5] [--rounds 3] [--connections 64] [--providers runway,kling]
 
@@ -31,7 +33,9 @@ KEY = "key_" + "ab" * 64
 RUNWAY = {"Authorization": f"Bearer {KEY}", "X-Runway-Version": "2024-11-06"}
 VEO = {"x-goog-api-key": "bench-key"}
 VEO_MODEL = "veo-3.1-generate-preview"
-ALL = ("runway", "veo-gemini", "veo-vertex", "kling")
+LUMA = {"Authorization": "Bearer luma-bench"}
+MINIMAX = {"Authorization": "Bearer sk-api-bench"}
+ALL = ("runway", "veo-gemini", "veo-vertex", "kling", "luma", "minimax")
 
 
 def kling_jwt(access: str = "ak_test", secret: str = "sk_test", lifetime: int = 3600) -> str:
@@ -82,6 +86,16 @@ def setup(name: str, mock: str, work: Path) -> Target:
                           json={"model_name": "kling-v1", "prompt": "a lighthouse"}).json()
         target = Target(name, f"{mock}/v1/videos/text2video/{task['data']['task_id']}", headers)
         assert httpx.get(target.url, headers=headers).json()["data"]["task_status"] in ("submitted", "processing")
+    elif name == "luma":
+        generation = httpx.post(f"{mock}/dream-machine/v1/generations/video", headers=LUMA,
+                                json={"model": "ray-2", "prompt": "a lighthouse"}).json()
+        target = Target(name, f"{mock}/dream-machine/v1/generations/{generation['id']}", LUMA)
+        assert httpx.get(target.url, headers=LUMA).json()["state"] == "dreaming"
+    elif name == "minimax":
+        task = httpx.post(f"{mock}/v1/video_generation", headers=MINIMAX,
+                          json={"model": "MiniMax-Hailuo-2.3", "prompt": "a lighthouse"}).json()
+        target = Target(name, f"{mock}/v1/query/video_generation?task_id={task['task_id']}", MINIMAX)
+        assert httpx.get(target.url, headers=MINIMAX).json()["status"] == "Processing"
     else:
         raise SystemExit(f"unknown provider {name!r}; expected some of {', '.join(ALL)}")
     return target
