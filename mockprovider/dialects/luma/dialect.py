@@ -20,6 +20,7 @@ from ...media.render import VideoSpec
 from ...media.routes import prewarm_output
 from ...web.body import BodyError, read_body
 from ...web.responses import json_response, no_content
+from ...web.values import parse_int
 from ...webhooks import policy_for
 from ..base import Dialect
 from . import responses as wire
@@ -56,9 +57,8 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
+    value = parse_int(raw.strip(), -(10**29), 10**29)
+    if value is None:
         return Invalid(422, [{"type": "int_parsing", "loc": ["query", name],
                               "msg": "Input should be a valid integer, unable to parse string as an integer"}])
     if not low <= value <= high:

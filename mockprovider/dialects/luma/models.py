@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+
+from ...web.values import http_url
 
 RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4", "21:9", "9:21")
 RESOLUTIONS = ("540p", "720p", "1080p", "4k")
@@ -172,14 +173,7 @@ def _url(body: dict, field: str, loc: list[Any] | None = None, required: bool = 
     if len(value) > MAX_URL:
         raise schema_error(loc or [field], "url_too_long", f"URL should have at most {MAX_URL} characters",
                            max_length=MAX_URL)
-    try:
-        parts = urlsplit(value)
-        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
-        if ok:
-            _ = parts.port  # raises on a bad port
-    except ValueError:
-        ok = False
-    if not ok:
+    if http_url(value, max_length=MAX_URL) is None:
         raise schema_error(loc or [field], "url_parsing", "Input should be a valid URL, relative URL without a base")
     return value
 

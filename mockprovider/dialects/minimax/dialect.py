@@ -22,6 +22,7 @@ from ...media.render import VideoSpec
 from ...media.routes import job_output, mp4_response, prewarm_output
 from ...web.body import BodyError, read_json
 from ...web.responses import json_response
+from ...web.values import parse_int, whole_number
 from ...webhooks import policy_for
 from ..base import Dialect
 from . import responses as wire
@@ -44,13 +45,9 @@ def new_task_id(rng) -> str:
 
 
 def _file_id(raw: Any) -> int | None:
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS:
-        return int(raw)
-    return None
+    if isinstance(raw, str):
+        return parse_int(raw, 0, 10**MAX_ID_DIGITS)
+    return whole_number(raw, 0, 10**MAX_ID_DIGITS)
 
 
 class MiniMaxDialect(Dialect):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 import binascii
 import struct
-from urllib.parse import urlsplit
+
+from ...web.values import http_url
 
 MAX_BYTES = 20 * 2**20
 MIN_SHORT_SIDE = 300
@@ -21,11 +22,7 @@ def check(value: object, field: str) -> tuple[int, int] | str | None:
     if not isinstance(value, str) or not value.strip():
         return f"{field} must be a non-empty string: an image URL or a data URL"
     if value.startswith(("http://", "https://")):
-        try:
-            ok = len(value) <= MAX_URL and bool(urlsplit(value).hostname)
-        except ValueError:
-            ok = False
-        return None if ok else f"{field} is not a valid image URL"
+        return None if http_url(value, max_length=MAX_URL) else f"{field} is not a valid image URL"
     if not value.startswith("data:"):
         return f"{field} must be a public URL or a data URL (data:image/jpeg;base64,...)"
     head, sep, payload = value[5:].partition(",")

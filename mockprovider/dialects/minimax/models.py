@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
+from ...web.values import http_url
 from . import images
 
 T2V, I2V, FL2V, S2V = "t2v", "i2v", "fl2v", "s2v"
@@ -187,9 +187,4 @@ def _validate(body: dict) -> Params:
 
 
 def _is_url(value: str) -> bool:
-    try:
-        parts = urlsplit(value)
-        _ = parts.port
-        return parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        return False
+    return http_url(value, max_length=MAX_CALLBACK_URL) is not None
