@@ -77,14 +77,14 @@ def test_text_to_video_runs_to_a_playable_mp4_of_the_requested_size(server, rati
 
 
 def test_states_are_queued_then_dreaming_then_completed(server):
-    profile(server, {"jobs": {"queue": "100s", "run": "100s"}})
+    profile(server, {"jobs": {"queue": "1h", "run": "1h"}})
     luma = client(server)
     generation = luma.generations.create(model="ray-flash-2", prompt="a fox in snow")
     assert luma.generations.get(generation.id).state == "queued"
-    advance(server, 101)
+    advance(server, 3601)
     assert luma.generations.get(generation.id).state == "dreaming"
     assert luma.generations.get(generation.id).assets is None
-    advance(server, 100)
+    advance(server, 3600)
     done = luma.generations.get(generation.id)
     assert done.state == "completed" and done.assets.video.startswith(server.url)
 

@@ -32,7 +32,7 @@ REPLICATE_FILE = re.compile(r"/v1/files/[A-Za-z0-9+=-]{16,128}(?:/|$)")
 
 PURPOSES = ("video_generation", "voice_clone", "prompt_audio", "t2a_async_input", "t2a_async")
 MAX_ID_DIGITS = 24
-CHALLENGE_TIMEOUT = 3.0  # engine seconds the receiver has to echo the challenge
+CHALLENGE_TIMEOUT = 3.0  # real seconds the receiver has to echo the challenge (a network round trip: not scaled)
 
 
 @lru_cache(maxsize=256)
@@ -318,7 +318,8 @@ class MiniMaxDialect(Dialect):
                     send(event, payload)
 
         hub.deliver(provider=self.name, job=job.id, event="challenge", url=url, payload={"challenge": token},
-                    policy=replace(policy, attempts=1, timeout=CHALLENGE_TIMEOUT), delay=0.0, check=echoed,
+                    policy=replace(policy, attempts=1, timeout=CHALLENGE_TIMEOUT / self.ctx.engine.clock.scale),
+                    delay=0.0, check=echoed,
                     done=validated)
         told: set[str] = set()
 
