@@ -92,6 +92,7 @@ def test_the_page_shows_sdk_jobs_and_profile_switches_and_steers_the_server(serv
     tasks = [image_to_video(runway, prompt_text=f"shot {i}") for i in range(6)]
     for task in tasks:
         expect(page.locator(f'#jobs button[data-job="{task.id}"]')).to_be_visible()
+    expect(page.locator('#idle-providers [data-idle="kling"]')).to_be_visible()  # no Kling traffic: one line
     runway_card = page.locator('.provider[data-provider="runway"]')
     expect(runway_card).to_contain_text("6 jobs")
     expect(runway_card.locator(".count.succeeded .n")).to_have_text("6", timeout=10_000)

@@ -274,7 +274,7 @@ function providerCard(name, p, points) {
       <span>status mix <small>1 min</small></span><div><div class="bar">${bar}</div><div class="statuses">${statuses}</div></div>
       <span>endpoints <small>1 min</small></span><span>${endpoints || '<span class="muted">—</span>'}</span>
       <span>concurrency slots</span><div data-row="slots">${meter(lim.slots_taken, lim.scopes && lim.unlimited_scopes < lim.scopes ? lim.slots_total : null, "no limit")}</div>
-      <span>waiting jobs</span><span><b>${num(p.jobs.throttled)}</b> throttled (for a slot) · <b>${num(p.jobs.queued)}</b> queued</span>
+      <span>waiting jobs</span><span title="throttled: waiting for a concurrency slot; queued: in the provider's queue"><b>${num(p.jobs.throttled)}</b> throttled · <b>${num(p.jobs.queued)}</b> queued</span>
       <span>requests / min <small>busiest key</small></span><div data-row="rpm">${meter(lim.rpm_used, lim.rpm_limit, "no limit")}</div>
       <span>injected faults</span><span data-row="faults">${faultText}</span>
       <span>limit rejections</span><span data-row="rejections">${countsText(p.rejections)}</span>
@@ -323,9 +323,19 @@ function chart(name, points) {
     <text x="4" y="11" font-size="10" fill="#5b6470">${num(top)} jobs</text><text x="${w - 4}" y="11" font-size="10" fill="#222" text-anchor="end">${num(rpsTop, 1)} req/s</text></svg>`;
 }
 
+function busy(p) {
+  const j = p.jobs;
+  return p.created > 0 || j.running + j.queued + j.throttled > 0 || Object.keys(p.requests.status).length > 0
+    || p.limits.scopes > 0;
+}
+
 function renderProviders(snap) {
-  const host = $("#providers");
-  host.innerHTML = Object.entries(snap.providers).map(([name, p]) => providerCard(name, p, page.history)).join("");
+  // Providers that have seen traffic get a card each; the rest share one line, so a projector shows what matters.
+  const entries = Object.entries(snap.providers);
+  const active = entries.filter(([, p]) => busy(p));
+  const idle = entries.filter(([, p]) => !busy(p)).map(([name]) => name);
+  $("#providers").innerHTML = active.map(([name, p]) => providerCard(name, p, page.history)).join("");
+  $("#idle-providers").innerHTML = idle.length ? `No traffic yet: ${idle.map((n) => `<span class="chip" data-idle="${esc(n)}">${esc(n)}</span>`).join("")}` : "";
 }
 
 function renderJobs(snap) {
