@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from kling_client import Kling, Receiver
 from runway_client import client, image_to_video
 
 from mockprovider.engine.clock import Clock
@@ -99,6 +100,20 @@ def test_the_page_shows_sdk_jobs_and_profile_switches_and_steers_the_server(serv
     finished = runway.tasks.retrieve(tasks[0].id)
     assert finished.status == "SUCCEEDED"
 
+    # A Kling task with a callback URL: its webhooks show on its timeline, and on Kling's card.
+    kling = Kling(server.url)
+    with Receiver() as receiver:
+        kling_task = kling.create("text2video", {"model_name": "kling-v2-6", "prompt": "a cat", "duration": "5",
+                                                 "mode": "std", "callback_url": receiver.url})
+        receiver.wait_for(lambda: len(receiver.accepted()) >= 3)
+    kling.close()
+    page.click(f'#jobs button[data-job="{kling_task["task_id"]}"]')
+    dialog = page.locator("#job-dialog")
+    expect(dialog.locator(".timeline .kind.webhook").first).to_be_visible()
+    expect(dialog.locator(".timeline")).to_contain_text("delivered")
+    dialog.locator("button[value=close]").click()
+    expect(page.locator('.provider[data-provider="kling"]')).to_contain_text("delivered 3")
+
     # A switch through the admin API shows, with its TTL and what it reverts to, and the proxy it configures.
     proxy_port = free_port()
     network = {"proxies": [{"name": "provider-api", "listen": f"127.0.0.1:{proxy_port}",
@@ -123,7 +138,6 @@ def test_the_page_shows_sdk_jobs_and_profile_switches_and_steers_the_server(serv
 
     # A job opens to its plan and its timeline.
     page.click(f'#jobs button[data-job="{tasks[0].id}"]')
-    dialog = page.locator("#job-dialog")
     expect(dialog).to_be_visible()
     expect(dialog.locator(".timeline")).to_contain_text("succeeded")
     expect(dialog.locator(".plan")).to_contain_text("gen4_turbo")
