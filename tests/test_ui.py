@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import runwayml
 from kling_client import Kling, Receiver
 from runway_client import client, image_to_video
 
@@ -99,6 +100,12 @@ def test_the_page_shows_sdk_jobs_and_profile_switches_and_steers_the_server(serv
     expect(runway_card.locator(".count.succeeded .n")).to_have_text("6", timeout=10_000)
     finished = runway.tasks.retrieve(tasks[0].id)
     assert finished.status == "SUCCEEDED"
+    # The journal's newest requests include that poll, tied to its job.
+    expect(page.locator(f'#requests button[data-job="{tasks[0].id}"]').first).to_be_visible()
+    # The headline's cost is the report's: every job has finished, so nothing is an estimate.
+    report = server.admin("GET", "/report").json()
+    assert report["total_cost_usd"] > 0
+    expect(page.locator("#headline .figure.cost .value")).to_have_text(f"${report['total_cost_usd']:,.2f}")
 
     # A Kling task with a callback URL: its webhooks show on its timeline, and on Kling's card.
     kling = Kling(server.url)
@@ -120,9 +127,8 @@ def test_the_page_shows_sdk_jobs_and_profile_switches_and_steers_the_server(serv
                             "upstream": f"127.0.0.1:{server.settings.port}",
                             "toxics": [{"name": "slow", "type": "latency", "stream": "downstream",
                                         "attributes": {"latency": 250}}]}]}
-    reply = server.admin("PUT", "/profile", {"name": "tight-net", "ttl": "2h",
-                                             "profile": {"limits": {"concurrent_jobs": 2, "requests_per_minute": 600},
-                                                         "network": network}})
+    tight = {"limits": {"concurrent_jobs": 2, "requests_per_minute": 600}, "network": network}
+    reply = server.admin("PUT", "/profile", {"name": "tight-net", "ttl": "2h", "profile": tight})
     assert reply.status_code == 200, reply.content
     expect(page.locator("#profile-name")).to_have_text("tight-net")
     expect(page.locator("#profile-ttl")).to_contain_text("→ happy")
@@ -136,11 +142,23 @@ def test_the_page_shows_sdk_jobs_and_profile_switches_and_steers_the_server(serv
     expect(runway_card.locator('[data-row="slots"]')).to_contain_text("/ 2")
     expect(runway_card.locator('[data-row="rpm"]')).to_contain_text("/ 600")
 
-    # A job opens to its plan and its timeline.
+    # Injected faults show per provider, by kind.
+    reply = server.admin("PUT", "/profile", {"name": "failing-polls", "ttl": "1h", "profile": {
+        "extends": "happy", "faults": {"status": [{"kind": "error", "status": 503, "rate": 1.0}]}}})
+    assert reply.status_code == 200, reply.content
+    with pytest.raises(runwayml.APIStatusError):
+        runway.tasks.retrieve(tasks[1].id)
+    expect(runway_card.locator('[data-row="faults"]')).to_contain_text("error 1")
+    assert server.admin("DELETE", "/profile").status_code == 200  # back to happy, the startup profile
+    assert server.admin("PUT", "/profile", {"name": "tight-net", "ttl": "2h", "profile": tight}).status_code == 200
+
+    # A job opens to its plan and its timeline: its state changes and the requests that touched it.
     page.click(f'#jobs button[data-job="{tasks[0].id}"]')
     expect(dialog).to_be_visible()
     expect(dialog.locator(".timeline")).to_contain_text("succeeded")
     expect(dialog.locator(".plan")).to_contain_text("gen4_turbo")
+    expect(dialog.locator(".timeline .kind.request").first).to_be_visible()
+    expect(dialog.locator(".timeline")).to_contain_text("GET /v1/tasks/")
     page.screenshot(path=str(tmp_path / "job.png"))
     dialog.locator("button[value=close]").click()
 

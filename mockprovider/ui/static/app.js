@@ -30,6 +30,11 @@ function num(n, digits = 0) {
   return Number(n).toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 }
 
+function money(usd) {
+  if (usd === null || usd === undefined) return "—";
+  return "$" + Number(usd).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
 function duration(seconds) {
   if (seconds === null || seconds === undefined) return "—";
   const s = Math.abs(seconds);
@@ -228,7 +233,7 @@ function renderHeadline(snap) {
     out.push(figure("polls per job", num(h.polls_per_job, 1)));
     out.push(figure("detection lag p50 / p95", `${duration(h.detection_lag_p50_s)} / ${duration(h.detection_lag_p95_s)}`));
     out.push(figure("retry hints honoured", h.retry_after_honoured === null ? "—" : `${num(h.retry_after_honoured * 100)}%`));
-    out.push(figure("cost so far", `$${num(h.cost_usd, 2)}`, "cost"));
+    out.push(figure("cost so far", money(h.cost_usd), "cost"));
   } else {
     out.push(figure("cost so far", "—", "cost"));
   }
