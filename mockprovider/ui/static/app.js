@@ -434,7 +434,7 @@ async function showJob(id) {
     }).join("");
     $("#job-body").innerHTML = `<div class="plan">${cells.map(([k, v]) => `<div><span>${esc(k)}</span>${esc(v)}</div>`).join("")}</div>
       <h3>Timeline <small>engine time since creation${data.scale !== 1 ? `, scale ${data.scale}` : ""}</small></h3>
-      <table class="rows timeline"><thead><tr><th>at</th><th>kind</th><th>event</th><th>detail</th></tr></thead><tbody>${rows}</tbody></table>`;
+      <table class="rows timeline"><thead><tr><th class="w-age">at</th><th class="w-state">kind</th><th class="w-model">event</th><th>detail</th></tr></thead><tbody>${rows}</tbody></table>`;
   } catch (e) {
     $("#job-body").innerHTML = `<p class="error">${esc(e.message)}</p>`;
   }
