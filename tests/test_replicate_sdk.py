@@ -13,8 +13,9 @@ import httpx
 import pytest
 import replicate
 from replicate.exceptions import ModelError, ReplicateError
+from replicate.helpers import FileOutput
 
-from mockprovider.dialects.replicate.models import MODELS
+from mockprovider.dialects.replicate.models import MODELS, Problem, validate
 from mockprovider.testing import MockServer
 
 TOKEN = "r8_" + "0123456789abcdefghijklmnopqrstuvwxyz0"[:37]
@@ -23,7 +24,7 @@ HAILUO = {"prompt": "a dog on a skateboard", "duration": 6, "resolution": "768p"
 
 @pytest.fixture(scope="module")
 def server():
-    with MockServer(profile="happy", time_scale=0.02, seed=11) as s:
+    with MockServer(profile="happy", time_scale=0.02, seed=11, tls=True) as s:
         yield s
 
 
@@ -89,6 +90,39 @@ def test_run_with_prefer_wait_answers_the_finished_prediction_and_a_playable_mp4
     assert reply_headers["preference-applied"] == "wait"
     assert reply_headers["location"] == body["urls"]["get"]
     assert decode(httpx.get(out).content) == (1366, 768, 6.0, False)
+
+
+def test_file_output_reads_over_tls_with_the_ca_trusted(server, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_file))  # what a user exports; httpx honours it
+    # our own transports (a documented httpx pass-through), closed at the end: an idle TLS keep-alive
+    # connection left open holds up the server's shutdown
+    transport = httpx.HTTPTransport()
+    c = replicate.Client(api_token=TOKEN, base_url=server.tls_url, transport=transport)
+    try:
+        out = c.run("wan-video/wan-2.2-t2v-fast", input={"prompt": "x", "aspect_ratio": "9:16"})
+        assert isinstance(out, FileOutput) and out.url.startswith(server.tls_url + "/__media/")
+        data = out.read()
+        assert decode(data) == (480, 832, 81 / 16, False)
+        assert b"".join(out) == data
+        plain = c.run("wan-video/wan-2.2-t2v-fast", input={"prompt": "x"}, use_file_output=False)
+        assert type(plain) is str and plain.startswith("https://")
+    finally:
+        transport.close()
+
+    async def read_async() -> bytes:
+        transport = httpx.AsyncHTTPTransport()
+        c = replicate.Client(api_token=TOKEN, base_url=server.tls_url, transport=transport)
+        try:
+            output = await c.async_run("luma/ray-flash-2-720p", input={"prompt": "x"})
+            assert isinstance(output, FileOutput)
+            chunks = [chunk async for chunk in output]
+            whole = await output.aread()
+            assert b"".join(chunks) == whole
+            return whole
+        finally:
+            await transport.aclose()
+
+    assert decode(asyncio.run(read_async()))[:3] == (1280, 720, 5.0)
 
 
 def test_run_without_wait_polls_until_done(server):
@@ -385,19 +419,30 @@ def test_webhook_secret_and_account(server):
     assert account.type == "user" and account.username.startswith("mock-")
 
 
-def test_every_catalogued_model_renders_its_default_video(server):
-    """Each model's defaults make a valid prediction whose MP4 matches what it promises."""
-    c = client(server)
+DEFAULT_VIDEOS = {  # (width, height, seconds, audio) of each model's output with only its required inputs
+    "google/veo-3": (1920, 1080, 8, True), "google/veo-3-fast": (1920, 1080, 8, True),
+    "google/veo-3.1": (1920, 1080, 8, True), "kwaivgi/kling-v2.1": (1280, 720, 5, False),
+    "kwaivgi/kling-v2.1-master": (1920, 1080, 5, False), "kwaivgi/kling-v2.5-turbo-pro": (1920, 1080, 5, False),
+    "minimax/hailuo-02": (1920, 1080, 6, False), "minimax/hailuo-2.3": (1366, 768, 6, False),
+    "bytedance/seedance-1-pro": (1920, 1080, 5, False), "wan-video/wan-2.2-t2v-fast": (832, 480, 81 / 16, False),
+    "wan-video/wan-2.2-i2v-fast": (832, 480, 81 / 16, False), "luma/ray": (1280, 720, 5, False),
+    "luma/ray-2-720p": (1280, 720, 5, False), "luma/ray-2-540p": (960, 540, 5, False),
+    "luma/ray-flash-2-720p": (1280, 720, 5, False), "luma/ray-flash-2-540p": (960, 540, 5, False),
+}
+
+
+def test_every_catalogued_model_makes_its_default_video():
+    """Each model's defaults make a valid prediction whose video is what its page promises (the MP4s themselves
+    are decoded in the tests above, for one model of each family)."""
+    assert set(DEFAULT_VIDEOS) == set(MODELS)
     for ref, model in MODELS.items():
         required = {i.name: ("https://example.com/a.png" if i.kind == "uri" else "x")
                     for i in model.inputs if i.required}
-        prediction = c.predictions.create(model=ref, input=required)
-        prediction.wait()
-        assert prediction.status == "succeeded", ref
-        data = httpx.get(prediction.output).content
-        width, height, seconds, _ = decode(data)
-        assert width >= 480 and height >= 480, ref
-        assert 3 <= seconds <= 12, (ref, seconds)
+        params = validate(model, required)
+        assert not isinstance(params, list), (ref, params)
+        assert (params.width, params.height, params.duration, params.audio) == DEFAULT_VIDEOS[ref], ref
+        assert params.price > 0, ref
+        assert validate(model, {}) == [Problem("required", "input", f"{name} is required") for name in required]
 
 
 def test_cancel_after_header_cancels_by_itself(server):

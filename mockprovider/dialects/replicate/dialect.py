@@ -28,12 +28,13 @@ from ...engine.rng import derive_seed, stream
 from ...media.render import VideoSpec
 from ...web.body import BodyError, read_body, read_json
 from ...web.responses import json_response, no_content
+from ...web.values import parse_int
 from ...webhooks import StandardWebhooks, policy_for
 from ..base import Dialect
 from . import responses as wire
 from .events import PredictionWebhooks
 from .files import MAX_NAME_BYTES, FileStore
-from .models import MODELS, Problem, VideoModel, describe, find, type_name, validate
+from .models import MAX_PROBLEMS, MODELS, Problem, VideoModel, describe, echoed, find, type_name, validate
 
 TOKEN_PREFIX = "r8_"
 KIND = "prediction"
@@ -44,8 +45,9 @@ DEFAULT_EVENTS = ["output", "completed"]
 BODY_FIELDS = frozenset({"version", "input", "webhook", "webhook_completed", "webhook_events_filter", "stream"})
 MAX_WEBHOOK_URL = 2048
 MAX_UPLOAD = 100 * 2**20
-PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait(?:\s*=\s*(\d+))?\s*(?:$|[,;])", re.I)
-GO_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
+PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait(?:\s*=\s*([0-9]{1,6}))?\s*(?:$|[,;])", re.I | re.A)
+GO_DURATION = re.compile(r"^(?:([0-9]{1,6}(?:\.[0-9]{1,6})?)h)?(?:([0-9]{1,6}(?:\.[0-9]{1,6})?)m)?"
+                         r"(?:([0-9]{1,9}(?:\.[0-9]{1,6})?)s)?$", re.A)
 MIN_CANCEL_AFTER = 5.0
 FILE_ID = "[A-Za-z0-9+=-]{16,128}"
 FILE_PATH = re.compile(f"/v1/files/{FILE_ID}(?:/download)?")
@@ -77,7 +79,7 @@ def cancel_after(header: str | None) -> float | str | None:
     if header is None:
         return None
     text = header.strip().lower()
-    if text.isdigit():
+    if parse_int(text, 0, 10**9) is not None:
         seconds = float(text)
     else:
         match = GO_DURATION.match(text)
@@ -97,7 +99,7 @@ def prefer_wait(header: str | None) -> int | None:
     match = PREFER_WAIT.search(header)
     if match is None:
         return None
-    return MAX_WAIT if match.group(1) is None else max(1, min(int(match.group(1)[:4]), MAX_WAIT))
+    return MAX_WAIT if match.group(1) is None else max(1, min(int(match.group(1)), MAX_WAIT))
 
 
 class ReplicateDialect(Dialect):
@@ -270,7 +272,8 @@ class ReplicateDialect(Dialect):
         wait = prefer_wait(request.headers.get("prefer"))
         webhook, events = _webhook_of(body)
         origin = self.origin(request)
-        data: dict[str, Any] = {"m": model.ref, "v": version, "i": params.input, "o": origin}
+        data: dict[str, Any] = {"m": model.ref, "v": version, "o": origin,
+                                "i": {name: echoed(value) for name, value in params.input.items()}}
         if deployment is not None:
             data["d"] = deployment
         if webhook is not None:
@@ -313,6 +316,7 @@ class ReplicateDialect(Dialect):
         return json_response(body_out, 201, headers)
 
     def _invalid(self, problems: list[Problem]) -> Response:
+        problems = problems[:MAX_PROBLEMS]
         return wire.problem(422, describe(problems), "Input validation failed",
                             invalid_fields=[p.wire() for p in problems])
 
@@ -725,9 +729,10 @@ def _read_cursor(raw: str | None) -> tuple[str, int] | str | None:
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
     except (binascii.Error, ValueError, UnicodeDecodeError):
         return "Invalid cursor"
-    if len(text) < 2 or text[0] not in "ab" or not text[1:].isdigit() or len(text) > 20:
+    n = parse_int(text[1:], 0, 10**18)
+    if not text or text[0] not in "ab" or n is None:
         return "Invalid cursor"
-    return text[0], int(text[1:])
+    return text[0], n
 
 
 def _read_time(raw: str | None) -> float | str | None:

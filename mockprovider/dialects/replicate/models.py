@@ -18,6 +18,8 @@ from typing import Any
 _MISSING = object()
 MAX_PROMPT = 20_000
 MAX_URI = 10 * 2**20  # data: URIs included; the body bound (settings.max_body) is the real limit
+MAX_PROBLEMS = 50
+ECHOED = 4096  # a prediction echoes its input; longer strings (data: URIs) are cut so each job stays small
 SEED_MAX = 2**32 - 1
 
 HEIGHTS = {"480p": 480, "512p": 512, "540p": 540, "720p": 720, "768p": 768, "1080p": 1080}
@@ -243,7 +245,7 @@ def validate(model: VideoModel, raw: Any) -> Params | list[Problem]:
             value = int(value)
         values[spec.name] = value
     if problems:
-        return problems
+        return problems[:MAX_PROBLEMS]
     for rule in model.rules:
         problem = rule(values)
         if problem is not None:
@@ -252,6 +254,15 @@ def validate(model: VideoModel, raw: Any) -> Params | list[Problem]:
         return problems
     width, height, seconds, fps, audio = model.geometry(values)
     return Params(model=model, input=values, width=width, height=height, duration=seconds, fps=fps, audio=audio)
+
+
+def echoed(value: Any) -> Any:
+    """``value`` as the prediction's ``input`` shows it: strings over ECHOED characters are cut."""
+    if isinstance(value, str) and len(value) > ECHOED:
+        return value[:ECHOED] + f"...({len(value)} characters)"
+    if isinstance(value, list):
+        return [echoed(v) for v in value]
+    return value
 
 
 def describe(problems: list[Problem]) -> str:
