@@ -53,7 +53,7 @@ def served():
 
 def test_the_banner_prints_each_base_url(served):
     port, proxy_port, banner = served
-    for provider in ("runway", "veo", "kling", "luma", "minimax", "seedance", "wan", "admin"):
+    for provider in ("runway", "veo", "kling", "luma", "minimax", "seedance", "wan", "replicate", "admin"):
         assert re.search(rf"{provider}\s.*http://127\.0\.0\.1:{port}", banner), banner
     assert f"http://127.0.0.1:{proxy_port}" in banner
     assert f"http://127.0.0.1:{port}/__mock/ui" in banner
@@ -61,7 +61,7 @@ def test_the_banner_prints_each_base_url(served):
 
 def test_snippets_are_all_found():
     assert set(SNIPPETS) == {"runway", "veo-vertex", "veo-gemini", "kling", "toxiproxy", "luma", "minimax",
-                             "seedance", "wan"}
+                             "seedance", "wan", "replicate"}
 
 
 @pytest.mark.parametrize("name", sorted(SNIPPETS))
@@ -96,6 +96,9 @@ def test_readme_snippet_runs_unchanged(served, name):
         assert (status, seconds) == ("SUCCEEDED", "5") and int(size) > 1000
     elif name == "toxiproxy":
         assert "provider" in out
+    elif name == "replicate":
+        status, percentage, size = out.split()
+        assert (status, float(percentage)) == ("succeeded", 1.0) and int(size) > 1000
 
 
 def test_profile_readme_examples_are_valid_profiles():

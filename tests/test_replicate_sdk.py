@@ -7,6 +7,7 @@ import concurrent.futures
 import io
 import time
 from datetime import datetime
+from pathlib import Path
 
 import av
 import httpx
@@ -16,6 +17,7 @@ from replicate.exceptions import ModelError, ReplicateError
 from replicate.helpers import FileOutput
 
 from mockprovider.dialects.replicate.models import MODELS, Problem, validate
+from mockprovider.engine.profile import ProfileLibrary
 from mockprovider.testing import MockServer
 
 TOKEN = "r8_" + "0123456789abcdefghijklmnopqrstuvwxyz0"[:37]
@@ -421,7 +423,8 @@ def test_webhook_secret_and_account(server):
 
 DEFAULT_VIDEOS = {  # (width, height, seconds, audio) of each model's output with only its required inputs
     "google/veo-3": (1920, 1080, 8, True), "google/veo-3-fast": (1920, 1080, 8, True),
-    "google/veo-3.1": (1920, 1080, 8, True), "kwaivgi/kling-v2.1": (1280, 720, 5, False),
+    "google/veo-3.1": (1920, 1080, 8, True), "google/veo-3.1-fast": (1920, 1080, 8, True),
+    "kwaivgi/kling-v2.1": (1280, 720, 5, False),
     "kwaivgi/kling-v2.1-master": (1920, 1080, 5, False), "kwaivgi/kling-v2.5-turbo-pro": (1920, 1080, 5, False),
     "minimax/hailuo-02": (1920, 1080, 6, False), "minimax/hailuo-2.3": (1366, 768, 6, False),
     "bytedance/seedance-1-pro": (1920, 1080, 5, False), "wan-video/wan-2.2-t2v-fast": (832, 480, 81 / 16, False),
@@ -471,3 +474,26 @@ def test_outputs_and_inputs_are_removed_an_hour_after_completion(server):
     raw = httpx.get(prediction.urls["get"], headers={"Authorization": f"Bearer {TOKEN}"}).json()
     assert raw["data_removed"] is True
     assert httpx.get(prediction.output).status_code == 403  # the link expired with the data
+
+
+def test_usage_reaches_the_cost_report(server):
+    c = client(server)
+    c.run("google/veo-3.1", input={"prompt": "x", "duration": 4, "generate_audio": False})  # $0.20 a second
+    c.run("google/veo-3.1", input={"prompt": "x", "duration": 6})  # $0.40 a second with audio
+    c.run("luma/ray", input={"prompt": "x"})  # not in the price book: counted, not invented
+    cost = server.admin("GET", "/report").json()["providers"]["replicate"]["cost"]
+    assert cost["by_model_usd"] == {"google/veo-3.1": pytest.approx(0.8 + 2.4)}
+    assert cost["unpriced_jobs"] == 1
+
+
+def test_bundled_profiles_give_replicate_its_published_limits():
+    library = ProfileLibrary([Path(__file__).resolve().parent.parent / "profiles"])
+    realistic = library.load("realistic")
+    behaviour = realistic.resolve("replicate", "google/veo-3")
+    assert behaviour.limits.requests_per_minute == 3000
+    assert realistic.auth("replicate")["create_requests_per_minute"] == 600
+    assert behaviour.url_ttl == 3600 and behaviour.callback_attempts == 6
+    assert realistic.resolve("replicate", "wan-video/wan-2.2-t2v-fast").run.describe() != behaviour.run.describe()
+    tight = library.load("rate-limited")
+    assert tight.auth("replicate")["create_requests_per_minute"] == 6
+    assert tight.resolve("replicate", "luma/ray").limits.credits == 5

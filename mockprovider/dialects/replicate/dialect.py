@@ -280,9 +280,12 @@ class ReplicateDialect(Dialect):
             data["w"], data["f"] = webhook, events
         spec = video_spec(params.width, params.height, params.duration, params.fps, params.audio)
         engine = self.ctx.engine
-        result = engine.submit(
+        usage = params.usage
+        quote = engine.quote(self.name, model.ref, usage, decision.assignment.profile)
+        result = engine.submit(  # Replicate bills in dollars: the price book's where it has one
             JobRequest(provider=self.name, model=model.ref, account=key, kind=KIND, make_id=wire.new_id,
-                       cost=params.price, output=spec, data=data, refund_failures=True),
+                       cost=quote.usd if quote is not None else params.price, output=spec, data=data,
+                       refund_failures=True, usage=usage),
             decision.assignment, queue_when_busy=True)
         if isinstance(result, OverLimit):
             return self.over_limit(request, result)
@@ -304,13 +307,12 @@ class ReplicateDialect(Dialect):
         elif wait is not None:
             self._follow(result)
         headers = {}
-        as_status = None
+        as_status: str | None = "starting"  # what a create answers, however quickly the prediction moves on
         if wait is not None:
             await self._hold(result, wait)
             headers["preference-applied"] = "wait"
-            state, _ = result.state(engine.clock.now())
-            if state not in TERMINAL:
-                as_status = "starting"  # run() takes anything else as finished
+            if result.state(engine.clock.now())[0] in TERMINAL:
+                as_status = None  # else "starting": run() takes anything else as finished
         body_out = self.render(result, origin, decision.behaviour.url_ttl, as_status=as_status)
         headers["location"] = body_out["urls"]["get"]
         return json_response(body_out, 201, headers)

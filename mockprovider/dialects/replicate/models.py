@@ -90,6 +90,12 @@ class Params:
     audio: bool
 
     @property
+    def usage(self) -> dict[str, Any]:
+        """What the prediction uses, in the price book's neutral terms (insight/prices.yaml)."""
+        return {"seconds": self.duration, "videos": 1, "resolution": resolution_name(self.width, self.height),
+                "audio": self.audio, "mode": self.input.get("mode")}
+
+    @property
     def price(self) -> float:
         """US dollars, as Replicate bills these models (per second of output video)."""
         return round(self.model.price(self.input, self.duration), 6)
@@ -272,6 +278,10 @@ def describe(problems: list[Problem]) -> str:
 # -- geometry helpers ---------------------------------------------------------------------------------------
 
 
+def resolution_name(width: int, height: int) -> str:
+    return f"{min(width, height)}p"
+
+
 def size_for(resolution: str, aspect: str) -> tuple[int, int]:
     """Pixels for a resolution name ("720p") and an aspect ratio ("16:9"): the short side is the resolution."""
     short = HEIGHTS[resolution]
@@ -446,6 +456,12 @@ MODELS: dict[str, VideoModel] = {m.ref: m for m in (
                          description="1 to 3 reference images for subject-consistent generation (reference-to-"
                                      "video, R2V). Only 16:9 and 8 second videos; last_frame is ignored."),
                )), _veo_geometry, _per_second(0.20, with_audio=0.40), rules=(_reference_images_rule,), steps=50),
+    VideoModel("google", "veo-3.1-fast", "New and improved version of Veo 3 Fast, with higher-fidelity video, "
+                                          "context-aware audio and last frame support",
+               _veo_inputs((
+                   _image("last_frame", "Ending image for interpolation. When provided with an input image, "
+                                        "creates a transition between the two images."),
+               )), _veo_geometry, _per_second(0.10, with_audio=0.15), steps=25),
     VideoModel("kwaivgi", "kling-v2.1", "Use Kling v2.1 to generate 5s and 10s videos in 720p and 1080p "
                                         "resolution from a starting image (image-to-video)",
                (
