@@ -106,6 +106,43 @@ def test_first_and_last_frame_and_audio_on_1_5_pro(ark):
     assert (info["width"], info["height"]) == (960, 960) and info["audio"]
 
 
+def rgb_bytes(frame) -> bytes:
+    plane = frame.reformat(format="rgb24").planes[0]
+    raw, row = bytes(plane), frame.width * 3
+    return b"".join(raw[y * plane.line_size : y * plane.line_size + row] for y in range(frame.height))
+
+
+def mean_difference(a: bytes, b: bytes) -> float:
+    return sum(abs(x - y) for x, y in zip(a[::7], b[::7], strict=True)) / len(a[::7])
+
+
+def test_return_last_frame_gives_a_png_of_the_final_frame(ark):
+    import io
+
+    import av
+
+    created = ark.content_generation.tasks.create(model=PRO, content=text("x"), resolution="480p", ratio="4:3",
+                                                  duration=2, return_last_frame=True)
+    task = wait(ark, created.id)
+    reply = httpx.get(task.content.last_frame_url, timeout=20)
+    assert reply.status_code == 200 and reply.headers["content-type"] == "image/png"
+    with av.open(io.BytesIO(reply.content)) as still:
+        picture = next(still.decode(video=0))
+    assert (picture.width, picture.height) == (736, 544)
+    with av.open(io.BytesIO(httpx.get(task.content.video_url, timeout=20).content)) as video:
+        last = list(video.decode(video=0))[-1]
+    still_rgb, last_rgb = rgb_bytes(picture), rgb_bytes(last)
+    difference = mean_difference(still_rgb, last_rgb)
+    assert difference < 12, difference  # the video's last frame, up to H.264's loss
+    with av.open(io.BytesIO(httpx.get(task.content.video_url, timeout=20).content)) as video:
+        first = rgb_bytes(next(video.decode(video=0)))
+    assert mean_difference(still_rgb, first) > difference
+    forged = task.content.last_frame_url.replace("sig=", "sig=0")
+    assert httpx.get(forged, timeout=10).status_code == 403
+    plain = wait(ark, ark.content_generation.tasks.create(model=PRO, content=text("y")).id)
+    assert plain.content.last_frame_url is None
+
+
 def test_reference_images_and_prompt_flags(ark):
     content = [{"type": "text", "text": "a cat --rs 480p --rt 9:16 --dur 2"},
                image(640, 640, "reference_image"), image(800, 600, "reference_image")]
@@ -191,20 +228,20 @@ def test_list_filters_and_pages(ark):
 
 
 def test_delete_cancels_queued_refuses_running_and_deletes_finished(ark, server):
-    use_profile(server, {"jobs": {"queue": "100s", "run": "100s"}})
+    use_profile(server, {"jobs": {"queue": "1000s", "run": "1000s"}})
     queued = ark.content_generation.tasks.create(model=PRO, content=text("a")).id
     assert ark.content_generation.tasks.get(task_id=queued).status == "queued"
     ark.content_generation.tasks.delete(queued)
     assert ark.content_generation.tasks.get(task_id=queued).status == "cancelled"
     with pytest.raises(ArkBadRequestError):  # a cancelled task is neither cancelled nor deleted again
         ark.content_generation.tasks.delete(queued)
-    use_profile(server, {"jobs": {"queue": "0s", "run": "100s"}})
+    use_profile(server, {"jobs": {"queue": "0s", "run": "1000s"}})
     running = ark.content_generation.tasks.create(model=PRO, content=text("b")).id
     assert ark.content_generation.tasks.get(task_id=running).status == "running"
     with pytest.raises(ArkBadRequestError) as caught:
         ark.content_generation.tasks.delete(running)
     assert "running" in caught.value.message
-    server.admin("POST", "/clock", {"advance": "2m"})
+    server.admin("POST", "/clock", {"advance": "20m"})
     assert ark.content_generation.tasks.get(task_id=running).status == "succeeded"
     ark.content_generation.tasks.delete(running)
     with pytest.raises(ArkNotFoundError):
@@ -243,7 +280,7 @@ def test_failures_are_failed_tasks_with_the_provider_code(ark, server):
 
 
 def test_limits_queue_then_refuse_with_modelark_codes(ark, server):
-    use_profile(server, {"jobs": {"queue": "0s", "run": "100s"}, "providers": {"seedance": {
+    use_profile(server, {"jobs": {"queue": "0s", "run": "1000s"}, "providers": {"seedance": {
         "limits": {"concurrent_jobs": 1}, "auth": {"max_queued": 2}}}})
     ids = [ark.content_generation.tasks.create(model=PRO, content=text(f"{i}")).id for i in range(3)]
     assert [ark.content_generation.tasks.get(task_id=i).status for i in ids] == ["running", "queued", "queued"]
@@ -286,8 +323,10 @@ def test_callback_url_gets_the_task_at_each_status_change(ark, server):
         polled = ark.content_generation.tasks.get(task_id=created.id).model_dump(exclude_none=True)
         same = {k: v for k, v in polled.items() if k != "content"} | {"error": None}
         assert {k: v for k, v in final.items() if k != "content"} == same  # the body GET shows (links re-signed)
+        use_profile(server, {"jobs": {"queue": "1000s", "run": "3s"}})
         queued = ark.content_generation.tasks.create(model=PRO, content=text("y"), callback_url=receiver.url)
         ark.content_generation.tasks.delete(queued.id)
-        receiver.wait_for(lambda: any(b["status"] == "cancelled" for b in receiver.accepted()))
+        # at once, not when the task would have left the queue (1000 s of engine time, 10 s real)
+        receiver.wait_for(lambda: any(b["status"] == "cancelled" for b in receiver.accepted()), timeout=5)
     journal = server.admin("GET", "/webhooks?provider=seedance").json()
     assert journal["attempts"] and all(a["outcome"] == "delivered" for a in journal["attempts"])

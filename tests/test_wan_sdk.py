@@ -150,7 +150,7 @@ def test_auth_async_header_and_unknown_tasks(wan, server):
 
 
 def test_cancel_only_pending_and_list(wan, server):
-    use_profile(server, {"jobs": {"queue": "100s", "run": "100s"}})
+    use_profile(server, {"jobs": {"queue": "1000s", "run": "1000s"}})
     first = wan.async_call(model="wan2.6-t2v", prompt="a", api_key=KEY).output.task_id
     second = wan.async_call(model="wanx2.1-t2v-turbo", prompt="b", api_key=KEY).output.task_id
     canceled = wan.cancel(first, api_key=KEY)
@@ -158,7 +158,7 @@ def test_cancel_only_pending_and_list(wan, server):
     assert wan.fetch(first, api_key=KEY).output.task_status == "CANCELED"
     again = wan.cancel(first, api_key=KEY)
     assert again.status_code == 400 and again.code == "UnsupportedOperation"
-    server.admin("POST", "/clock", {"advance": "150s"})
+    server.admin("POST", "/clock", {"advance": "1500s"})
     assert wan.fetch(second, api_key=KEY).output.task_status == "RUNNING"
     assert wan.cancel(second, api_key=KEY).code == "UnsupportedOperation"
     listed = wan.list(api_key=KEY, page_size=1)
@@ -177,7 +177,7 @@ def test_failures_limits_and_faults(wan, server):
     use_profile(server, {"jobs": {"reject_at_submit": 1.0}})
     assert wan.async_call(model="wan2.6-t2v", prompt="x", api_key=KEY).code == "DataInspectionFailed"
     server.admin("POST", "/reset")
-    use_profile(server, {"jobs": {"queue": "0s", "run": "100s"},
+    use_profile(server, {"jobs": {"queue": "0s", "run": "1000s"},
                          "providers": {"wan": {"limits": {"concurrent_jobs": 1}}}})
     ids = [wan.async_call(model="wan2.6-t2v", prompt=f"{i}", api_key=KEY).output.task_id for i in range(2)]
     assert [wan.fetch(i, api_key=KEY).output.task_status for i in ids] == ["RUNNING", "PENDING"]  # queued

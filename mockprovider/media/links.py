@@ -31,7 +31,7 @@ class MediaLinks:
 
     def check(self, job_id: str, index: int, expires: str | None, sig: str | None) -> str | None:
         """None if the link is good, else why not ("forged" or "expired")."""
-        if not expires or not sig or not expires.isdigit():
+        if not expires or not sig or not expires.isascii() or not expires.isdigit() or len(expires) > 20:
             return "forged"
         if not hmac.compare_digest(self._signature(job_id, index, int(expires)), sig):
             return "forged"

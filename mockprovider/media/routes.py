@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from ..context import Context
 from ..engine.jobs import SUCCEEDED, Job
+from .frames import last_frame_png
 from .kinds import content_type, extension
 from .links import PREFIX
 from .outputs import Output, output_of
+from .render import VideoSpec
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -44,7 +48,10 @@ def media_routes(ctx: Context) -> list[Route]:
         state, _ = job.state(ctx.engine.clock.now())
         if state != SUCCEEDED:
             return PlainTextResponse("This job has no output yet.", 404)
-        if request.path_params["ext"] != extension(job.output):
+        ext = request.path_params["ext"]
+        if ext == "png" and isinstance(job.output, VideoSpec):  # a video's last frame (ModelArk's last_frame_url)
+            return await last_frame_response(request, job_output(ctx, job, index).spec)
+        if ext != extension(job.output):
             return PlainTextResponse("No such media: the job was deleted or expired.", 404)
         response = await mp4_response(ctx, request, job_output(ctx, job, index))
         if request.method == "GET" and response.status_code < 300:
@@ -52,6 +59,12 @@ def media_routes(ctx: Context) -> list[Route]:
         return response
 
     return [Route(PREFIX + "/{job_id}/{index:int}.{ext}", serve, methods=["GET", "HEAD"])]
+
+
+async def last_frame_response(request: Request, spec: VideoSpec) -> Response:
+    data = await asyncio.to_thread(last_frame_png, spec)
+    return Response(b"" if request.method == "HEAD" else data, media_type="image/png",
+                    headers={"cache-control": "private, max-age=3600", "content-length": str(len(data))})
 
 
 def job_output(ctx: Context, job: Job, index: int) -> Output:

@@ -13,10 +13,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
-from ...engine.jobs import QUEUED, SUCCEEDED, THROTTLED, Job
+from ...engine.jobs import QUEUED, RUNNING, SUCCEEDED, THROTTLED, Job
 from ...engine.limits import OverLimit
 from ...engine.rng import stream
 from ...media.render import VideoSpec
+from ...media.routes import prewarm_output
 from ...web.body import BodyError, read_json
 from ...web.responses import json_response
 from ...web.values import parse_int
@@ -159,7 +160,7 @@ class SeedanceDialect(Dialect):
         if isinstance(result, RejectedAtSubmit):
             return self._error(request, 400, "InputTextSensitiveContentDetected",
                                "The request failed because the input text may contain sensitive information.")
-        self.ctx.media.prewarm(spec)
+        prewarm_output(self.ctx, result)
         self._remember(result)
         self._schedule_expiry(result, params.expires_after)
         if params.callback_url is not None:
@@ -181,6 +182,8 @@ class SeedanceDialect(Dialect):
             data["fr"] = params.frames
         if params.safety_identifier is not None:
             data["si"] = params.safety_identifier
+        if params.return_last_frame:
+            data["lf"] = 1
         return data
 
     def _queued(self, account: str) -> int:
@@ -225,8 +228,12 @@ class SeedanceDialect(Dialect):
             status = wire.status_of(job, state)
             if status == last[0]:
                 return []
+            out = []
+            if status in ("succeeded", "failed") and last[0] == "queued" and job.ends > job.started:
+                out += render(job, RUNNING)  # the timeline ran late: the task did run, say so first
             last[0] = status
-            return [(status, self.render(job, origin, ttl, state))]
+            out.append((status, self.render(job, origin, ttl, state)))
+            return out
 
         self.ctx.webhooks.follow(job, provider=self.name, url=url, policy=policy_for(behaviour), render=render,
                                  initial=QUEUED)
@@ -253,10 +260,14 @@ class SeedanceDialect(Dialect):
         clock = self.ctx.engine.clock
         if state is None:
             state, _ = job.state(clock.now())
-        url = self.ctx.links.url(origin, job.id, 0, ttl) if state == SUCCEEDED else None
+        url = frame = None
+        if state == SUCCEEDED:
+            url = self.ctx.links.url(origin, job.id, 0, ttl)
+            if job.data.get("lf"):
+                frame = self.ctx.links.url(origin, job.id, 0, ttl, "png")
         created = int(clock.epoch(job.created))
         updated = int(clock.epoch(wire.updated_at(job, state)))
-        return wire.task(job, state, created, updated, url)
+        return wire.task(job, state, created, updated, url, frame)
 
     async def get_task(self, request: Request, decision: RequestDecision) -> Response:
         job = self._task_of(request, decision)

@@ -61,7 +61,8 @@ def updated_at(job: Job, state: str) -> float:
     return job.ends
 
 
-def task(job: Job, state: str, created: int, updated: int, video_url: str | None) -> dict[str, Any]:
+def task(job: Job, state: str, created: int, updated: int, video_url: str | None,
+         last_frame_url: str | None = None) -> dict[str, Any]:
     """One task as GET, the list and callbacks show it."""
     data = job.data
     status = status_of(job, state)
@@ -74,6 +75,8 @@ def task(job: Job, state: str, created: int, updated: int, video_url: str | None
         body["error"] = {"code": code, "message": message}
     if status == "succeeded" and video_url is not None:
         body["content"] = {"video_url": video_url}
+        if last_frame_url is not None:
+            body["content"]["last_frame_url"] = last_frame_url
         body["usage"] = {"completion_tokens": data["u"], "total_tokens": data["u"]}
     body.update({
         "created_at": created,

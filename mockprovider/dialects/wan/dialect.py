@@ -16,6 +16,7 @@ from ...engine.jobs import QUEUED, SUCCEEDED, THROTTLED, Job
 from ...engine.limits import OverLimit
 from ...engine.rng import stream, uuid4_text
 from ...media.render import VideoSpec
+from ...media.routes import prewarm_output
 from ...web.body import BodyError, read_json
 from ...web.responses import json_response
 from ...web.values import parse_int
@@ -143,7 +144,7 @@ class WanDialect(Dialect):
         if isinstance(result, RejectedAtSubmit):
             return wire.error(self.request_id(), 400, "DataInspectionFailed",
                               "Input data may contain inappropriate content.")
-        self.ctx.media.prewarm(spec)
+        prewarm_output(self.ctx, result)
         tasks = self._tasks.get(key)
         if tasks is None:
             tasks = self._tasks[key] = deque(maxlen=self._max_tasks)
