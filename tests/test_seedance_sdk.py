@@ -330,3 +330,14 @@ def test_callback_url_gets_the_task_at_each_status_change(ark, server):
         receiver.wait_for(lambda: any(b["status"] == "cancelled" for b in receiver.accepted()), timeout=5)
     journal = server.admin("GET", "/webhooks?provider=seedance").json()
     assert journal["attempts"] and all(a["outcome"] == "delivered" for a in journal["attempts"])
+
+
+def test_finished_tasks_feed_the_cost_ledger(ark, server):
+    task = wait(ark, ark.content_generation.tasks.create(model=PRO, content=text("x"), resolution="720p").id)
+    failing = {"jobs": {"run": "1s", "failure_rate": {"internal": 1.0}}}
+    use_profile(server, failing)
+    assert wait(ark, ark.content_generation.tasks.create(model=PRO, content=text("y")).id).status == "failed"
+    seedance = server.admin("GET", "/report").json()["providers"]["seedance"]
+    # $2.50 per million tokens (the price book); failed tasks are free
+    assert seedance["cost_usd"] == pytest.approx(task.usage.completion_tokens * 2.5 / 1e6)
+    assert seedance["cost"]["unit"] == "token" and seedance["cost"]["units"] == task.usage.completion_tokens

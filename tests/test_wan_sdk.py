@@ -253,3 +253,10 @@ def test_bundled_profiles_carry_the_published_figures():
     assert realistic.auth("seedance")["max_queued"] == 120
     limited = ProfileLibrary().load("rate-limited")
     assert limited.resolve("seedance").limits.credits == 5 and limited.resolve("wan").limits.credits == 5
+
+
+def test_finished_tasks_feed_the_cost_ledger(wan, server):
+    wan.wait(wan.async_call(model="wan2.6-t2v", prompt="x", size="1920*1080", duration=4, api_key=KEY), api_key=KEY)
+    wan.wait(wan.async_call(model="wan2.6-t2v", prompt="y", size="1280*720", duration=10, api_key=KEY), api_key=KEY)
+    report = server.admin("GET", "/report").json()["providers"]["wan"]
+    assert report["cost_usd"] == pytest.approx(4 * 0.15 + 10 * 0.10)  # $0.15/s at 1080P, $0.10/s at 720P

@@ -153,7 +153,7 @@ class SeedanceDialect(Dialect):
         result = engine.submit(
             JobRequest(provider=self.name, model=params.model.name, account=key, kind=params.mode,
                        make_id=lambda rng: new_task_id(rng, now_epoch), cost=params.usd, output=spec, data=data,
-                       refund_failures=True),
+                       refund_failures=True, usage=params.usage),
             decision.assignment, queue_when_busy=True)
         if isinstance(result, OverLimit):
             return self.over_limit(request, result)

@@ -131,12 +131,20 @@ class Params:
     priority: int
     callback_url: str | None
     safety_identifier: str | None
+    reference_video: bool = False
 
     @property
     def tokens(self) -> int:
         """usage.completion_tokens: width x height x frames / 1024 (the docs' 5 s 720p sample: 108900)."""
         width, height = self.size
         return width * height * self.frames // 1024
+
+    @property
+    def usage(self) -> dict[str, Any]:
+        """What the price book prices a task by (tokens, and the attributes its rates depend on)."""
+        return {"tokens": self.tokens, "seconds": self.duration, "resolution": self.resolution,
+                "audio": self.generate_audio, "video_input": self.mode == REFERENCE and self.reference_video,
+                "service_tier": self.service_tier}
 
     @property
     def usd(self) -> float:
@@ -431,5 +439,5 @@ def validate(body: Any, endpoints: dict[str, str] | None = None) -> Params:
         watermark=_bool(merged, "watermark", False), generate_audio=generate_audio, draft=draft,
         return_last_frame=_bool(merged, "return_last_frame", False), service_tier=tier, expires_after=expires,
         priority=priority, callback_url=callback,
-        safety_identifier=_string(merged, "safety_identifier", MAX_SAFETY_ID),
+        safety_identifier=_string(merged, "safety_identifier", MAX_SAFETY_ID), reference_video=content.videos > 0,
     )

@@ -137,7 +137,8 @@ class WanDialect(Dialect):
         engine = self.ctx.engine
         result = engine.submit(
             JobRequest(provider=self.name, model=model.name, account=key, kind=model.kind, make_id=uuid4_text,
-                       cost=params.usd, output=spec, data=self._data(params), refund_failures=True),
+                       cost=params.usd, output=spec, data=self._data(params), refund_failures=True,
+                       usage={"seconds": params.duration, "resolution": params.tier.lower(), "audio": params.audio}),
             decision.assignment, queue_when_busy=True)
         if isinstance(result, OverLimit):
             return self.over_limit(request, result)
