@@ -341,3 +341,18 @@ def test_finished_tasks_feed_the_cost_ledger(ark, server):
     # $2.50 per million tokens (the price book); failed tasks are free
     assert seedance["cost_usd"] == pytest.approx(task.usage.completion_tokens * 2.5 / 1e6)
     assert seedance["cost"]["unit"] == "token" and seedance["cost"]["units"] == task.usage.completion_tokens
+
+
+def test_a_1_5_pro_draft_is_rendered_from_its_draft_task(ark):
+    model = "seedance-1-5-pro-251215"
+    draft = wait(ark, ark.content_generation.tasks.create(model=model, content=text("x"), draft=True).id)
+    assert draft.status == "succeeded" and draft.draft is True and draft.resolution == "480p"
+    final = ark.content_generation.tasks.create(model=model, resolution="720p",
+                                                content=[{"type": "draft_task", "draft_task": {"id": draft.id}}])
+    assert wait(ark, final.id).status == "succeeded"
+    plain = wait(ark, ark.content_generation.tasks.create(model=model, content=text("y")).id)
+    for bad_id in (plain.id, "cgt-20260101000000-zzzzz"):
+        with pytest.raises(ArkBadRequestError) as caught:
+            ark.content_generation.tasks.create(model=model, content=[{"type": "draft_task",
+                                                                       "draft_task": {"id": bad_id}}])
+        assert caught.value.param == "content"

@@ -260,3 +260,11 @@ def test_finished_tasks_feed_the_cost_ledger(wan, server):
     wan.wait(wan.async_call(model="wan2.6-t2v", prompt="y", size="1280*720", duration=10, api_key=KEY), api_key=KEY)
     report = server.admin("GET", "/report").json()["providers"]["wan"]
     assert report["cost_usd"] == pytest.approx(4 * 0.15 + 10 * 0.10)  # $0.15/s at 1080P, $0.10/s at 720P
+
+
+def test_task_ids_are_valid_for_24_hours(wan, server):
+    task_id = wan.async_call(model="wan2.6-t2v", prompt="x", api_key=KEY).output.task_id
+    server.admin("POST", "/clock", {"advance": "23h"})
+    assert wan.fetch(task_id, api_key=KEY).output.task_status == "SUCCEEDED"
+    server.admin("POST", "/clock", {"advance": "2h"})
+    assert wan.fetch(task_id, api_key=KEY).output.task_status == "UNKNOWN"

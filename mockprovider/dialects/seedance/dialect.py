@@ -142,6 +142,14 @@ class SeedanceDialect(Dialect):
         except Invalid as exc:
             return self._error(request, exc.status, exc.code, exc.message, exc.param)
         engine = self.ctx.engine
+        if params.draft_task is not None:
+            draft = engine.get(self.name, params.draft_task)
+            if draft is None or draft.account != key or not draft.data.get("dr") or draft.model != params.model.name \
+                    or wire.status_of(draft, draft.state(engine.clock.now())[0]) != "succeeded":
+                return self._error(request, 400, "InvalidParameter",
+                                   f"The parameter `content` specified in the request is not valid: "
+                                   f"{params.draft_task[:200]} is not a succeeded draft task of {params.model.name}.",
+                                   "content")
         max_queued = account.get("max_queued", MAX_QUEUED)
         if self._queued(key) >= max_queued:
             return self._error(request, 429, "QuotaExceeded",

@@ -132,6 +132,7 @@ class Params:
     callback_url: str | None
     safety_identifier: str | None
     reference_video: bool = False
+    draft_task: str | None = None
 
     @property
     def tokens(self) -> int:
@@ -321,7 +322,9 @@ def _mode(content: Content, model: Model) -> str:
                                  f"{model.reference_audios} reference audios")
         if content.audios and not count and not content.videos:
             raise bad("content", "reference audio needs at least one image or video")
-    if mode == T2V and not content.text.strip():
+    if content.draft_task is not None and (mode != T2V or content.videos or content.audios):
+        raise bad("content", "a draft_task item renders a draft as it is: it takes no images, videos or audio")
+    if mode == T2V and not content.text.strip() and content.draft_task is None:
         raise Invalid("The request failed because it is missing one or multiple required parameters: "
                       "content (a text prompt).", "content", "MissingParameter")
     return mode
@@ -440,4 +443,5 @@ def validate(body: Any, endpoints: dict[str, str] | None = None) -> Params:
         return_last_frame=_bool(merged, "return_last_frame", False), service_tier=tier, expires_after=expires,
         priority=priority, callback_url=callback,
         safety_identifier=_string(merged, "safety_identifier", MAX_SAFETY_ID), reference_video=content.videos > 0,
+        draft_task=content.draft_task,
     )

@@ -25,6 +25,7 @@ from . import responses as wire
 from .models import IMAGE2VIDEO, MAX_SHOWN_PROMPT, VIDEO_GENERATION, Invalid, Params, validate
 
 KEY_PREFIX = "sk-"
+TASK_KEPT = 86400.0
 MAX_PAGE_SIZE = 100
 MAX_PAGE_NO = 10_000
 LIST_STATUSES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED")
@@ -168,8 +169,12 @@ class WanDialect(Dialect):
     # -- queries --------------------------------------------------------------------------------------------
 
     def _own(self, request: Request, key: str) -> Job | None:
-        job = self.ctx.engine.get(self.name, request.path_params["task_id"])
-        return job if job is not None and job.account == key else None
+        """The caller's task; a task_id is valid for 24 hours, then DashScope no longer knows it."""
+        engine = self.ctx.engine
+        job = engine.get(self.name, request.path_params["task_id"])
+        if job is None or job.account != key or engine.clock.now() - job.created > TASK_KEPT:
+            return None
+        return job
 
     async def get_task(self, request: Request, decision: RequestDecision) -> Response:
         key = self._authenticate(request, decision)
