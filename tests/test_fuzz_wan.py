@@ -26,6 +26,9 @@ MEDIA = {"model": "wan2.7-r2v", "input": {"prompt": "dance", "media": [
     {"type": "reference_image", "url": "https://example.com/a.png"},
     {"type": "reference_video", "url": "https://example.com/v.mp4"}]},
     "parameters": {"resolution": "720P", "ratio": "9:16", "duration": 4}}
+EDIT = {"model": "wan2.7-videoedit", "input": {"prompt": "clay", "media": [
+    {"type": "video", "url": "https://example.com/in.mp4"}, {"type": "reference_image", "url": "https://x.io/a.png"}]},
+    "parameters": {"resolution": "720P", "duration": 0, "audio_setting": "auto", "ratio": "1:1"}}
 KF2V = {"model": "wan2.2-kf2v-flash", "input": {"first_frame_url": "https://example.com/a.png",
                                                  "last_frame_url": "https://example.com/b.png", "prompt": "x"},
         "parameters": {"resolution": "480P"}}
@@ -55,7 +58,7 @@ def _dashscope_shaped(reply) -> None:
 
 
 @FUZZ_SETTINGS
-@given(body=st.one_of(mutated_bodies(T2V), mutated_bodies(I2V), mutated_bodies(MEDIA)))
+@given(body=st.one_of(mutated_bodies(T2V), mutated_bodies(I2V), mutated_bodies(MEDIA), mutated_bodies(EDIT)))
 def test_create_bodies(fuzzer, body):
     _dashscope_shaped(fuzzer.expect_clean(fuzzer.request("POST", CREATE, HEADERS, body)))
 
@@ -86,7 +89,8 @@ def test_list_queries(fuzzer, page, size, status, start):
     assert reply.status in (200, 400), reply.text()[:300]
 
 
-@pytest.mark.parametrize(("path", "valid"), [(CREATE, T2V), (CREATE, I2V), (CREATE, MEDIA), (KEYFRAMES, KF2V)])
+@pytest.mark.parametrize(("path", "valid"), [(CREATE, T2V), (CREATE, I2V), (CREATE, MEDIA), (CREATE, EDIT),
+                                                (KEYFRAMES, KF2V)])
 def test_every_field_with_every_edge_value(fuzzer, path, valid):
     for _path, body in field_sweep(valid):
         _dashscope_shaped(fuzzer.expect_clean(fuzzer.request("POST", path, HEADERS, body)))

@@ -104,9 +104,19 @@ def test_wan_2_7_media_protocol(wan):
     assert done.output.task_status == "SUCCEEDED", done
     info = decoded(done.output.video_url)
     assert (info["width"], info["height"]) == (960, 960) and abs(info["duration"] - 3.0) < 0.1
-    t2v = wan.wait(wan.async_call(model="wan2.7-t2v", prompt="x", resolution="720P", ratio="9:16", duration=2,
+    t2v = wan.wait(wan.async_call(model="wan2.7-t2v", prompt="x", resolution="720P", ratio="4:3", duration=2,
                                   api_key=KEY), api_key=KEY)
-    assert (decoded(t2v.output.video_url)["width"], t2v.usage.output_video_duration) == (720, 2)
+    info = decoded(t2v.output.video_url)
+    assert (info["width"], info["height"], t2v.usage.output_video_duration) == (1104, 832, 2)
+    edit = wan.wait(wan.async_call(model="wan2.7-videoedit", prompt="clay style",
+                                   media=[{"type": "video", "url": "https://example.com/in.mp4"},
+                                          {"type": "reference_image", "url": "https://example.com/style.png"}],
+                                   resolution="720P", audio_setting="origin", api_key=KEY), api_key=KEY)
+    assert edit.output.task_status == "SUCCEEDED" and edit.usage.input_video_duration == 5
+    assert edit.usage.duration == 10  # billed on the input's seconds and the output's
+    no_video = wan.async_call(model="wan2.7-videoedit", prompt="x",
+                              media=[{"type": "reference_image", "url": "https://example.com/style.png"}], api_key=KEY)
+    assert no_video.status_code == 400 and no_video.code == "InvalidParameter"
 
 
 @pytest.mark.parametrize(("kwargs", "code"), [

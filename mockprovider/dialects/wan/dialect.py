@@ -157,6 +157,8 @@ class WanDialect(Dialect):
     def _data(self, params: Params) -> dict[str, Any]:
         width, height = params.size
         data: dict[str, Any] = {"d": params.duration, "t": params.tier, "s": f"{width}*{height}"}
+        if params.input_video_seconds:
+            data["iv"] = params.input_video_seconds
         if params.prompt:
             data["p"] = params.prompt[:MAX_SHOWN_PROMPT]
             if params.prompt_extend:

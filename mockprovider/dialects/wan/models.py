@@ -17,6 +17,7 @@ T2V = "t2v"
 I2V = "i2v"
 KF2V = "kf2v"
 R2V = "r2v"
+EDIT = "videoedit"
 VIDEO_GENERATION = "video-generation"
 IMAGE2VIDEO = "image2video"
 
@@ -25,13 +26,19 @@ SIZES = {
     "720P": ("1280*720", "720*1280", "960*960", "1088*832", "832*1088"),
     "1080P": ("1920*1080", "1080*1920", "1440*1440", "1632*1248", "1248*1632"),
 }
-RATIO_SIZES = {"16:9": 0, "9:16": 1, "1:1": 2, "4:3": 3, "3:4": 4}  # index into a tier's sizes
+# wan2.7's ratio -> size per tier; its 4:3 sizes differ a little from wan2.6's [2nd: model-hub copies of the docs]
+RATIO_SIZES = {
+    "720P": {"16:9": "1280*720", "9:16": "720*1280", "1:1": "960*960", "4:3": "1104*832", "3:4": "832*1104"},
+    "1080P": {"16:9": "1920*1080", "9:16": "1080*1920", "1:1": "1440*1440", "4:3": "1648*1248", "3:4": "1248*1648"},
+}
+RATIOS = tuple(RATIO_SIZES["720P"])
 TIER_OF = {size: tier for tier, sizes in SIZES.items() for size in sizes}
 MAX_SEED = 2_147_483_647
 MAX_URL = 2048
 MAX_IMAGE_BYTES = 10 * 2**20
 MAX_NEGATIVE = 500
 MAX_SHOWN_PROMPT = 256  # the prompt kept per task for orig_prompt (memory is bounded per task)
+EDIT_INPUT_SECONDS = 5  # videoedit's input video, whose length the mock cannot know (duration 0 keeps it)
 DATA_URI = re.compile(r"^data:image/(png|jpeg|jpg|bmp|webp);base64,", re.I)
 MEDIA_TYPES = ("first_frame", "last_frame", "reference_image", "reference_video", "reference_voice",
                "reference_audio", "video", "first_clip", "driving_audio", "file", "link")
@@ -70,6 +77,8 @@ _MODELS = [
           max_prompt=5000),
     Model("wan2.7-r2v", R2V, ("720P", "1080P"), "1080P", _range(2, 15), WAN26, audio=True, media=True,
           max_prompt=5000, reference_videos=5),
+    Model("wan2.7-videoedit", EDIT, ("720P", "1080P"), "1080P", (0, *_range(2, 10)), WAN26, audio=True,
+          media=True, max_prompt=5000),
     Model("wan2.6-t2v", T2V, ("720P", "1080P"), "1080P", _range(2, 15), WAN26, audio=True, shot_type=True),
     Model("wan2.6-i2v", I2V, ("720P", "1080P"), "1080P", _range(2, 15), WAN26, audio=True, shot_type=True),
     Model("wan2.6-i2v-flash", I2V, ("720P", "1080P"), "1080P", _range(2, 15), WAN26_FLASH, audio=True,
@@ -241,7 +250,7 @@ def validate(body: Any, path: str) -> Params:
 
     duration = _int(params, "duration")
     if duration is None:
-        duration = 5 if 5 in model.durations else model.durations[0]
+        duration = 0 if model.kind == EDIT else 5 if 5 in model.durations else model.durations[0]
     if duration not in model.durations:
         listed = (f"{model.durations[0]} to {model.durations[-1]}" if len(model.durations) > 2
                   else " or ".join(map(str, model.durations)))
@@ -258,6 +267,15 @@ def validate(body: Any, path: str) -> Params:
             raise Invalid("parameters.shot_type must be 'single' or 'multi'.")
         if shot_type == "multi" and not prompt_extend:
             raise Invalid("parameters.shot_type 'multi' needs prompt_extend set to true.")
+    if model.kind == EDIT:
+        setting = params.get("audio_setting")
+        if setting is not None and setting not in ("auto", "origin"):
+            raise Invalid("parameters.audio_setting must be 'auto' or 'origin'.")
+        input_seconds = EDIT_INPUT_SECONDS
+        if duration == 0:  # keep the input video's length (unknown here: the mock takes it as 5 s)
+            duration = EDIT_INPUT_SECONDS
+    else:
+        input_seconds = 0
     audio = _bool(params, "audio", model.audio)
     if inputs.get("audio_url") is not None:
         if not model.audio:
@@ -267,7 +285,8 @@ def validate(body: Any, path: str) -> Params:
     if audio and not model.audio:
         raise Invalid(f"{model.name} generates silent videos only: parameters.audio is not supported.")
     return Params(model=model, prompt=prompt, size=size, tier=tier, duration=duration, seed=seed,
-                  prompt_extend=prompt_extend, watermark=_bool(params, "watermark", False), audio=audio)
+                  prompt_extend=prompt_extend, watermark=_bool(params, "watermark", False), audio=audio,
+                  input_video_seconds=input_seconds)
 
 
 def _inputs_for(model: Model, inputs: dict, prompt: str) -> tuple[int, int] | bool | None:
@@ -326,6 +345,11 @@ def _media(model: Model, inputs: dict, prompt: str) -> tuple[int, int] | bool | 
         if kind == "first_frame" or (kind == "reference_image" and first is False):
             first = size
         kinds.append(kind)
+    if model.kind == EDIT:
+        if kinds.count("video") != 1 or kinds.count("reference_image") > 4 or set(kinds) - {"video",
+                                                                                             "reference_image"}:
+            raise Invalid("input.media must hold one video and at most 4 reference_image items.")
+        return False
     if model.kind == I2V:
         allowed = [{"first_frame"}, {"first_frame", "driving_audio"}, {"first_frame", "last_frame"},
                    {"first_clip"}, {"first_clip", "last_frame"}]
@@ -358,10 +382,10 @@ def _geometry(model: Model, params: dict, image: tuple[int, int] | bool | None) 
     if resolution is not None and (not isinstance(resolution, str) or resolution not in model.tiers):
         raise Invalid(f"resolution is invalid: {model.name} supports " + ", ".join(model.tiers) + ".")
     if ratio is not None:
-        if not model.media or not isinstance(ratio, str) or ratio not in RATIO_SIZES:
-            raise Invalid("ratio is invalid: use one of " + ", ".join(RATIO_SIZES) + ".")
+        if not model.media or not isinstance(ratio, str) or ratio not in RATIOS:
+            raise Invalid("ratio is invalid: use one of " + ", ".join(RATIOS) + ".")
         tier = resolution or model.default_tier
-        return tier, _size(SIZES[tier][RATIO_SIZES[ratio]])
+        return tier, _size(RATIO_SIZES[tier][ratio])
     if takes_size and resolution is None:
         default = model.default_size or SIZES[model.default_tier][0]
         return TIER_OF[default], _size(default)
