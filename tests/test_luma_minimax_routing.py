@@ -79,7 +79,8 @@ def test_unrouted_paths_are_claimed_only_by_their_own_provider(server):
     ("POST", "/v1/video_generation", 200, "base_resp"),  # MiniMax: auth errors travel with HTTP 200
     ("GET", "/v1/query/video_generation", 200, "base_resp"),
     ("GET", "/v1/files/retrieve", 200, "base_resp"),
-    ("GET", "/v1/files/nothing-here", 404, "base_resp"),
+    ("GET", "/v1/files/retrieve/extra", 404, "base_resp"),
+    ("POST", "/v1/files/retrieve", 405, "base_resp"),
     ("POST", "/v1/videos/text2video", 401, "code"),  # Kling
     ("GET", "/v1/videos/text2video/123", 401, "code"),
     ("GET", "/v1/videos/nothing-here", 404, "code"),

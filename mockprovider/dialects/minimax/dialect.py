@@ -3,7 +3,6 @@ retrieve_content, list, delete), the token plan's remaining quota, and callbacks
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from dataclasses import replace
 from functools import lru_cache
@@ -28,7 +27,7 @@ from ..base import Dialect
 from . import responses as wire
 from .models import FPS, MODELS, Invalid, validate
 
-REPLICATE_FILE = re.compile(r"/v1/files/[A-Za-z0-9+=-]{16,128}(?:/|$)")
+FILE_ENDPOINTS = frozenset({"retrieve", "retrieve_content", "list", "delete", "upload"})  # /v1/files/<these>
 
 PURPOSES = ("video_generation", "voice_clone", "prompt_audio", "t2a_async_input", "t2a_async")
 MAX_ID_DIGITS = 24
@@ -78,8 +77,8 @@ class MiniMaxDialect(Dialect):
         return {"API host (MINIMAX_API_HOST)": origin}
 
     def owns(self, path: str) -> bool:
-        if path.startswith("/v1/files/"):  # /v1/files/<long base64 id> is Replicate's files API
-            return REPLICATE_FILE.match(path) is None
+        if path.startswith("/v1/files/"):  # only MiniMax's own endpoints: other providers keep files there too
+            return path[len("/v1/files/"):].partition("/")[0] in FILE_ENDPOINTS
         return path.startswith(("/v1/video_generation", "/v1/query/", "/v1/token_plan/", "/v1/api/openplatform/"))
 
     def credential(self, request: Request) -> str | None:
