@@ -74,6 +74,10 @@ def test_text_to_video_runs_to_a_playable_mp4_of_the_requested_size(server, rati
     assert done.state == "completed" and done.failure_reason is None and done.model == "ray-2"
     data = httpx.get(done.assets.video, timeout=20).content  # no Authorization, like a CDN link
     assert decode(data) == (*size, int(duration[:-1]) * 24, False)
+    thumbnail = httpx.get(done.assets.image, timeout=20)
+    assert thumbnail.headers["content-type"] == "image/jpeg"
+    with av.open(io.BytesIO(thumbnail.content)) as still:
+        assert (still.streams.video[0].width, still.streams.video[0].height) == size
 
 
 def test_states_are_queued_then_dreaming_then_completed(server):
@@ -268,6 +272,8 @@ def test_output_links_expire(server):
     assert httpx.get(done.assets.video).status_code == 200
     advance(server, 61)
     assert httpx.get(done.assets.video).status_code == 403
+    assert httpx.get(done.assets.image).status_code == 403
+    assert httpx.get(done.assets.image.replace("sig=", "sig=0")).status_code == 403
     fresh = luma.generations.get(done.id).assets.video
     assert fresh != done.assets.video and httpx.get(fresh).status_code == 200
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute
 
 from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
@@ -18,6 +18,7 @@ from ...engine.jobs import QUEUED, RUNNING, SUCCEEDED, TERMINAL, THROTTLED, Job
 from ...engine.limits import OverLimit
 from ...media.render import VideoSpec
 from ...media.routes import prewarm_output
+from ...media.stills import ImageSpec
 from ...web.body import BodyError, read_body
 from ...web.responses import json_response, no_content
 from ...web.values import parse_int
@@ -40,6 +41,8 @@ from .models import (
 
 PREFIX = "/dream-machine/v1"
 UNLIMITED_CENTS = 1_000_000.0
+THUMBNAIL = 1  # the output index a thumbnail link is signed for (the video is 0)
+THUMBNAIL_VARIANTS = 16  # distinct stills per geometry: enough to tell apart, few enough to cache
 MAX_LIST_LIMIT = 1000
 MAX_OFFSET = 10**9
 
@@ -95,6 +98,7 @@ class LumaDialect(Dialect):
             self.route(p + "/generations/{id}/upscale", self.upscale, ["POST"], "create"),
             self.route(p + "/generations/{id}/audio", self.add_audio, ["POST"], "create"),
             self.route(p + "/credits", self.credits, ["GET"], "account"),
+            self.route(p + "/assets/{id}/thumbnail.jpg", self.thumbnail, ["GET", "HEAD"], "download"),
             self.route(p + "/ping", self.ping, ["GET"], "other"),
         ]
 
@@ -255,7 +259,7 @@ class LumaDialect(Dialect):
         self._remember(result)
         if params.callback_url is not None:
             self._watch(result, behaviour)
-        return json_response(wire.generation(result, QUEUED, created, None), status)
+        return json_response(wire.generation(result, QUEUED, created, None, None), status)
 
     def _create_rate(self, key: str, model: str, behaviour, decision: RequestDecision) -> OverLimit | None:
         """A ``requests_per_minute`` set for one model counts that model's creates (Luma's RPM is on
@@ -281,8 +285,28 @@ class LumaDialect(Dialect):
     # -- reading --------------------------------------------------------------------------------------------
 
     def _render(self, job: Job, state: str, origin: str, ttl: float) -> dict[str, Any]:
-        url = self.ctx.links.url(origin, job.id, 0, ttl) if state == SUCCEEDED else None
-        return wire.generation(job, state, job.data["c"], url)
+        if state != SUCCEEDED:
+            return wire.generation(job, state, job.data["c"], None, None)
+        links = self.ctx.links
+        signed = links.url("", job.id, THUMBNAIL, ttl, "jpg").partition("?")[2]
+        return wire.generation(job, state, job.data["c"], links.url(origin, job.id, 0, ttl),
+                               f"{origin}{PREFIX}/assets/{job.id}/thumbnail.jpg?{signed}")
+
+    async def thumbnail(self, request: Request, decision: RequestDecision) -> Response:
+        """``assets.image``: a JPEG still of the video's size, behind a signed, expiring link like the video's."""
+        job_id = request.path_params["id"]
+        problem = self.ctx.links.check(job_id, THUMBNAIL, request.query_params.get("exp"),
+                                       request.query_params.get("sig"))
+        if problem is not None:
+            return PlainTextResponse(f"This asset link is {'expired' if problem == 'expired' else 'not valid'}.",
+                                     403)
+        job = self.ctx.engine.get(self.name, job_id)
+        if job is None or job.state(self.ctx.engine.clock.now())[0] != SUCCEEDED:
+            return PlainTextResponse("No such asset.", 404)
+        spec = ImageSpec(job.output.width, job.output.height, "jpeg", seed=int(job.id[:8], 16) % THUMBNAIL_VARIANTS)
+        data = await self.ctx.media.get(spec)
+        return Response(b"" if request.method == "HEAD" else data, media_type="image/jpeg",
+                        headers={"cache-control": "private, max-age=3600", "content-length": str(len(data))})
 
     async def get_generation(self, request: Request, decision: RequestDecision) -> Response:
         key = self._authenticate(request, decision)

@@ -56,7 +56,8 @@ def failure_reason(job: Job, state: str) -> str | None:
     return FAILURES.get(reason, FAILURES["internal"])
 
 
-def generation(job: Job, state: str, created: str, video_url: str | None) -> dict[str, Any]:
+def generation(job: Job, state: str, created: str, video_url: str | None, image_url: str | None
+               ) -> dict[str, Any]:
     """One Generation, as create, get, list, upscale, audio and the callbacks show it."""
     data = job.data or {}
     request = dict(REQUEST_NULLS.get(job.kind, {}))
@@ -68,7 +69,7 @@ def generation(job: Job, state: str, created: str, video_url: str | None) -> dic
         "state": wire_state,
         "failure_reason": failure_reason(job, state),
         "created_at": created,
-        "assets": {"video": video_url, "image": None, "progress_video": None} if video_url else None,
+        "assets": {"video": video_url, "image": image_url, "progress_video": None} if video_url else None,
         "model": job.model,
         "request": request,
     }
