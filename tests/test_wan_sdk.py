@@ -278,3 +278,19 @@ def test_task_ids_are_valid_for_24_hours(wan, server):
     assert wan.fetch(task_id, api_key=KEY).output.task_status == "SUCCEEDED"
     server.admin("POST", "/clock", {"advance": "2h"})
     assert wan.fetch(task_id, api_key=KEY).output.task_status == "UNKNOWN"
+
+
+def test_seedance_and_wan_routes_and_unrouted_paths_belong_to_them_alone(server):
+    from test_luma_minimax_routing import owner_of, provider_routes
+
+    routes = provider_routes(server)
+    ours = [(p, m, path) for p, m, path in routes if p in ("seedance", "wan")]
+    assert {p for p, _, _ in ours} == {"seedance", "wan"}
+    assert [(p, path, owner_of(server, m, path)) for p, m, path in ours if owner_of(server, m, path) != p] == []
+    dialects = {d.name: d for d in server.app.dialects}
+    for provider, _, path in routes:  # ours claim none of the others' paths, and theirs none of ours
+        for name in ("seedance", "wan"):
+            assert dialects[name].owns(path) == (provider == name), (name, provider, path)
+    for path in ("/api/v1/tasks/x/y/z", "/api/v1/services/aigc/nothing"):
+        assert [n for n, d in dialects.items() if d.owns(path)] == ["wan"], path
+    assert [n for n, d in dialects.items() if d.owns("/api/v3/chat/completions")] == ["seedance"]

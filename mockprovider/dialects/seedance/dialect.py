@@ -28,6 +28,7 @@ from .models import FPS, Invalid, Params, validate
 
 BASE = "/api/v3/contents/generations/tasks"
 MAX_QUEUED = 120  # queued tasks per account ([DOC]: running and finished ones do not count)
+QUEUED_SCAN_STREAK = 512
 CANCELLED_KEPT = 86400.0  # cancelled tasks are deleted after 24 h
 MAX_PAGE_SIZE = 500
 ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -151,7 +152,7 @@ class SeedanceDialect(Dialect):
                                    f"{params.draft_task[:200]} is not a succeeded draft task of {params.model.name}.",
                                    "content")
         max_queued = account.get("max_queued", MAX_QUEUED)
-        if self._queued(key) >= max_queued:
+        if self._queued(key, max_queued) >= max_queued:
             return self._error(request, 429, "QuotaExceeded",
                                f"The request failed because your account already has {max_queued} queued tasks. "
                                "Please try again after some of them start.")
@@ -194,13 +195,22 @@ class SeedanceDialect(Dialect):
             data["lf"] = 1
         return data
 
-    def _queued(self, account: str) -> int:
+    def _queued(self, account: str, limit: int) -> int:
+        """How many of the account's tasks are queued, counted up to ``limit``. Queued tasks are the newest
+        (slots go in submission order), so the count walks back from the newest and stops after a long run of
+        tasks that are not queued: a create stays cheap with thousands of tasks running."""
         engine = self.ctx.engine
         now = engine.clock.now()
-        count = 0
-        for job in engine.scope(self.name, account).jobs:
+        count = streak = 0
+        for job in reversed(engine.scope(self.name, account).jobs):
             if job.ends > now and job.state(now)[0] in (THROTTLED, QUEUED):
-                count += 1
+                count, streak = count + 1, 0
+                if count >= limit:
+                    break
+            else:
+                streak += 1
+                if streak > QUEUED_SCAN_STREAK:
+                    break
         return count
 
     def _remember(self, job: Job) -> None:
