@@ -286,3 +286,26 @@ def test_report_command_prints_a_table(server):
     down = subprocess.run([sys.executable, "-m", "mockprovider", "report", "--url", "http://127.0.0.1:9"],
                           capture_output=True, text=True, timeout=60)
     assert down.returncode == 1 and "cannot read" in down.stderr
+
+
+def test_webhook_deliveries_count_and_a_delivered_end_is_detection(server):
+    """Kling callbacks through the webhook hub: each delivery is counted, and the delivered final update is
+    the client learning of the end (no poll at all here)."""
+    from kling_client import Receiver
+
+    use(server, {"jobs": {"queue": "0s", "run": "10s"}, "callbacks": {"delay": "0s"}})
+    kling = Kling(server.url)
+    try:
+        with Receiver() as receiver:
+            created = kling.create("text2video", {"model_name": "kling-v1", "prompt": "a cat",
+                                                  "callback_url": receiver.url})
+            receiver.wait_for(lambda: any(b["task_status"] == "succeed" for b in receiver.accepted()))
+            delivered = len(receiver.accepted())
+    finally:
+        kling.close()
+    time.sleep(0.05)
+    kling_report = report(server)["providers"]["kling"]
+    assert kling_report["webhooks"] == {"delivered": delivered, "failed": 0, "acknowledged": 1}
+    assert kling_report["detection_lag_s"]["count"] == 1
+    assert kling_report["polls_per_job"]["mean"] == 0
+    assert server_requests(server, job=created["task_id"])[0]["endpoint"] == "create"

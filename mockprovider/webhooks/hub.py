@@ -52,6 +52,7 @@ class Delivery:
     early: bool = False
     check: Callable[[bytes], bool] | None = None  # the reply's body must pass this (a handshake's echo)
     done: Callable[[bool], None] | None = None  # told once whether it was delivered (and passed ``check``)
+    queued: float = -math.inf  # engine time it was queued (the payload then shows the job as it was)
 
 
 class Lane:
@@ -142,9 +143,10 @@ class WebhookHub:
             if done is not None:
                 done(False)
             return False
-        item = Delivery(message, url, body, payload, signer, policy, self.engine.clock.now() + delay,
+        now = self.engine.clock.now()
+        item = Delivery(message, url, body, payload, signer, policy, now + delay,
                         self._generation, hold=bool(faults.reorder and rng.random() < faults.reorder),
-                        check=check, done=done)
+                        check=check, done=done, queued=now)
         items = [item]
         if faults.duplicate and rng.random() < faults.duplicate:
             items.append(replace(item, duplicate=True, hold=False, done=None))
@@ -391,6 +393,17 @@ class WebhookHub:
             "early": bool(item and item.early),
             "payload": payload if not isinstance(payload, bytes) else None,
         })
+        if outcome != RETRYING and not (item is not None and item.duplicate):
+            self._tell_insight(message, outcome, item)
+
+    def _tell_insight(self, message: Message, outcome: str, item: Delivery | None) -> None:
+        """Count the delivery in the client-behaviour report; a delivered update rendered after the job ended
+        is the client learning of the end (detection lag)."""
+        engine = self.engine
+        job = engine.store.get(message.job)
+        terminal = job is not None and item is not None and job.ends <= item.queued
+        engine.insight.webhook(message.provider, job.account if job is not None else None, job,
+                               "delivered" if outcome == DELIVERED else "failed", terminal)
 
     # -- inspecting -----------------------------------------------------------------------------------------
 
