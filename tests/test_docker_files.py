@@ -203,6 +203,10 @@ def listening(name: str, monkeypatch: pytest.MonkeyPatch, shell: dict[str, str] 
             return {value.port} | ({value.extra["proxy_port"]} if value.extra["proxy"] else set())
         _host, port, config, _seed = value
         return {port} | proxies_listen_ports(name, config)
+    if service["image"].startswith("prom/prometheus:"):
+        return {9090}  # its default --web.listen-address
+    if service["image"].startswith("grafana/grafana:"):
+        return {3000}  # its default http_port
     if service["image"].startswith("ghcr.io/shopify/toxiproxy:"):
         flags = dict(a.lstrip("-").partition("=")[::2] for a in service["command"])
         return {int(flags.get("port", "8474"))} | proxies_listen_ports(name, flags.get("config"))
