@@ -10,6 +10,7 @@ import exec from 'k6/execution';
 import { admin, reachable } from './lib/admin.js';
 import { config, defaultCredentials, tenantCredentials } from './lib/config.js';
 import { useWindow } from './lib/phase.js';
+import { reportLines } from './lib/report.js';
 import { definition } from './lib/scenarios.js';
 import { runJob } from './lib/worker.js';
 
@@ -84,6 +85,13 @@ export function setup() {
 }
 
 export function teardown(data) {
+  if (reachable()) {
+    try {
+      for (const line of reportLines(admin.report())) console.log(line);
+    } catch (e) {
+      console.warn(`mockprovider report: not available (${e})`);
+    }
+  }
   if (!data.previous) return;
   if (data.tenants) {
     for (const tenant of TENANTS) {

@@ -45,11 +45,11 @@ class Admin:
         self.url = url.rstrip("/")
         self.token = token
 
-    def call(self, method: str, path: str, body: Any = None, **query: Any) -> Any:
-        params = {k: v for k, v in query.items() if v is not None}
+    def call(self, verb: str, path: str, body: Any = None, query: dict[str, Any] | None = None) -> Any:
+        params = {k: v for k, v in (query or {}).items() if v is not None}
         target = f"{self.url}/__mock{path}" + (f"?{urllib.parse.urlencode(params)}" if params else "")
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(target, data=data, method=method)
+        request = urllib.request.Request(target, data=data, method=verb)
         if data is not None:
             request.add_header("content-type", "application/json")
         if self.token:
@@ -58,7 +58,7 @@ class Admin:
             with urllib.request.urlopen(request, timeout=30) as reply:
                 raw = reply.read()
         except urllib.error.HTTPError as exc:
-            raise AdminError(f"{method} {path} answered {exc.code}: {exc.read()[:500].decode(errors='replace')}"
+            raise AdminError(f"{verb} {path} answered {exc.code}: {exc.read()[:500].decode(errors='replace')}"
                              ) from None
         return json.loads(raw) if raw else None
 
@@ -69,11 +69,13 @@ class Admin:
                  since: float | None = None, limit: int | None = 10_000) -> list[dict[str, Any]]:
         """Journal entries matching every given filter, oldest first (``key`` may be the key or its fingerprint;
         ``status`` may be ``429``, ``"4xx"``, ``"500-599"``)."""
-        return self.call("GET", "/requests", provider=provider, endpoint=endpoint, status=status, key=key,
-                         job=job, method=method, since=since, limit=limit)["requests"]
+        query = {"provider": provider, "endpoint": endpoint, "status": status, "key": key, "job": job,
+                 "method": method, "since": since, "limit": limit}
+        return self.call("GET", "/requests", query=query)["requests"]
 
     def count(self, **filters: Any) -> int:
-        return self.call("GET", "/requests/count", **{k: v for k, v in filters.items() if v is not None})["count"]
+        """How many journalled requests match (the same filters as ``requests``)."""
+        return self.call("GET", "/requests/count", query=filters)["count"]
 
     def verify(self, *, count: int | None = None, at_least: int | None = None, at_most: int | None = None,
                **filters: Any) -> list[dict[str, Any]]:
@@ -105,7 +107,7 @@ class Admin:
         return self.call("GET", "/report")
 
     def jobs(self, provider: str | None = None, state: str | None = None, limit: int = 1000) -> list[dict]:
-        return self.call("GET", "/jobs", provider=provider, state=state, limit=limit)["jobs"]
+        return self.call("GET", "/jobs", query={"provider": provider, "state": state, "limit": limit})["jobs"]
 
     def reset(self) -> None:
         self.call("POST", "/reset")

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from kling_client import Kling, Receiver
 from prometheus_client.parser import text_string_to_metric_families
-from runway_client import KEY, client
+from runway_client import client
 
 from mockprovider.testing import MockServer
 

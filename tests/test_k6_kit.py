@@ -113,6 +113,13 @@ def test_load_creates_polls_and_downloads_on_every_provider_with_tags(server, tm
     # setup() switched the server to `happy`; teardown() put the startup profile back
     assert run.setup_data["profile"] == "happy" and run.setup_data["scale"] == 0.01
     assert active_profile(server) == "default"
+    # teardown() printed the server's client-behaviour report: the jobs the fleet created, per provider
+    report = admin_call(server, "GET", "/report").json()
+    for provider in PROVIDERS:
+        created = report["providers"][provider]["jobs"]["created"]
+        assert created == run.total("jobs_created", provider=provider)
+        assert f"mockprovider report: {provider}: jobs {created} (ok " in run.output, run.output[-3000:]
+    assert "mockprovider report: total cost at list prices $" in run.output
 
 
 @pytest.mark.parametrize(("scenario", "duration_scale", "extra"), [

@@ -31,4 +31,5 @@ export const admin = {
   removeKlingKey: (ak) => call('DELETE', `/kling/keys/${encodeURIComponent(ak)}`),
   reset: () => call('POST', '/reset', {}),
   stats: () => call('GET', '/stats'),
+  report: () => call('GET', '/report'),
 };
