@@ -92,7 +92,7 @@ def server_requests(server, **filters) -> list[dict]:
 
 
 def test_client_that_polls_too_fast(server):
-    use(server, {"jobs": {"queue": "0s", "run": "30s"}})
+    use(server, {"jobs": {"queue": "0s", "run": "100s"}})  # 1 s real
     key = runway_key("fa")
     headers = {**RUNWAY_HEADERS, "Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=server.url, headers=headers) as http:
@@ -107,7 +107,7 @@ def test_client_that_polls_too_fast(server):
         took = time.monotonic() - started
     figures = report(server)["providers"]["runway"]["keys"][fingerprint(key)]
     assert figures["polls_per_job"] == {"count": 1, "mean": polls, "p50": polls, "p95": polls}
-    assert polls >= 10
+    assert polls >= 5
     assert figures["poll_interval_s"]["count"] == polls - 1
     assert figures["poll_interval_s"]["p50"] <= took / (polls - 1) * 2
     assert figures["detection_lag_s"]["count"] == 1
