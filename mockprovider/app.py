@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Router
+from starlette.routing import BaseRoute, Mount, Router
 from starlette.types import Receive, Scope, Send
 
 from . import dialects
@@ -73,6 +73,13 @@ def webhook_rules(settings: Settings) -> TargetRules:
     return TargetRules(own, settings.webhook_allow or ())
 
 
+def first_segment(route: BaseRoute) -> str:
+    """The literal first path segment of a route ("" if it starts with a parameter)."""
+    path = getattr(route, "path", "") or ""
+    first = path.lstrip("/").split("/", 1)[0]
+    return "" if "{" in first else first.split(":", 1)[0]
+
+
 class MockProviderApp(Starlette):
     """The ASGI app, with its context and dialects at hand."""
 
@@ -110,6 +117,9 @@ class MockProviderApp(Starlette):
         routes += media_routes(self.ctx)
         for dialect in self.dialects:
             routes += dialect.routes()
+        reserved = frozenset(first_segment(route) for route in routes) - {""}
+        for dialect in self.dialects:
+            routes += dialect.catch_all_routes(reserved)
         self.router = SegmentRouter(routes, lifespan=self._lifespan)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -16,6 +16,7 @@ AVAILABLE = {
     "seedance": "mockprovider.dialects.seedance.dialect:SeedanceDialect",
     "wan": "mockprovider.dialects.wan.dialect:WanDialect",
     "replicate": "mockprovider.dialects.replicate.dialect:ReplicateDialect",
+    "fal": "mockprovider.dialects.fal.dialect:FalDialect",  # last: its /{owner}/{alias} routes come after all
 }
 
 

@@ -45,6 +45,11 @@ class Dialect:
         """Whether an unrouted path looks like this provider's, so its 404/405 come in its shape."""
         return False
 
+    def catch_all_routes(self, reserved: frozenset[str]) -> list[BaseRoute]:
+        """Routes with an open first path segment (``/{owner}/...``), mounted after every other route; they must
+        not match a path whose first segment is in ``reserved`` (the first segments of all other routes)."""
+        return []
+
     def admin_routes(self) -> list[BaseRoute]:
         """Extra admin routes, mounted under ``/__mock/<name>/`` (e.g. managing API keys, callback logs)."""
         return []

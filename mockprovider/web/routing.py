@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from starlette.routing import BaseRoute, Route, Router
+from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import Receive, Scope, Send
 
 DEPTH = 3
@@ -67,3 +67,17 @@ class SegmentRouter(Router):
                 await route.handle(scope, receive, send)
                 return
         await super().app(scope, receive, send)
+
+
+class OpenRoute(Route):
+    """A route whose first path segment is a parameter (``/{owner}/{alias}/...``) that never takes a path whose
+    first segment belongs to another route (``reserved``), so it cannot shadow them, whatever the order."""
+
+    def __init__(self, path: str, endpoint, *, methods: list[str], reserved: frozenset[str]) -> None:
+        super().__init__(path, endpoint, methods=methods)
+        self.reserved = reserved
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and scope["path"].split("/", 2)[1] in self.reserved:
+            return Match.NONE, {}
+        return super().matches(scope)
