@@ -25,7 +25,10 @@ class MediaLinks:
         return hmac.new(self.secret, message, hashlib.sha256).hexdigest()[:32]
 
     def url(self, origin: str, job_id: str, index: int, ttl: float, ext: str = "mp4") -> str:
-        expires = int(self.clock.epoch() + ttl)
+        return self.url_until(origin, job_id, index, int(self.clock.epoch() + ttl), ext)
+
+    def url_until(self, origin: str, job_id: str, index: int, expires: int, ext: str = "mp4") -> str:
+        """A link valid until the Unix time ``expires`` (the same link each time: for results stored once)."""
         sig = self._signature(job_id, index, expires)
         return f"{origin}{PREFIX}/{job_id}/{index}.{ext}?exp={expires}&sig={sig}"
 

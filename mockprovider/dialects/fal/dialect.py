@@ -65,6 +65,7 @@ class FalDialect(Dialect):
         self.webhook_key = Ed25519Key.generate(stream(seed, "fal", "webhook-key"))
         self.storage = Storage()
         self.reserved: frozenset[str] = frozenset()
+        self._pending_renders: set[asyncio.Task] = set()
 
     # -- the dialect contract -------------------------------------------------------------------------------
 
@@ -376,7 +377,8 @@ class FalDialect(Dialect):
 
     def _output(self, job: Job, origin: str, size: int | None, ttl: float) -> dict[str, Any]:
         data = job.data or {}
-        url = self.ctx.links.url(origin, job.id, 0, ttl)
+        expires = int(self.ctx.engine.clock.epoch(job.ends) + ttl)  # the result is stored once: one link
+        url = self.ctx.links.url_until(origin, job.id, 0, expires)
         return {"video": wire.file(url, size, **data.get("details", {})), **data.get("extra", {})}
 
     def _finished_response(self, job: Job, state: str, size: int | None, ttl: float) -> Response:
@@ -515,20 +517,34 @@ class FalDialect(Dialect):
 
     def _follow(self, job: Job, url: str, behaviour) -> None:
         ttl = behaviour.url_ttl
+        policy = policy_for(behaviour)
+        signer = FalWebhookSigner(self.webhook_key, user_id_for(job.account))
+
+        def body(job: Job, state: str, size: int | None) -> dict[str, Any]:
+            status, detail, _ = self._outcome_error(job, state)
+            ok = status == 200
+            payload = self._output(job, (job.data or {}).get("o", ""), size, ttl) if ok else {"detail": detail}
+            return {"request_id": job.id, "gateway_request_id": job.id, "status": "OK" if ok else "ERROR",
+                    "payload": payload, "error": None if ok else f"Invalid status code: {status}"}
+
+        async def after_render(job: Job, state: str) -> None:
+            size = await self._size(job)
+            self.ctx.webhooks.deliver(provider=self.name, job=job.id, event="completed", url=url,
+                                      payload=body(job, state, size), policy=policy, signer=signer)
 
         def render(job: Job, state: str) -> list[tuple[str, Any]]:
             if state not in TERMINAL:
                 return []
-            status, detail, _ = self._outcome_error(job, state)
-            ok = status == 200
-            payload = self._output(job, (job.data or {}).get("o", ""), self._cached_size(job), ttl) if ok else \
-                {"detail": detail}
-            return [("completed", {"request_id": job.id, "gateway_request_id": job.id,
-                                   "status": "OK" if ok else "ERROR", "payload": payload,
-                                   "error": None if ok else f"Invalid status code: {status}"})]
+            size = self._cached_size(job)
+            if state == SUCCEEDED and size is None and isinstance(job.output, VideoSpec):
+                # the payload names the file's size: wait for its render (seconds at most), then send
+                task = asyncio.get_running_loop().create_task(after_render(job, state))
+                self._pending_renders.add(task)
+                task.add_done_callback(self._pending_renders.discard)
+                return []
+            return [("completed", body(job, state, size))]
 
-        self.ctx.webhooks.follow(job, provider=self.name, url=url, policy=policy_for(behaviour), render=render,
-                                 signer=FalWebhookSigner(self.webhook_key, user_id_for(job.account)))
+        self.ctx.webhooks.follow(job, provider=self.name, url=url, policy=policy, render=render, signer=signer)
 
     async def jwks(self, request: Request, decision: RequestDecision) -> Response:
         return json_response({"keys": [self.webhook_key.jwk()]}, headers={"cache-control": "public, max-age=86400"})
