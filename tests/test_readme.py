@@ -61,7 +61,7 @@ def test_the_banner_prints_each_base_url(served):
 
 def test_snippets_are_all_found():
     assert set(SNIPPETS) == {"runway", "veo-vertex", "veo-gemini", "kling", "toxiproxy", "luma", "minimax",
-                             "seedance", "wan", "replicate"}
+                             "seedance", "wan", "replicate", "fal"}
 
 
 @pytest.mark.parametrize("name", sorted(SNIPPETS))
@@ -99,6 +99,9 @@ def test_readme_snippet_runs_unchanged(served, name):
     elif name == "replicate":
         status, percentage, size = out.split()
         assert (status, float(percentage)) == ("succeeded", 1.0) and int(size) > 1000
+    elif name == "fal":
+        lines = out.split()
+        assert lines[-2:] == ["Completed", "True"] and set(lines[:-1]) <= {"Queued", "InProgress", "Completed"}
 
 
 def test_profile_readme_examples_are_valid_profiles():
