@@ -53,7 +53,7 @@ def served():
 
 def test_the_banner_prints_each_base_url(served):
     port, proxy_port, banner = served
-    for provider in ("runway", "veo", "kling", "luma", "minimax", "seedance", "wan", "replicate", "admin"):
+    for provider in ("runway", "veo", "kling", "luma", "minimax", "seedance", "wan", "replicate", "fal", "admin"):
         assert re.search(rf"{provider}\s.*http://127\.0\.0\.1:{port}", banner), banner
     assert f"http://127.0.0.1:{proxy_port}" in banner
     assert f"http://127.0.0.1:{port}/__mock/ui" in banner
