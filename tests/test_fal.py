@@ -306,16 +306,16 @@ def test_the_status_stream_sends_each_change_and_closes_after_completed(patched)
 def test_the_stream_keeps_the_connection_alive(monkeypatch):
     from mockprovider.dialects.fal import dialect
 
-    monkeypatch.setattr(dialect, "KEEPALIVE", 0.1)
+    monkeypatch.setattr(dialect, "KEEPALIVE", 0.05)
     with MockServer(profile="happy", time_scale=0.01) as server:
-        admin_call(server.url, "PUT", "/profile", {"profile": {"extends": "happy", "jobs": {"run": "60s"}}})
+        admin_call(server.url, "PUT", "/profile", {"profile": {"extends": "happy", "jobs": {"run": "300s"}}})
         submitted = httpx.post(server.url + "/" + LUMA, json={"prompt": "x"},
                                headers={"Authorization": "Key k:s"}).json()
         with httpx.stream("GET", submitted["status_url"] + "/stream", headers={"Authorization": "Key k:s"},
                           timeout=20) as reply:
             lines = list(reply.iter_lines())
-    assert ": ping" in lines and json.loads(lines[[i for i, x in enumerate(lines) if x.startswith("data")][-1]][6:])[
-        "status"] == "COMPLETED"
+    data = [json.loads(x[6:]) for x in lines if x.startswith("data: ")]
+    assert ": ping" in lines and data[-1]["status"] == "COMPLETED", lines
 
 
 def test_fal_routes_never_shadow_the_other_providers_and_the_reverse(patched):
