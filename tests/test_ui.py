@@ -8,6 +8,7 @@ import os
 import random
 import shutil
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -255,3 +256,44 @@ def test_the_census_matches_a_full_count_through_cancels_and_queues():
     engine.reset()
     census.clear()
     assert census.update(clock.now()) == []
+
+
+def first_event(url: str, headers: dict) -> tuple[str, dict]:
+    request = urllib.request.Request(url, headers={"accept": "text/event-stream", **headers})
+    with urllib.request.urlopen(request, timeout=5) as reply:
+        event, data = None, None
+        for line in reply:
+            if line.startswith(b"event: "):
+                event = line[7:].strip().decode()
+            elif line.startswith(b"data: ") and event:
+                data = json.loads(line[6:])
+                return event, data
+    raise AssertionError("no event")
+
+
+def test_a_resumed_stream_sends_only_the_history_it_missed_and_viewers_are_bounded(server_factory):
+    server = server_factory(profile="happy", extra={"ui_interval": 0.05, "ui_max_viewers": 2})
+    events = server.url + "/__mock/ui/events"
+    deadline = time.monotonic() + 10
+    while (state := json.loads(get(server.url + "/__mock/ui/state")[2]))["seq"] < 3:  # a few ticks of history
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    event, history = first_event(events, {})
+    assert event == "history" and len(history["points"]) >= 1
+    newest = history["points"][-1]["seq"]
+    assert newest >= state["seq"]
+    event, resumed = first_event(events, {"last-event-id": str(newest - 2)})
+    assert event == "history" and [p["seq"] for p in resumed["points"]][:2] == [newest - 1, newest]
+
+    def viewers() -> int:
+        return server.call(lambda: len(server.app.live_page.viewers))
+
+    while viewers():  # the streams above end once the server sees their clients go
+        assert time.monotonic() < deadline + 10
+        time.sleep(0.02)
+    request = urllib.request.Request(events, headers={"accept": "text/event-stream"})
+    with urllib.request.urlopen(request, timeout=5) as first, urllib.request.urlopen(request, timeout=5) as second:
+        assert first.readline().startswith(b"retry:") and second.readline().startswith(b"retry:")
+        assert viewers() == 2
+        status, _, body = get(events, {"accept": "text/event-stream"})
+        assert status == 503 and b"viewers" in body

@@ -17,7 +17,9 @@ __all__ = ["UI", "Sampler", "install"]
 
 def install(app: Any) -> tuple[Sampler, list[Route]]:
     """The sampler for ``app`` (started and stopped with the server) and the page's routes."""
-    sampler = Sampler(app, interval=float(app.settings.extra.get("ui_interval", 1.0)))
+    extra = app.settings.extra
+    sampler = Sampler(app, interval=float(extra.get("ui_interval", 1.0)),
+                      max_viewers=int(extra.get("ui_max_viewers", 32)))
 
     async def start() -> None:
         sampler.start()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 from typing import Any
 
@@ -11,18 +10,16 @@ from ..engine.engine import Engine
 from ..engine.jobs import Job
 from ..engine.limits import WINDOW
 from ..engine.selection import Assignment
+from ..insight.journal import fingerprint
 
 MAX_KEYS_SHOWN = 50
 BUSIEST_SCOPES = 3
 
 
-def fingerprint(key: str) -> str:
-    """A short stable name for an API key that does not reveal it (the page may be on a projector)."""
-    return hashlib.sha256(key.encode()).hexdigest()[:8]
-
-
 def masked(key: str) -> str:
-    return f"{key[:4]}…{fingerprint(key)}" if len(key) > 8 else f"…{fingerprint(key)}"
+    """An API key as the page shows it (it may be on a projector): its first characters and the journal's and
+    report's stable fingerprint, never the secret."""
+    return f"{key[:4]}…{fingerprint(key)}" if len(key) > 12 else f"…{fingerprint(key)}"
 
 
 def assignment(clock: Clock, a: Assignment) -> dict[str, Any]:
