@@ -298,3 +298,13 @@ def test_async_client_works_too(server):
             return generation.state
 
     assert asyncio.run(run()) == "completed"
+
+
+def test_finished_generations_feed_the_cost_ledger(server):
+    luma = client(server)
+    wait(luma, luma.generations.create(model="ray-2", prompt="a whale", duration="9s").id)
+    profile(server, {"jobs": {"failure_rate": {"internal": 1.0}}})
+    assert wait(luma, luma.generations.create(model="ray-2", prompt="a whale").id).state == "failed"
+    report = server.admin("GET", "/report").json()["providers"]["luma"]
+    assert report["cost_usd"] == pytest.approx(9 * 0.08)  # ray-2 at $0.08 a second (the price book)
+    assert report["jobs"]["succeeded"] == 1 and report["jobs"]["failed"] == 1

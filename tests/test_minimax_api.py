@@ -254,3 +254,12 @@ def test_injected_errors_keep_the_base_resp_envelope(server, status, code):
     reply = httpx.post(f"{server.url}/v1/video_generation", json={"model": "T2V-01", "prompt": "hi"},
                        headers={"Authorization": f"Bearer {KEY}"})
     assert reply.status_code == status and reply.json()["base_resp"]["status_code"] == code
+
+
+def test_finished_tasks_feed_the_cost_ledger(server, mm):
+    mm.generate("MiniMax-Hailuo-2.3", "a cat", duration=6, resolution="1080P")
+    mm.generate("MiniMax-Hailuo-2.3-Fast", first_frame_image="https://example.com/a.png", duration=10)
+    report = server.admin("GET", "/report").json()["providers"]["minimax"]
+    # the price book: 2.3 at $0.077/s for 1080P, 2.3-Fast at $0.026/s below 1080P
+    assert report["cost_usd"] == pytest.approx(6 * 0.077 + 10 * 0.026)
+    assert report["downloads"]["count"] >= 2
