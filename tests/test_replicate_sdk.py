@@ -497,3 +497,31 @@ def test_bundled_profiles_give_replicate_its_published_limits():
     tight = library.load("rate-limited")
     assert tight.auth("replicate")["create_requests_per_minute"] == 6
     assert tight.resolve("replicate", "luma/ray").limits.credits == 5
+
+
+def test_over_the_concurrency_limit_predictions_wait_in_starting(server):
+    profile(server, {"limits": {"concurrent_jobs": 1}, "jobs": {"queue": "0s", "run": "20s"}})
+    c = client(server)
+    first = c.predictions.create(model="luma/ray", input={"prompt": "x"})
+    second = c.predictions.create(model="luma/ray", input={"prompt": "x"})  # accepted, not refused
+    time.sleep(0.1)  # 5 engine seconds
+    assert (c.predictions.get(first.id).status, c.predictions.get(second.id).status) == ("processing", "starting")
+    second.wait()
+    first.reload()
+    assert first.status == second.status == "succeeded"
+    assert first.completed_at <= second.started_at
+
+
+def test_injected_faults_raise_replicate_error_and_reads_ride_out_503s(server):
+    profile(server, {"faults": {"create": [{"kind": "error", "status": 500, "rate": 1.0}],
+                                "status": [{"kind": "error", "status": 503, "rate": 0.5}]}})
+    c = client(server)
+    with pytest.raises(ReplicateError) as caught:
+        c.predictions.create(model="luma/ray", input={"prompt": "x"})
+    assert caught.value.status == 500 and caught.value.title == "Internal server error"
+    profile(server, {"faults": {"status": [{"kind": "error", "status": 503, "rate": 0.5}]}})
+    prediction = c.predictions.create(model="luma/ray", input={"prompt": "x"})
+    before = server.app.ctx.metrics.requests.get(("replicate", "status", 503), 0)
+    for _ in range(6):
+        assert c.predictions.get(prediction.id).id == prediction.id  # the SDK retries GETs on 503
+    assert server.app.ctx.metrics.requests.get(("replicate", "status", 503), 0) > before
