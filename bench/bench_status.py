@@ -8,6 +8,7 @@ process, measured by wrk in alternating rounds (the machine is noisy):
 - Kling      ``GET /v1/videos/text2video/{id}`` (an HS256 JWT valid for the run)
 - Luma       ``GET /dream-machine/v1/generations/{id}``
 - MiniMax    ``GET /v1/query/video_generation?task_id={id}``
+- Replicate  ``GET /v1/predictions/{id}`` (a processing veo-3 prediction: its logs carry 50 progress lines)
 
     python bench/bench_status.py [--seconds 5] [--rounds 3] [--connections 64] [--providers runway,kling]
 
@@ -35,7 +36,8 @@ VEO = {"x-goog-api-key": "bench-key"}
 VEO_MODEL = "veo-3.1-generate-preview"
 LUMA = {"Authorization": "Bearer luma-bench"}
 MINIMAX = {"Authorization": "Bearer sk-api-bench"}
-ALL = ("runway", "veo-gemini", "veo-vertex", "kling", "luma", "minimax")
+REPLICATE = {"Authorization": "Bearer r8_" + "b" * 37}
+ALL = ("runway", "veo-gemini", "veo-vertex", "kling", "luma", "minimax", "replicate")
 
 
 def kling_jwt(access: str = "ak_test", secret: str = "sk_test", lifetime: int = 3600) -> str:
@@ -96,6 +98,12 @@ def setup(name: str, mock: str, work: Path) -> Target:
                           json={"model": "MiniMax-Hailuo-2.3", "prompt": "a lighthouse"}).json()
         target = Target(name, f"{mock}/v1/query/video_generation?task_id={task['task_id']}", MINIMAX)
         assert httpx.get(target.url, headers=MINIMAX).json()["status"] == "Processing"
+    elif name == "replicate":
+        prediction = httpx.post(f"{mock}/v1/models/google/veo-3/predictions", headers=REPLICATE,
+                                json={"input": {"prompt": "a lighthouse"}}).json()
+        target = Target(name, prediction["urls"]["get"], REPLICATE)
+        time.sleep(0.2)  # past "starting"
+        assert httpx.get(target.url, headers=REPLICATE).json()["status"] == "processing"
     else:
         raise SystemExit(f"unknown provider {name!r}; expected some of {', '.join(ALL)}")
     return target

@@ -114,6 +114,7 @@ class ReplicateDialect(Dialect):
         self._order = itertools.count(1)
         self._waiters: dict[str, list[asyncio.Future]] = {}
         self._file_ids = stream(ctx.engine.seed, "replicate", "files")
+        self._seeds = stream(ctx.engine.seed, "replicate", "seeds")
         self._signers: dict[str, StandardWebhooks] = {}
         self.webhooks = PredictionWebhooks(ctx.webhooks, self.name)
 
@@ -185,6 +186,7 @@ class ReplicateDialect(Dialect):
                     future.cancel()
         self._waiters.clear()
         self._file_ids = stream(self.ctx.engine.seed, "replicate", "files")
+        self._seeds = stream(self.ctx.engine.seed, "replicate", "seeds")
         self._signers.clear()
 
     # -- auth -----------------------------------------------------------------------------------------------
@@ -273,7 +275,8 @@ class ReplicateDialect(Dialect):
         webhook, events = _webhook_of(body)
         origin = self.origin(request)
         data: dict[str, Any] = {"m": model.ref, "v": version, "o": origin,
-                                "i": {name: echoed(value) for name, value in params.input.items()}}
+                                "i": {name: echoed(value) for name, value in params.input.items()},
+                                "sd": self._seeds.getrandbits(31)}  # the seed the logs show when none is given
         if deployment is not None:
             data["d"] = deployment
         if webhook is not None:
@@ -384,11 +387,10 @@ class ReplicateDialect(Dialect):
             output = self.ctx.links.url(origin, job.id, 0, ttl)
         model = MODELS.get(job.model)
         spec = job.output
-        seed = (job.data or {}).get("i", {}).get("seed")
-        if seed is None:
-            seed = derive_seed(engine.seed, job.id) % 2**31
-        header = [f"Using seed: {seed}",
-                  f"Generating a {spec.duration:g}s {spec.width}x{spec.height} video at {spec.fps} fps"]
+        data = job.data or {}
+        seed = data["i"].get("seed")
+        header = wire.log_header(data["sd"] if seed is None else seed, spec.duration, spec.width, spec.height,
+                                 spec.fps)
         return wire.prediction(job, state, progress, epoch=engine.clock.epoch, origin=origin, now=now,
                                output=output, steps=model.steps if model else 30, header=header,
                                as_status=as_status)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 from starlette.responses import Response
@@ -39,6 +40,7 @@ def new_id(rng: random.Random) -> str:
     return "".join(_ID_ALPHABET[(n >> (5 * i)) & 31] for i in range(26))
 
 
+@lru_cache(maxsize=16384)  # a job's timestamps are rendered at every poll
 def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
@@ -77,19 +79,31 @@ def progress_line(done: int, total: int, elapsed: float, per_step: float) -> str
     return f"{percent:3d}%|{bar}| {done}/{total} [{_clock_text(elapsed)}<{_clock_text(left)}, {per_step:.2f}s/it]"
 
 
-def logs(job: Job, state: str, progress: float, steps: int, header: list[str]) -> str:
+def logs(job: Job, state: str, progress: float, steps: int, header: tuple[str, ...]) -> str:
     """The prediction's logs at ``progress``: the model's start-up lines, then one progress line per step done."""
     if state in (THROTTLED, QUEUED):
         return ""
     per_step = max(job.plan.run / steps, 0.01)
     done = steps if state == SUCCEEDED else min(int(progress * steps), steps)
-    lines = list(header)
-    lines += [progress_line(k, steps, k * per_step, per_step) for k in range(done + 1)]
+    tail = ""
     if state == SUCCEEDED:
-        lines.append("Video generated, uploading")
+        tail = "Video generated, uploading"
     elif state == FAILED:
-        lines.append(f"Error: {FAILURES.get(job.plan.failure or 'internal', FAILURES['internal'])}")
+        tail = f"Error: {FAILURES.get(job.plan.failure or 'internal', FAILURES['internal'])}"
+    return _logs_text(header, steps, per_step, done, tail)
+
+
+@lru_cache(maxsize=4096)  # polls between two steps see the same text: build it once
+def _logs_text(header: tuple[str, ...], steps: int, per_step: float, done: int, tail: str) -> str:
+    lines = [*header, *(progress_line(k, steps, k * per_step, per_step) for k in range(done + 1))]
+    if tail:
+        lines.append(tail)
     return "\n".join(lines) + "\n"
+
+
+@lru_cache(maxsize=4096)
+def log_header(seed: int, duration: float, width: int, height: int, fps: int) -> tuple[str, ...]:
+    return (f"Using seed: {seed}", f"Generating a {duration:g}s {width}x{height} video at {fps} fps")
 
 
 # -- the prediction object ----------------------------------------------------------------------------------
@@ -100,7 +114,7 @@ def completed_at(job: Job, state: str) -> float | None:
 
 
 def prediction(job: Job, state: str, progress: float, *, epoch, origin: str, now: float,
-               output: Any = None, steps: int = 30, header: list[str] | None = None,
+               output: Any = None, steps: int = 30, header: tuple[str, ...] = (),
                as_status: str | None = None) -> dict[str, Any]:
     """The prediction as GET /v1/predictions/{id} shows it. ``epoch`` turns engine times into Unix times;
     ``as_status`` renders it in an earlier status (a Prefer: wait that ran out answers "starting")."""
@@ -117,7 +131,7 @@ def prediction(job: Job, state: str, progress: float, *, epoch, origin: str, now
         "version": data["v"],
         "input": None if removed else data.get("i", {}),
         "logs": None if removed else ("" if status == "starting" else logs(job, state, progress, steps,
-                                                                            header or [])),
+                                                                            header)),
         "output": None if removed else (output if status == "succeeded" else None),
         "data_removed": removed,
         "error": None,
