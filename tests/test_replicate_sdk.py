@@ -91,7 +91,10 @@ def test_run_with_prefer_wait_answers_the_finished_prediction_and_a_playable_mp4
     assert status == 201 and body["status"] == "succeeded" and body["version"] == "hidden"
     assert reply_headers["preference-applied"] == "wait"
     assert reply_headers["location"] == body["urls"]["get"]
-    assert decode(httpx.get(out).content) == (1366, 768, 6.0, False)
+    first = httpx.get(out).content
+    assert decode(first) == (1366, 768, 6.0, False)
+    again = client(server).run("minimax/hailuo-02", input=HAILUO)
+    assert httpx.get(again).content != first  # every output its own bytes, as real generations are
 
 
 def test_file_output_reads_over_tls_with_the_ca_trusted(server, monkeypatch):

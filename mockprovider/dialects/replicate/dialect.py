@@ -26,6 +26,7 @@ from ...engine.jobs import QUEUED, RUNNING, SUCCEEDED, TERMINAL, THROTTLED, Job
 from ...engine.limits import OverLimit
 from ...engine.rng import derive_seed, stream
 from ...media.render import VideoSpec
+from ...media.routes import output_url, prewarm_output
 from ...web.body import BodyError, read_body, read_json
 from ...web.responses import json_response, no_content
 from ...web.values import parse_int
@@ -295,7 +296,7 @@ class ReplicateDialect(Dialect):
         if isinstance(result, RejectedAtSubmit):
             return wire.problem(422, "The input was flagged as sensitive. Please try again with different "
                                      "inputs. (E005)", "Input flagged")
-        self.ctx.media.prewarm(spec)
+        prewarm_output(self.ctx, result)
         self._remember(result)
         if deadline is not None:
             engine.timeline.at(result.created + deadline, lambda job=result: self._deadline(job))
@@ -384,7 +385,7 @@ class ReplicateDialect(Dialect):
         output = None
         if state == SUCCEEDED:
             ttl = min(url_ttl, max(job.ends + wire.RETENTION - now, 1.0))
-            output = self.ctx.links.url(origin, job.id, 0, ttl)
+            output = output_url(self.ctx, origin, job, 0, ttl)
         model = MODELS.get(job.model)
         spec = job.output
         data = job.data or {}
