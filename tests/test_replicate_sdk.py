@@ -528,3 +528,20 @@ def test_injected_faults_raise_replicate_error_and_reads_ride_out_503s(server):
     for _ in range(6):
         assert c.predictions.get(prediction.id).id == prediction.id  # the SDK retries GETs on 503
     assert server.app.ctx.metrics.requests.get(("replicate", "status", 503), 0) > before
+
+
+def test_list_filters_by_creation_time_across_pages(server):
+    c = client(server)
+    early = c.predictions.create(model="luma/ray", input={"prompt": "x"})
+    server.admin("POST", "/clock", {"advance": "10s"})
+    late = [c.predictions.create(model="luma/ray", input={"prompt": "x"}) for _ in range(101)]
+    cut = late[0].created_at.replace("Z", "+00:00")
+    page = c.predictions.list(f"/v1/predictions?created_after={early.created_at}")
+    assert len(page.results) == 100 and early.id not in [p.id for p in page.results]
+    rest = c.predictions.list(page.next)
+    assert [p.id for p in rest.results] == [late[0].id]
+    before = c.predictions.list(f"/v1/predictions?created_before={httpx.QueryParams({'x': cut})['x']}")
+    assert [p.id for p in before.results] == [early.id]
+    with pytest.raises(ReplicateError) as caught:
+        c.predictions.list("/v1/predictions?created_after=yesterday")
+    assert caught.value.status == 400

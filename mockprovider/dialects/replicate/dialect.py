@@ -13,6 +13,7 @@ from collections import deque
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from starlette.convertors import Convertor, register_url_convertor
@@ -454,7 +455,7 @@ class ReplicateDialect(Dialect):
             job = store.get(job_id)
             if job is None:
                 continue
-            created = epoch(job.created)
+            created = round(epoch(job.created) * 1e6)  # microseconds, as created_at shows it
             if (after is not None and created <= after) or (before is not None and created >= before):
                 continue
             page.append((n, job))
@@ -467,7 +468,8 @@ class ReplicateDialect(Dialect):
         ttl = decision.behaviour.url_ttl
         results = [self.render(job, origin, ttl) for _, job in page]
         base = f"{origin}/v1/predictions?"
-        extra = "".join(f"&{name}={query[name]}" for name in ("created_after", "created_before") if name in query)
+        extra = "".join(f"&{name}={quote(query[name], safe='')}" for name in ("created_after", "created_before")
+                        if name in query)
         older = more if direction == "b" else mark is not None
         newer = mark is not None if direction == "b" else more
         return json_response({
@@ -740,7 +742,7 @@ def _read_cursor(raw: str | None) -> tuple[str, int] | str | None:
     return text[0], n
 
 
-def _read_time(raw: str | None) -> float | str | None:
+def _read_time(raw: str | None) -> int | str | None:
     if raw is None:
         return None
     try:
@@ -749,7 +751,10 @@ def _read_time(raw: str | None) -> float | str | None:
         return "expected an ISO 8601 date-time"
     if moment.tzinfo is None:
         return "expected a time zone (such as Z)"
-    return moment.timestamp()
+    try:
+        return round(moment.timestamp() * 1e6)  # microseconds
+    except (OverflowError, ValueError):
+        return "expected an ISO 8601 date-time"
 
 
 def _usable_secret(secret: str) -> bool:
