@@ -43,15 +43,20 @@ class Kling:
     def get(self, path: str, **params: Any) -> httpx.Response:
         return self.http.get(path, headers=self.headers(), params=params)
 
+    @staticmethod
+    def path(kind: str) -> str:
+        """Where a task family lives: /v1/videos/<kind>, except image generation under /v1/images/."""
+        return "/v1/images/generations" if kind == "generations" else f"/v1/videos/{kind}"
+
     def create(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
-        r = self.post(f"/v1/videos/{kind}", body)
+        r = self.post(self.path(kind), body)
         assert r.status_code == 200, r.text
         answer = r.json()
         assert answer["code"] == 0 and answer["message"] == "SUCCEED", answer
         return answer["data"]
 
     def query(self, kind: str, task_id: str) -> dict[str, Any]:
-        r = self.get(f"/v1/videos/{kind}/{task_id}")
+        r = self.get(f"{self.path(kind)}/{task_id}")
         assert r.status_code == 200, r.text
         return r.json()["data"]
 

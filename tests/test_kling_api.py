@@ -8,6 +8,8 @@ from kling_client import Kling, png_base64, probe_mp4
 
 from mockprovider.testing import MockServer
 
+COSTS = {"start_time": 0, "end_time": 2 * 10**12}  # /account/costs requires both
+
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 
 
@@ -161,10 +163,10 @@ def test_unrouted_paths_and_methods_answer_in_kling_shape(kling):
 
 
 def test_account_costs_reflect_spending(kling):
-    before = kling.get("/account/costs", start_time=0, end_time=2 * 10**12).json()
+    before = kling.get("/account/costs", **COSTS).json()
     assert before["code"] == 0
     [pack] = before["data"]["resource_pack_subscribe_infos"]
     kling.create("text2video", {"model_name": "kling-v1", "prompt": "x", "mode": "pro", "duration": "10"})
-    [after] = kling.get("/account/costs").json()["data"]["resource_pack_subscribe_infos"]
+    [after] = kling.get("/account/costs", **COSTS).json()["data"]["resource_pack_subscribe_infos"]
     assert pack["remaining_quantity"] - after["remaining_quantity"] == pytest.approx(7.0)
     assert after["status"] == "online"

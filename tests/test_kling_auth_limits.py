@@ -11,6 +11,8 @@ from kling_client import ACCESS_KEY, SECRET_KEY, Kling, token
 
 from mockprovider.testing import MockServer
 
+COSTS = {"start_time": 0, "end_time": 2 * 10**12}  # /account/costs requires both
+
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 BODY = {"model_name": "kling-v2-6", "prompt": "a cat", "duration": "5", "mode": "std"}
 
@@ -102,14 +104,14 @@ def test_rate_limit(server, kling):
 
 def test_credits_exhausted_and_account_costs(server, kling):
     use_profile(server, {"extends": "happy", "limits": {"credits": 2}})
-    [pack] = kling.get("/account/costs").json()["data"]["resource_pack_subscribe_infos"]
+    [pack] = kling.get("/account/costs", **COSTS).json()["data"]["resource_pack_subscribe_infos"]
     assert (pack["total_quantity"], pack["remaining_quantity"], pack["status"]) == (2.0, 2.0, "online")
     assert kling.post("/v1/videos/text2video", BODY).status_code == 200  # 1.5 units
     expect(kling.post("/v1/videos/text2video", BODY), 429, 1102)
-    [pack] = kling.get("/account/costs").json()["data"]["resource_pack_subscribe_infos"]
+    [pack] = kling.get("/account/costs", **COSTS).json()["data"]["resource_pack_subscribe_infos"]
     assert pack["remaining_quantity"] == pytest.approx(0.5)
     use_profile(server, {"extends": "happy", "limits": {"credits": 1.5}})
-    [pack] = kling.get("/account/costs").json()["data"]["resource_pack_subscribe_infos"]
+    [pack] = kling.get("/account/costs", **COSTS).json()["data"]["resource_pack_subscribe_infos"]
     assert pack["status"] == "runOut"
 
 
@@ -121,7 +123,7 @@ def test_failed_tasks_give_their_units_back(server, kling):
     assert done["task_status"] == "failed" and done["final_unit_deduction"] == "0"
     deadline = time.monotonic() + 5
     while True:
-        [pack] = kling.get("/account/costs").json()["data"]["resource_pack_subscribe_infos"]
+        [pack] = kling.get("/account/costs", **COSTS).json()["data"]["resource_pack_subscribe_infos"]
         if pack["remaining_quantity"] == pytest.approx(2.0) or time.monotonic() > deadline:
             break
         time.sleep(0.02)

@@ -1,4 +1,5 @@
-"""Kling's official API: text2video and image2video tasks, queries, lists, account costs and callbacks."""
+"""Kling's official API: text2video, image2video, omni-video, multi-image2video, video-extend, identify-face and
+advanced-lip-sync, effects and image generation tasks, queries, lists, account costs and callbacks."""
 
 from __future__ import annotations
 
@@ -15,14 +16,15 @@ from ...engine.jobs import QUEUED, RUNNING, SUCCEEDED, Job
 from ...engine.limits import OverLimit
 from ...engine.rng import stream, uuid4_text
 from ...media.render import VideoSpec
-from ...media.routes import prewarm_output
+from ...media.routes import output_url, prewarm_output
+from ...media.stills import ImageSpec
 from ...web.body import BodyError, read_json
 from ...web.responses import json_response, no_content
-from ...web.values import brief, parse_int
+from ...web.values import brief, http_url, parse_int
 from ...webhooks import policy_for
 from ...webhooks.routes import limit_param
 from ..base import Dialect
-from . import auth
+from . import auth, families
 from . import responses as wire
 from .keys import KeyBook
 from .models import KINDS, Invalid, Params, validate
@@ -53,6 +55,8 @@ class KlingDialect(Dialect):
         self._max_tasks = ctx.settings.max_jobs
         self._external: dict[tuple[str, str], str] = {}  # (account, external_task_id) -> task_id
         self._tasks: dict[tuple[str, str], deque[str]] = {}  # (account, kind) -> task ids, oldest first
+        self.sessions = families.FaceSessions()
+        self._sessions = stream(engine.seed, "kling", "sessions")
 
     # -- the dialect contract -------------------------------------------------------------------------------
 
@@ -65,6 +69,17 @@ class KlingDialect(Dialect):
                 self.route(base, self._lister(kind), ["GET"], "list"),
                 self.route(base + "/{task_id}", self._getter(kind), ["GET"], "status"),
             ]
+        for kind in families.FAMILIES:
+            base = families.PATHS[kind]
+            routes += [
+                self.route(base, self._creator(kind), ["POST"], "create"),
+                self.route(base, self._lister(kind), ["GET"], "list"),
+                self.route(base + "/{task_id}", self._getter(kind), ["GET"], "status"),
+            ]
+        routes.append(self.route("/v1/videos/omni-video/", self._creator(families.OMNI), ["POST"], "create"))
+        for path in ("/v1/videos/identify-face", "/v1/videos/Identify-face"):  # both spellings are documented
+            routes.append(self.route(path, self.identify_face, ["POST"], "create"))
+        routes.append(Route("/__media/kling/faces/{session_id}.jpg", self.face_image, methods=["GET"]))
         routes.append(self.route("/account/costs", self.account_costs, ["GET"], "account"))
         return routes
 
@@ -72,7 +87,8 @@ class KlingDialect(Dialect):
         return {"API base URL": origin}
 
     def owns(self, path: str) -> bool:
-        return path.startswith(("/v1/videos/", "/v1/images/", "/account/"))
+        return path.startswith(("/v1/videos/", "/v1/images/", "/v1/audio/", "/v1/general/", "/account/")) or path in (
+            "/v1/videos", "/v1/images", "/account")
 
     def credential(self, request: Request) -> str | None:
         return auth.issuer(request.headers.get("authorization"))
@@ -106,6 +122,7 @@ class KlingDialect(Dialect):
         self.keys.clear()
         self._external.clear()
         self._tasks.clear()
+        self.sessions.clear()
         self._request_ids = stream(self.ctx.engine.seed, "kling", "request_ids")
 
     # -- auth -----------------------------------------------------------------------------------------------
@@ -136,7 +153,13 @@ class KlingDialect(Dialect):
             body = await read_json(request, self.ctx.settings.max_body)
         except BodyError as exc:
             return wire.error(rid, 1200, f"Invalid request parameters: {exc.message}", exc.status)
-        params = validate(body, kind)
+        if kind in families.FAMILIES:
+            now = self.ctx.engine.clock.now()
+            params = families.validate(
+                body, kind, source=self._extendable(key, body) if kind == families.EXTEND else None,
+                session=self.sessions.get(body.get("session_id"), key, now) if isinstance(body, dict) else None)
+        else:
+            params = validate(body, kind)
         if isinstance(params, Invalid):
             return wire.error(rid, params.code, params.message)
         if params.external_task_id is not None and self._find_external(key, params.external_task_id) is not None:
@@ -144,8 +167,21 @@ class KlingDialect(Dialect):
         model = params.model
         behaviour = decision.assignment.profile.resolve(self.name, model.name)
         width, height = params.size
-        spec = video_spec(width, height, float(params.duration), model.fps, params.sound)
-        data: dict[str, Any] = {}
+        if isinstance(params, families.FamilyParams):
+            spec = params.output
+            usage = ({"images": params.count, "resolution": f"{min(width, height)}p"}
+                     if kind == families.IMAGES else
+                     {"seconds": spec.duration, "mode": params.mode, "audio": params.sound,
+                      "resolution": f"{min(width, height)}p"})
+        else:
+            spec = video_spec(width, height, float(params.duration), model.fps, params.sound)
+            usage = {"seconds": int(params.duration), "mode": params.mode, "audio": params.sound,
+                     "resolution": f"{min(width, height)}p"}
+        data: dict[str, Any] = {"m": params.mode}
+        if isinstance(params, families.FamilyParams):
+            data.update(params.data)
+            if params.count > 1:
+                data["n"] = params.count
         if params.external_task_id is not None:
             data["x"] = params.external_task_id
         if params.watermark:
@@ -157,8 +193,7 @@ class KlingDialect(Dialect):
         result = engine.submit(
             JobRequest(provider=self.name, model=model.name, account=key, kind=kind, make_id=new_task_id,
                        cost=params.units, output=spec, data=data or None, refund_failures=True,
-                       usage={"seconds": int(params.duration), "mode": params.mode, "audio": params.sound,
-                              "resolution": f"{min(width, height)}p"}),
+                       usage=usage),
             decision.assignment, queue_when_busy=False)
         if isinstance(result, OverLimit):
             return self.over_limit(request, result)
@@ -232,17 +267,26 @@ class KlingDialect(Dialect):
 
     def _render(self, job: Job, state: str, origin: str, ttl: float) -> dict[str, Any]:
         clock = self.ctx.engine.clock
-        videos: list[dict[str, str]] = []
-        if state == SUCCEEDED:
+        videos: list[dict[str, Any]] = []
+        data = job.data or {}
+        if state == SUCCEEDED and job.kind == families.IMAGES:
+            videos = [{"index": i, "url": output_url(self.ctx, origin, job, i, ttl)} for i in range(data.get("n", 1))]
+        elif state == SUCCEEDED:
             spec = job.output
-            video = {"id": wire.video_id(job.id), "url": self.ctx.links.url(origin, job.id, 0, ttl),
+            video = {"id": wire.video_id(job.id), "url": output_url(self.ctx, origin, job, 0, ttl),
                      "duration": wire.duration_text(spec.duration)}
-            if (job.data or {}).get("w"):
-                video["watermark_url"] = self.ctx.links.url(origin, job.id, 1, ttl)
+            if data.get("w"):
+                video["watermark_url"] = output_url(self.ctx, origin, job, 1, ttl)
             videos.append(video)
         created = int(clock.epoch(job.created) * 1000)
         updated = int(clock.epoch(wire.updated_at(job, state)) * 1000)
-        return wire.task(job, state, created, updated, videos)
+        body = wire.task(job, state, created, updated, videos, "images" if job.kind == families.IMAGES else "videos")
+        parent = self.ctx.engine.get(self.name, data["p"]) if "p" in data else None
+        if parent is not None:
+            body["task_info"]["parent_video"] = {"id": wire.video_id(parent.id),
+                                                 "url": output_url(self.ctx, origin, parent, 0, ttl) if origin else "",
+                                                 "duration": wire.duration_text(parent.output.duration)}
+        return body
 
     def _getter(self, kind: str):
         async def get_task(request: Request, decision: RequestDecision) -> Response:
@@ -300,20 +344,25 @@ class KlingDialect(Dialect):
         if isinstance(key, Response):
             return key
         rid = self.request_id()
+        times = {}
         for name in ("start_time", "end_time"):
             value = request.query_params.get(name)
-            if value is not None and parse_int(value, 0, 10**15) is None:
+            if value is None or value == "":
+                return wire.error(rid, 1201, f"{name} is required: a Unix time in milliseconds")
+            times[name] = parse_int(value, 0, 10**15)
+            if times[name] is None:
                 return wire.error(rid, 1201, f"{name} must be a Unix time in milliseconds")
+        if times["end_time"] < times["start_time"]:
+            return wire.error(rid, 1201, "end_time must not be earlier than start_time")
+        wanted = request.query_params.get("resource_pack_name")
         engine = self.ctx.engine
         credits = decision.behaviour.limits.credits
         total = credits if credits is not None else UNLIMITED_UNITS
         remaining = max(total - engine.spent(self.name, key), 0.0)
         started = int(engine.clock.epoch(0.0) * 1000)
-        return wire.envelope(rid, {
-            "code": 0,
-            "msg": "",
-            "resource_pack_subscribe_infos": [{
-                "resource_pack_name": "Video Generation - mock resource pack",
+        name = "Video Generation - mock resource pack"
+        packs = [] if wanted and wanted != name else [{
+                "resource_pack_name": name,
                 "resource_pack_id": f"mock-{key}"[:64],
                 "resource_pack_type": "decreasing_total",
                 "total_quantity": float(total),
@@ -322,8 +371,73 @@ class KlingDialect(Dialect):
                 "effective_time": started,
                 "invalid_time": started + 365 * 86400 * 1000,
                 "status": "online" if remaining > 0 else "runOut",
-            }],
-        })
+            }]
+        return wire.envelope(rid, {"code": 0, "msg": "", "resource_pack_subscribe_infos": packs})
+
+    # -- video-extend, identify-face ---------------------------------------------------------------------------
+
+    def _video_job(self, key: str, body: Any, field: str = "video_id") -> Job | None:
+        """The finished video task of ``key`` whose result ``video_id`` is named in the body."""
+        video_id = body.get(field) if isinstance(body, dict) else None
+        if not isinstance(video_id, str) or not (video_id.isascii() and video_id.isdigit()) or len(video_id) > 20:
+            return None
+        job = self.ctx.engine.get(self.name, wire.task_id_of_video(video_id))
+        if job is None or job.account != key or not isinstance(job.output, VideoSpec):
+            return None
+        if job.state(self.ctx.engine.clock.now())[0] != SUCCEEDED:
+            return None
+        return job
+
+    def _extendable(self, key: str, body: Any) -> tuple[Job, str] | None:
+        job = self._video_job(key, body)
+        if job is None or job.kind not in ("text2video", "image2video", families.EXTEND):
+            return None
+        return job, (job.data or {}).get("m", "std")
+
+    async def identify_face(self, request: Request, decision: RequestDecision) -> Response:
+        """Synchronous: the faces of a video (one of ours by ``video_id``, or any by ``video_url``)."""
+        key = self._authenticate(request, decision)
+        if isinstance(key, Response):
+            return key
+        rid = self.request_id()
+        try:
+            body = await read_json(request, self.ctx.settings.max_body)
+        except BodyError as exc:
+            return wire.error(rid, 1200, f"Invalid request parameters: {exc.message}", exc.status)
+        if not isinstance(body, dict):
+            return wire.error(rid, 1200, "invalid request parameters: the body must be a JSON object")
+        by_id, by_url = body.get("video_id"), body.get("video_url")
+        if (by_id is None) == (by_url is None):
+            return wire.error(rid, 1201, "exactly one of video_id and video_url is required")
+        if by_id is not None:
+            job = self._video_job(key, body)
+            if job is None:
+                return wire.error(rid, 1201, f"video_id {brief(by_id)} does not name a finished video of this "
+                                             "account")
+            seconds, width, height = job.output.duration, job.output.width, job.output.height
+        else:
+            if not isinstance(by_url, str) or http_url(by_url) is None:
+                return wire.error(rid, 1201, "video_url must be an http(s) URL of an mp4 or mov video")
+            seconds, width, height = 5.0, 1280, 720  # an outside video: the mock assumes 5 s of 720p
+        if seconds > 60:
+            return wire.error(rid, 1201, "the video must be at most 60 seconds long")
+        session_id = uuid4_text(self._sessions)
+        duration_ms = int(seconds * 1000)
+        engine = self.ctx.engine
+        self.sessions.add(session_id, families.Session(key, engine.clock.now(), duration_ms, width, height, ("0",)))
+        face = f"{self.origin(request)}/__media/kling/faces/{session_id}.jpg"
+        return wire.envelope(rid, {"session_id": session_id, "final_unit_deduction": "0.05",
+                                   "face_data": [{"face_id": "0", "face_image": face, "start_time": 0,
+                                                  "end_time": duration_ms}]})
+
+    async def face_image(self, request: Request) -> Response:
+        """The cropped face picture identify-face links to (a real JPEG)."""
+        session_id = request.path_params["session_id"]
+        if len(session_id) > 64:
+            return Response(status_code=404)
+        seed = int.from_bytes(session_id.encode()[:8].ljust(8, b"\0"), "big")
+        data = await self.ctx.media.get(ImageSpec(256, 256, "jpeg", seed))
+        return Response(data, media_type="image/jpeg", headers={"cache-control": "private, max-age=86400"})
 
     # -- admin (under /__mock/kling/) -----------------------------------------------------------------------
 

@@ -69,11 +69,17 @@ def video_id(task_id: str) -> str:
     return f"{(int(task_id) + 184_549_382) % 10**18:018d}" if task_id.isdigit() else task_id + "-0"
 
 
+def task_id_of_video(video_id: str) -> str:
+    """The task whose result video has ``video_id`` (the inverse of ``video_id``)."""
+    return str((int(video_id) - 184_549_382) % 10**18)
+
+
 def duration_text(seconds: float) -> str:
     return f"{seconds:g}"
 
 
-def task(job: Job, state: str, created_ms: int, updated_ms: int, videos: list[dict[str, str]]) -> dict[str, Any]:
+def task(job: Job, state: str, created_ms: int, updated_ms: int, videos: list[dict[str, Any]],
+         result_key: str = "videos") -> dict[str, Any]:
     """One task as the query, list and callback bodies show it."""
     data = job.data or {}
     status = STATUS[state]
@@ -91,7 +97,7 @@ def task(job: Job, state: str, created_ms: int, updated_ms: int, videos: list[di
         body["task_status_msg"] = FAILURES.get(reason, FAILURES["internal"])
         body["final_unit_deduction"] = "0"
     elif status == "succeed":
-        body["task_result"] = {"videos": videos}
+        body["task_result"] = {result_key: videos}
         body["watermark_info"] = {"enabled": bool(data.get("w"))}
         body["final_unit_deduction"] = f"{job.cost:g}"
     return body
