@@ -34,7 +34,7 @@ def refused(kling, path: str, body: dict, code: int = 1201, status: int = 400) -
 
 def video_of(task: dict) -> dict:
     [video] = task["task_result"]["videos"]
-    media = httpx.get(video["url"], timeout=20)
+    media = httpx.get(video["url"], timeout=120)
     assert media.status_code == 200 and media.headers["content-type"] == "video/mp4"
     return {**probe_mp4(media.content), "id": video["id"], "text": video["duration"]}
 
@@ -104,7 +104,7 @@ def test_identify_face_then_advanced_lip_sync(kling):
     faces = reply.json()["data"]
     [face] = faces["face_data"]
     assert face["end_time"] == 5000 and faces["session_id"]
-    picture = httpx.get(face["face_image"], timeout=20)
+    picture = httpx.get(face["face_image"], timeout=120)
     assert picture.headers["content-type"] == "image/jpeg"
     with av.open(io.BytesIO(picture.content)) as container:
         assert next(container.decode(video=0)).width == 256
@@ -148,7 +148,7 @@ def test_image_generation_returns_n_distinct_pngs(kling):
     assert [i["index"] for i in images] == [0, 1, 2] and done["final_unit_deduction"] == "12"
     bodies = []
     for image in images:
-        reply = httpx.get(image["url"], timeout=20)
+        reply = httpx.get(image["url"], timeout=120)
         assert reply.headers["content-type"] == "image/png"
         with av.open(io.BytesIO(reply.content)) as container:
             frame = next(container.decode(video=0))

@@ -42,7 +42,7 @@ def c(server):
 
 
 def media_of(url: str) -> tuple[str, bytes]:
-    reply = httpx.get(url)
+    reply = httpx.get(url, timeout=120)  # a cold render may queue behind others on a loaded machine
     assert reply.status_code == 200, reply.text
     return reply.headers["content-type"], reply.content
 
