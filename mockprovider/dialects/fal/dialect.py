@@ -213,12 +213,16 @@ class FalDialect(Dialect):
         data: dict[str, Any] = {"o": self.origin(request)}
         spec = None
         cost = 0.0
+        usage = None
         if isinstance(checked, Invalid):
             data["invalid"] = checked.detail
         else:
             r = checked.render
             spec = video_spec(r.width, r.height, r.duration, r.fps, r.audio)
             cost = checked.cost
+            short = min(r.width, r.height)
+            usage = {"seconds": r.duration, "videos": 1, "audio": r.audio,
+                     "resolution": "4k" if short >= 2160 else f"{short}p"}
             data["units"] = max(math.ceil(r.duration), 1)
             extra = found.output(checked.params, r)
             if extra:
@@ -228,7 +232,7 @@ class FalDialect(Dialect):
                                    "num_frames": round(r.duration * r.fps)}
         result = engine.submit(
             JobRequest(provider=self.name, model=found.id, account=key, kind=found.app, make_id=uuid4_text,
-                       cost=cost, output=spec, data=data, refund_failures=True),
+                       cost=cost, output=spec, data=data, refund_failures=True, usage=usage),
             decision.assignment, queue_when_busy=queue)
         if isinstance(result, OverLimit):
             return self.over_limit(request, result)
