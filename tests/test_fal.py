@@ -158,6 +158,20 @@ def test_cancel_answers_for_each_state(patched):
     assert err.value.status_code == 404
 
 
+def test_a_request_that_does_not_start_in_time_ends_with_a_504(patched):
+    profile(patched, "deadline:secret", jobs={"queue": "0s", "run": "1000s"}, limits={"concurrent_jobs": 1})
+    c = client("deadline")
+    blocker = c.submit(LUMA, arguments={"prompt": "long"})
+    late = c.submit(LUMA, arguments={"prompt": "late"}, start_timeout=1.2)  # real seconds, X-Fal-Request-Timeout
+    started = time.monotonic()
+    with pytest.raises(fal_client.FalClientHTTPError) as err:
+        late.get(interval=0.05)
+    assert time.monotonic() - started >= 1.0
+    assert err.value.status_code == 504 and err.value.error_type == "request_timeout"
+    assert err.value.response_headers["x-fal-request-timeout-type"] == "user"
+    blocker.cancel()
+
+
 def test_the_async_client(patched):
     profile(patched, "async:secret", jobs=RUN_100S, limits={"concurrent_jobs": 1})
 

@@ -393,6 +393,8 @@ class FalDialect(Dialect):
             headers["x-fal-billable-units"] = str((job.data or {}).get("units", 1))
             return json_response(self._output(job, origin, size, ttl), 200, headers)
         headers["x-fal-billable-units"] = "0"
+        if (job.data or {}).get("timed_out"):
+            headers["x-fal-request-timeout-type"] = "user"  # fal-client never retries these
         if status == 422:
             return wire.error(422, detail, job.id, headers={**headers, "x-fal-retryable": "false"})
         return wire.error(status, detail, job.id, error_type=kind, headers=headers)
