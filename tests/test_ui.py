@@ -24,7 +24,7 @@ from mockprovider.engine.engine import Engine, JobRequest
 from mockprovider.engine.profile import ProfileLibrary
 from mockprovider.testing import MockServer, free_port
 from mockprovider.ui import auth
-from mockprovider.ui.census import STATES, JobCensus
+from mockprovider.ui.census import LIVE_STATES, STATES, JobCensus
 
 TOKEN = "ui-test-token"
 SCREENSHOT = os.environ.get("MOCKPROVIDER_UI_SCREENSHOT")  # where to keep the page's picture, if anywhere
@@ -229,7 +229,10 @@ def test_the_census_matches_a_full_count_through_cancels_and_queues():
                                             "run": {"uniform": {"min": 5, "max": 60}},
                                             "failure_rate": {"internal": 0.2}, "stuck_rate": 0.05}}, "census")
     engine = Engine(library=library, profile=profile, seed=7, clock=clock)
-    census = JobCensus(engine.store, sweep=50)
+    def weigh(job) -> float:  # as the planned charge does, a cancel changes a job's weight
+        return 2.0 if job.cancelled_at is None else 0.5
+
+    census = JobCensus(engine.store, sweep=50, weigh=weigh)
     rng = random.Random(3)
     jobs = []
     for step in range(400):
@@ -250,6 +253,8 @@ def test_the_census_matches_a_full_count_through_cancels_and_queues():
             for provider in ("a", "b"):
                 truth = Counter(job.state(now)[0] for job in jobs if job.provider == provider)
                 assert census.by_state(provider) == {s: truth.get(s, 0) for s in STATES}, step
+            live = [job for job in jobs if job.state(now)[0] in LIVE_STATES]
+            assert census.weight == pytest.approx(sum(weigh(job) for job in live)), step
     assert sum(census.created.values()) == len(jobs)
     engine.reset()
     census.clear()

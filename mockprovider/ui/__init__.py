@@ -29,6 +29,7 @@ def install(app: Any) -> tuple[Sampler, list[Route]]:
     app.engine.profile_listeners.append(lambda old, new: sampler.poke())
     engine = app.engine
     if insight_view.available(engine):
-        sampler.sources["report"] = lambda: {"headline": insight_view.headline(engine, sampler.census.live_jobs())}
+        sampler.census.weigh = insight_view.planned_charge
+        sampler.sources["report"] = lambda: {"headline": insight_view.headline(engine, sampler.census.weight)}
         sampler.job_sources["requests"] = lambda job_id: insight_view.job_requests(engine, job_id)
     return sampler, ui_routes(app, sampler)

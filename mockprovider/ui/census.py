@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ..engine.jobs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, THROTTLED, Job, next_change
 from ..engine.store import JobStore
@@ -23,8 +23,12 @@ LIVE_STATES = (THROTTLED, QUEUED, RUNNING)
 
 
 class JobCensus:
-    def __init__(self, store: JobStore, sweep: int = 2_000, max_ingest: int = 20_000) -> None:
+    def __init__(self, store: JobStore, sweep: int = 2_000, max_ingest: int = 20_000,
+                 weigh: Callable[[Job], float] | None = None) -> None:
         self.store = store
+        self.weigh = weigh  # a number per live job, summed in ``weight`` (the insight layer: planned dollars)
+        self.weight = 0.0
+        self._weights: dict[str, float] = {}
         self.sweep = sweep
         self.max_ingest = max_ingest
         self.counts: dict[str, Counter[str]] = {}  # provider -> state -> jobs
@@ -46,6 +50,8 @@ class JobCensus:
         self._live.clear()
         self._state.clear()
         self._seen.clear()
+        self._weights.clear()
+        self.weight = 0.0
         self._due.clear()
         self._heap.clear()
         self._newest = None
@@ -126,6 +132,7 @@ class JobCensus:
                 counts[old] -= 1
             counts[state] += 1
         if state in TERMINAL:
+            self._weigh(job, False)
             self._live.pop(job.id, None)
             self._state.pop(job.id, None)
             self._seen.pop(job.id, None)
@@ -133,16 +140,24 @@ class JobCensus:
             return
         self._live[job.id] = job
         self._state[job.id] = state
-        self._seen[job.id] = (job.admitted, job.cancelled_at)
+        seen = (job.admitted, job.cancelled_at)
+        if self._seen.get(job.id) != seen:
+            self._seen[job.id] = seen
+            self._weigh(job, True)
         following = next_change(job, now)
         if following != math.inf and self._due.get(job.id) != following:
             self._due[job.id] = following
             self._order += 1
             heapq.heappush(self._heap, (following, self._order, job))
 
-    def live_jobs(self) -> list[Job]:
-        """The jobs not yet finished when last evaluated."""
-        return list(self._live.values())
+    def _weigh(self, job: Job, live: bool) -> None:
+        if self.weigh is None:
+            return
+        old = self._weights.pop(job.id, 0.0)
+        new = self.weigh(job) if live else 0.0
+        if new:
+            self._weights[job.id] = new
+        self.weight = self.weight + new - old if self._weights else 0.0
 
     def by_state(self, provider: str) -> dict[str, int]:
         counts = self.counts.get(provider) or Counter()

@@ -3,16 +3,15 @@ and limit rejections per provider, and the report's headline figures with the co
 
 The full report (``GET /__mock/report``) walks every job in the store; a page refreshing it every few seconds
 would stall the server's loop during a big run. The headline here reads only the per-(provider, key) figures the
-insight layer keeps incrementally (at most its bounded table of keys) and the jobs in flight, capped.
+insight layer keeps incrementally (at most its bounded table of keys); the planned charge of the jobs in flight
+is summed by the job census as jobs come and go.
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 MAX_LAG_SAMPLES = 20_000
-MAX_PRICED_IN_FLIGHT = 20_000
 
 
 def available(engine: Any) -> bool:
@@ -69,14 +68,18 @@ def _percentile(ordered: list[float], q: float) -> float | None:
     return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
 
 
-def headline(engine: Any, live_jobs: list[Any]) -> dict[str, Any] | None:
+def planned_charge(job: Any) -> float:
+    from ..insight.ledger import planned_charge as charge
+
+    return charge(job)
+
+
+def headline(engine: Any, in_flight_usd: float) -> dict[str, Any] | None:
     """Polls per job, detection lag, how often retry hints were honoured, webhooks and the cost so far (finished
     jobs as charged, jobs in flight at their planned charge), over the whole server since the last reset."""
     insight = getattr(engine, "insight", None)
     if insight is None:
         return None
-    from ..insight.ledger import planned_charge
-
     insight.ledger.settle(engine.clock.now())
     created = polls = with_hint = early = 0
     finished_usd = 0.0
@@ -93,7 +96,6 @@ def headline(engine: Any, live_jobs: list[Any]) -> dict[str, Any] | None:
             lags += group.lags.values()[: MAX_LAG_SAMPLES - len(lags)]
         for k, v in group.webhooks.items():
             webhooks[k] = webhooks.get(k, 0) + v
-    in_flight_usd = sum(planned_charge(job) for job in itertools.islice(live_jobs, MAX_PRICED_IN_FLIGHT))
     lags.sort()
     return {
         "jobs_created": created,
@@ -105,6 +107,5 @@ def headline(engine: Any, live_jobs: list[Any]) -> dict[str, Any] | None:
         "webhooks": webhooks,
         "finished_usd": round(finished_usd, 4),
         "in_flight_usd": round(in_flight_usd, 4),
-        "in_flight_priced": min(len(live_jobs), MAX_PRICED_IN_FLIGHT),
         "cost_usd": round(finished_usd + in_flight_usd, 4),
     }

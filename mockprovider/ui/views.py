@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from typing import Any
 
@@ -87,44 +88,49 @@ def _slots_taken(scope: Any, limit: int, now: float) -> int:
 
 def limit_use(engine: Engine, providers: list[str], now: float, max_scopes: int = 5_000) -> dict[str, Any]:
     """Per provider: concurrency slots taken of those allowed, the busiest key's requests-per-minute window
-    and credits, over every limit scope (API key) the provider has seen."""
+    and credits, over every limit scope (API key) the provider has seen (up to ``max_scopes``)."""
     out: dict[str, dict[str, Any]] = {
         p: {"scopes": 0, "slots_taken": 0, "slots_total": 0, "unlimited_scopes": 0, "rpm_used": None,
             "rpm_limit": None, "busiest": []} for p in providers
     }
-    ranked: dict[str, list[tuple[float, dict[str, Any]]]] = {p: [] for p in providers}
+    ranked: dict[str, list[tuple[float, int, Any, Any, int | None, int | None]]] = {p: [] for p in providers}
+    rpm_share: dict[str, float] = {}
+    order = 0
     for provider, account, scope in engine.limits.scopes(max_scopes):
         entry = out.get(provider)
         if entry is None:
             continue
         limits = engine.selector.for_key(account).profile.resolve(provider).limits
         entry["scopes"] += 1
-        row: dict[str, Any] = {"key": account, "slots_taken": None, "slots_total": limits.concurrent_jobs,
-                               "rpm_used": None, "rpm_limit": limits.requests_per_minute,
-                               "spent": round(scope.spent, 4), "credits": limits.credits}
         pressure = 0.0
-        if limits.concurrent_jobs is None:
+        taken = used = None
+        concurrent, rpm = limits.concurrent_jobs, limits.requests_per_minute
+        if concurrent is None:
             entry["unlimited_scopes"] += 1
         else:
-            taken = _slots_taken(scope, limits.concurrent_jobs, now)
-            row["slots_taken"] = taken
+            taken = _slots_taken(scope, concurrent, now)
             entry["slots_taken"] += taken
-            entry["slots_total"] += limits.concurrent_jobs
-            pressure = max(pressure, taken / limits.concurrent_jobs if limits.concurrent_jobs else 1.0)
-        if limits.requests_per_minute is not None:
+            entry["slots_total"] += concurrent
+            pressure = taken / concurrent if concurrent else 1.0
+        if rpm is not None:
             used = _rpm_used(scope.requests, now)
-            row["rpm_used"] = used
-            share = used / limits.requests_per_minute if limits.requests_per_minute else 1.0
-            if share >= entry.get("_share", -1.0):  # the provider shows its busiest key's window
-                entry["_share"], entry["rpm_used"], entry["rpm_limit"] = share, used, limits.requests_per_minute
+            share = used / rpm if rpm else 1.0
+            if share >= rpm_share.get(provider, -1.0):  # the provider shows its busiest key's window
+                rpm_share[provider] = share
+                entry["rpm_used"], entry["rpm_limit"] = used, rpm
             pressure = max(pressure, share)
         if limits.credits:
             pressure = max(pressure, scope.spent / limits.credits)
-        ranked[provider].append((pressure, row))
+        order += 1
+        ranked[provider].append((pressure, -order, account, scope, taken, used))
     for provider, rows in ranked.items():
-        rows.sort(key=lambda r: r[0], reverse=True)
-        out[provider]["busiest"] = [{**row, "key": masked(row["key"])} for _, row in rows[:BUSIEST_SCOPES]]
-        out[provider].pop("_share", None)
+        busiest = []
+        for _, _, account, scope, taken, used in heapq.nlargest(BUSIEST_SCOPES, rows):
+            limits = engine.selector.for_key(account).profile.resolve(provider).limits
+            busiest.append({"key": masked(account), "slots_taken": taken, "slots_total": limits.concurrent_jobs,
+                            "rpm_used": used, "rpm_limit": limits.requests_per_minute,
+                            "spent": round(scope.spent, 4), "credits": limits.credits})
+        out[provider]["busiest"] = busiest
     return out
 
 
