@@ -1,7 +1,7 @@
 """What the live page costs the server.
 
 1. In process: one sampler tick (census, rates, limits, a snapshot for viewers) with a large job store:
-   ``--jobs`` jobs in flight plus as many finished, first when the census learns them all, then in steady state.
+   ``--jobs`` jobs in flight plus as many finished, while they arrive (5,000 a tick), then in steady state.
 2. Over a socket: Runway status polls per second (wrk) with nobody watching and with ``--viewers`` open event
    streams, in alternating rounds (the machine is noisy).
 
