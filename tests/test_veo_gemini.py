@@ -7,11 +7,14 @@ Set ``MOCKPROVIDER_SKIP_GENAI2=1`` to skip these where PyPI cannot be reached.""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from genai2_env import genai2_python_or_skip
+from kling_client import Receiver
 from veo_support import assign_all
 
 from mockprovider.testing import MockServer
@@ -26,12 +29,17 @@ def genai2_python() -> Path:
 
 @pytest.fixture(scope="module")
 def results(genai2_python: Path) -> dict:
-    with MockServer(profile="happy", time_scale=0.01, seed=3) as server:
+    with Receiver() as sink, MockServer(profile="happy", time_scale=0.01, seed=3) as server:
         assign_all(server)
+        env = {**os.environ, "MOCK_WEBHOOK_SINK": sink.url}
         run = subprocess.run([str(genai2_python), str(CLIENT), server.url, "download", "filtered", "failed",
-                              "bad_key", "invalid", "limited"], capture_output=True, text=True, timeout=120)
+                              "bad_key", "invalid", "limited", "webhook"], capture_output=True, text=True,
+                             timeout=120, env=env)
+        time.sleep(0.2)  # a delivery (there should be none) would have left by now
+        delivered = list(sink.received)
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
+    out["webhook_deliveries"] = delivered
     assert out["version"] == "2.34.0"
     return out
 
@@ -80,3 +88,10 @@ def test_rate_limit_is_429_with_retry_info(results: dict) -> None:
     delays = [d["retryDelay"] for d in got["details"]["error"]["details"] if d["@type"].endswith("RetryInfo")]
     # the real wait (time scale 0.01): at most 60 engine seconds, so at most 0.6 s
     assert len(delays) == 1 and delays[0].endswith("s") and 0 < float(delays[0][:-1]) <= 0.6
+
+
+def test_webhook_config_is_accepted_and_ignored(results: dict) -> None:
+    """The payload of a Veo webhook delivery is not documented, so the mock does what an API that takes the field
+    and has nothing documented to send does: the request succeeds and nothing is delivered."""
+    assert results["webhook"] == {"done": True, "error": None, "samples": 1}
+    assert results["webhook_deliveries"] == []

@@ -98,7 +98,17 @@ def limited(url: str) -> dict:
     return {"error": "no exception"}
 
 
-SCENARIOS = {f.__name__: f for f in (download, filtered, failed, bad_key, invalid, limited)}
+def webhook(url: str) -> dict:
+    """A per-request webhookConfig (Gemini API only in 2.x); the sink URL comes from MOCK_WEBHOOK_SINK."""
+    import os
+
+    client = client_for(url, "k-happy")
+    config = types.WebhookConfig(uris=[os.environ["MOCK_WEBHOOK_SINK"]], user_metadata={"job": "42"})
+    op = wait(client, generate(client, webhook_config=config))
+    return {"done": op.done, "error": op.error, "samples": len(op.response.generated_videos or [])}
+
+
+SCENARIOS = {f.__name__: f for f in (download, filtered, failed, bad_key, invalid, limited, webhook)}
 
 
 def main() -> None:

@@ -54,6 +54,7 @@ class Family:
     last_frame: dict[str, bool]
     hd_needs_8s: bool  # 1080p/4k only at 8 s
     hd_landscape_only: bool  # 1080p only at 16:9 (Gemini API, Veo 3)
+    editing: bool = False  # mask editing of an input video and STYLE reference images (veo-2.0-generate-exp)
 
 
 VEO_31 = Family("veo-3.1", {GEMINI: (4, 6, 8), VERTEX: (4, 6, 8)}, ("720p", "1080p", "4k"), True,
@@ -62,6 +63,10 @@ VEO_30 = Family("veo-3.0", {GEMINI: (4, 6, 8), VERTEX: (4, 6, 8)}, ("720p", "108
                 {GEMINI: 1, VERTEX: 4}, False, False, {GEMINI: False, VERTEX: True}, False, True)
 VEO_20 = Family("veo-2.0", {GEMINI: (5, 6, 8), VERTEX: (5, 6, 7, 8)}, ("720p",), False,
                 {GEMINI: 2, VERTEX: 4}, False, False, {GEMINI: True, VERTEX: True}, False, False)
+# The experimental Veo 2 the SDK's own tests use for mask editing; earlier Vertex docs give it ASSET and STYLE
+# reference images. Vertex only (the SDK refuses mask and STYLE in Gemini API mode).
+VEO_20_EXP = Family("veo-2.0-exp", {VERTEX: (5, 6, 7, 8)}, ("720p",), False, {VERTEX: 4}, True, False,
+                    {VERTEX: True}, False, False, editing=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +91,7 @@ MODELS: dict[str, Model] = {m.name: m for m in (
     Model("veo-3.0-generate-001", VEO_30, (GEMINI, VERTEX), 0.40),
     Model("veo-3.0-fast-generate-001", VEO_30, (GEMINI, VERTEX), 0.15),
     Model("veo-2.0-generate-001", VEO_20, (GEMINI, VERTEX), 0.35),
+    Model("veo-2.0-generate-exp", VEO_20_EXP, (VERTEX,), 0.35),  # price UNCONFIRMED: Veo 2's
 )}
 
 
@@ -229,12 +235,16 @@ def _reference_images(value: Any, model: Model, api: str) -> None:
         raise Invalid(f"`referenceImages` isn't supported by {model.name}.")
     if not isinstance(value, list) or not value:
         raise Invalid("Invalid value for `referenceImages`: expected a non-empty list.")
-    kinds = ("ASSET",) if api == GEMINI else ("ASSET", "STYLE")
+    kinds = ("ASSET", "STYLE") if api == VERTEX and model.family.editing else ("ASSET",)
     found: list[str] = []
     for i, item in enumerate(value):
         if not isinstance(item, dict):
             raise Invalid(f"Invalid value for `referenceImages[{i}]`: expected an object, got {_name(item)}.")
-        found.append(_choice(item.get("referenceType"), f"referenceImages[{i}].referenceType", kinds))
+        kind = item.get("referenceType")
+        if isinstance(kind, str):
+            kind = kind.upper()  # the SDK's enums are case-insensitive; what it sends is upper case
+        found.append(_choice(kind, f"referenceImages[{i}].referenceType", kinds,
+                             f" with {model.name}" if kind == "STYLE" else ""))
         _media(item.get("image"), f"referenceImages[{i}].image", api, IMAGE_TYPES)
     if "STYLE" in found and len(found) > 1:
         raise Invalid("`referenceImages` takes up to 3 ASSET images or 1 STYLE image.")
@@ -285,9 +295,11 @@ def _check_extras(body: dict[str, Any], parameters: dict[str, Any], api: str) ->
     if parameters.get("seed") is not None:
         _bounded(_integer(parameters["seed"], "seed"), "seed", 0, MAX_SEED)
     if parameters.get("compressionQuality") is not None:
-        _choice(parameters["compressionQuality"], "compressionQuality", COMPRESSION)
+        value = parameters["compressionQuality"]
+        _choice(value.upper() if isinstance(value, str) else value, "compressionQuality", COMPRESSION)
     if parameters.get("resizeMode") is not None:
-        _choice(parameters["resizeMode"], "resizeMode", RESIZE_MODES)
+        value = parameters["resizeMode"]
+        _choice(value.upper() if isinstance(value, str) else value, "resizeMode", RESIZE_MODES)
     if parameters.get("pubsubTopic") is not None:
         topic = _string(parameters["pubsubTopic"], "pubsubTopic")
         if not PUBSUB_TOPIC.match(topic):
@@ -335,8 +347,13 @@ def validate(body: Any, model: Model, api: str, extended_duration: float | None 
     if instance.get("mask") is not None:
         if api == GEMINI:
             raise Invalid("`mask` isn't supported by the Gemini API.")
+        if not family.editing:
+            raise Invalid(f"Mask editing isn't supported by {model.name}. Use veo-2.0-generate-exp.")
+        if video is None:
+            raise Invalid("`mask` needs an input `video` to edit.")
         _media(instance["mask"], "mask", api, IMAGE_TYPES)
-        _choice(instance["mask"].get("maskMode"), "mask.maskMode", MASK_MODES)
+        mode = instance["mask"].get("maskMode")
+        _choice(mode.upper() if isinstance(mode, str) else mode, "mask.maskMode", MASK_MODES)
     if not (prompt or image is not None or video is not None):
         raise Invalid("A text `prompt` is required (or an `image` or `video` to start from).")
 
@@ -367,7 +384,9 @@ def validate(body: Any, model: Model, api: str, extended_duration: float | None 
     samples = _bounded(_integer(_given(parameters, "sampleCount", 1), "sampleCount"), "sampleCount", 1,
                        family.max_samples[api])
     if parameters.get("personGeneration") is not None:
-        _choice(parameters["personGeneration"], "personGeneration",
+        person = parameters["personGeneration"]
+        # types.PersonGeneration (ALLOW_ADULT ...) goes out as its upper-case value; the API's own are lower case
+        _choice(person.lower() if isinstance(person, str) else person, "personGeneration",
                 _person_options(family, api, image is not None or references is not None),
                 f" with {model.name} and these inputs")
 
@@ -390,7 +409,9 @@ def validate(body: Any, model: Model, api: str, extended_duration: float | None 
     _check_extras(body, parameters, api)
 
     length: float = duration
-    if video is not None:
+    if video is not None and instance.get("mask") is not None:
+        length = min(extended_duration or float(duration), MAX_DURATION)  # an edit keeps the input's length
+    elif video is not None:
         length = min((extended_duration or 8.0) + EXTENSION_SECONDS, MAX_DURATION)
     width, height = SIZES[(resolution, aspect)]
     return Params(model=model, width=width, height=height, duration=float(length), audio=audio,
