@@ -60,8 +60,8 @@ def test_the_banner_prints_each_base_url(served):
 
 
 def test_snippets_are_all_found():
-    assert set(SNIPPETS) == {"runway", "veo-vertex", "veo-gemini", "kling", "toxiproxy", "luma", "minimax",
-                             "seedance", "wan", "replicate", "fal"}
+    assert set(SNIPPETS) == {"runway", "runway-upload", "veo-vertex", "veo-gemini", "kling", "kling-omni",
+                             "toxiproxy", "luma", "minimax", "seedance", "wan", "replicate", "fal"}
 
 
 @pytest.mark.parametrize("name", sorted(SNIPPETS))
@@ -77,6 +77,10 @@ def test_readme_snippet_runs_unchanged(served, name):
     out = result.stdout
     if name == "runway":
         assert out.startswith("SUCCEEDED ")
+    elif name == "runway-upload":
+        assert out.split() == ["SUCCEEDED", "image/png", "2"]
+    elif name == "kling-omni":
+        assert out.split() == ["succeed", "5.6", "7"]  # kling-v3-omni pro (the default), 0.8 units/s
     elif name == "veo-vertex":
         assert out.split()[1] == "video/mp4" and int(out.split()[0]) > 1000
     elif name == "veo-gemini":
