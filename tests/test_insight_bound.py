@@ -69,7 +69,7 @@ def test_per_key_tables_are_bounded():
 
     observer = Observer(max_groups=50, max_pending=100)
     for i in range(5_000):
-        record = Record("runway", "create", "POST", "/v1/image_to_video", float(i), float(i))
+        record = Record("runway", "create", "POST", "/v1/image_to_video", float(i))
         record.key = f"key_{i}"
         record.status = 429
         observer.observe(record, float(i), 1.0)

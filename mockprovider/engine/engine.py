@@ -151,10 +151,11 @@ class Engine:
         job_id = request.make_id(rng)
         while job_id in self.store:
             job_id = request.make_id(rng)
+        usage, quote = self.insight.priced(request.provider, request.model, request.usage, assignment.profile)
         job = Job(id=job_id, provider=request.provider, model=request.model, account=request.account,
                   kind=request.kind, seq=n, created=now, plan=plan_job(behaviour, rng), cost=request.cost,
-                  output=request.output, data=request.data, profile=assignment.profile.name, usage=request.usage,
-                  quote=self.insight.quote(request.provider, request.model, request.usage, assignment.profile))
+                  output=request.output, data=request.data, profile=assignment.profile.name, usage=usage,
+                  quote=quote)
         book.admit(scope, job, limits, now)
         book.charge(scope, request.model, now, request.cost)
         if request.refund_failures and job.plan.failure is not None and request.cost:

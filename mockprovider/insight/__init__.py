@@ -41,6 +41,7 @@ from .prices import PriceBook, Quote, default_book
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, float("inf"))
 MAX_PROFILE_BOOKS = 32
+MAX_PRICED = 4_096
 
 
 class Insight:
@@ -51,6 +52,7 @@ class Insight:
         self.ledger = Ledger(self.observer, clock)
         self.prices = prices if prices is not None else default_book()
         self._profile_books: dict[int, tuple[Any, PriceBook]] = {}
+        self._priced: dict[tuple, tuple[dict[str, Any] | None, Quote | None]] = {}
         self.faults: dict[tuple[str, str], int] = {}
         self.rejections: dict[tuple[str, str], int] = {}
         self.latency: dict[tuple[str, str], list[float]] = {}  # bucket counts (not cumulative), then the sum
@@ -58,19 +60,25 @@ class Insight:
 
     # -- the request path -----------------------------------------------------------------------------------
 
-    def begin(self, provider: str, endpoint: str, method: str, path: str) -> tuple[Record, Any]:
-        record = Record(provider, endpoint, method, path, self.clock.now(), time.monotonic())
-        return record, CURRENT.set(record)
+    def begin(self, provider: str, endpoint: str, method: str, path: str) -> Record:
+        """Open the record of a request and make it the current one. No reset afterwards: every request runs
+        in a task of its own, whose context ends with it."""
+        record = Record(provider, endpoint, method, path, time.monotonic())
+        CURRENT.set(record)
+        return record
 
-    def finish(self, record: Record, token: Any, response: Any) -> None:
-        CURRENT.reset(token)
+    def finish(self, record: Record, response: Any) -> None:
         record.status = response.status_code
         body = getattr(response, "body", None)
-        if type(body) is bytes:
+        if body.__class__ is bytes:
             record.size = len(body)
         clock = self.clock
-        self.observer.observe(record, clock.now(), clock.scale)
-        self.journal.add(record)
+        record.at = now = clock.now()
+        self.observer.observe(record, now, clock.scale)
+        journal = self.journal
+        journal.seen += 1
+        if journal.size:
+            journal.append(record.frozen())
 
     def injected(self, provider: str, endpoint: str, latency: float, fault: str | None) -> None:
         """A request got ``latency`` engine seconds of injected delay and/or an injected fault."""
@@ -98,6 +106,23 @@ class Insight:
     def quote(self, provider: str, model: str, usage: dict[str, Any] | None, profile: Any = None) -> Quote | None:
         return self._book_for(profile).quote(provider, model, usage)
 
+    def priced(self, provider: str, model: str, usage: dict[str, Any] | None, profile: Any = None
+               ) -> tuple[dict[str, Any] | None, Quote | None]:
+        """(usage, quote) for a new job, both shared with every job of the same model and usage: a job
+        store of 100,000 jobs then holds a few hundred of them, not 200,000 more objects."""
+        if usage is None:
+            return None, None
+        try:
+            key = (provider, model, id(self._book_for(profile)), tuple(sorted(usage.items())))
+            found = self._priced.get(key)
+        except TypeError:  # an unhashable value in the usage
+            return usage, self.quote(provider, model, usage, profile)
+        if found is None:
+            if len(self._priced) >= MAX_PRICED:
+                self._priced.clear()
+            found = self._priced[key] = (usage, self.quote(provider, model, usage, profile))
+        return found
+
     def _book_for(self, profile: Any) -> PriceBook:
         overrides = getattr(getattr(profile, "document", None), "prices", None)
         if not overrides:
@@ -109,6 +134,7 @@ class Insight:
         books: MutableMapping[int, tuple[Any, PriceBook]] = self._profile_books
         if len(books) >= MAX_PROFILE_BOOKS:
             del books[next(iter(books))]
+            self._priced.clear()  # its keys name books by id
         books[id(profile)] = (profile, book)
         return book
 

@@ -18,18 +18,18 @@ DEFAULT_SIZE = 10_000
 
 
 class Record:
-    """One provider request. Times: ``at`` is engine seconds, ``real`` monotonic real seconds."""
+    """One provider request. ``real`` is monotonic real seconds at arrival; ``at`` engine seconds when answered."""
 
-    __slots__ = ("at", "endpoint", "fault", "hint", "job", "key", "latency", "method", "path",
-                 "provider", "real", "size", "status", "touched")
+    __slots__ = ("at", "endpoint", "fault", "hint", "job", "key", "latency", "method", "path", "provider", "real",
+                 "size", "status", "touched")
 
-    def __init__(self, provider: str, endpoint: str, method: str, path: str, at: float, real: float) -> None:
+    def __init__(self, provider: str, endpoint: str, method: str, path: str, real: float) -> None:
         self.provider = provider
         self.endpoint = endpoint
         self.method = method
         self.path = path
-        self.at = at
         self.real = real
+        self.at = 0.0
         self.key: str | None = None
         self.status = 0
         self.size = 0  # bytes of the answer's body
@@ -38,6 +38,21 @@ class Record:
         self.hint: float | None = None  # real seconds the answer told the client to wait
         self.job: str | None = None
         self.touched: Any = None  # the Job object, only while the request is in flight
+
+    def frozen(self) -> tuple:
+        """The record as a tuple of plain values: the journal keeps these, which the garbage collector stops
+        tracking (thousands of live objects would otherwise make every full collection slower)."""
+        return (self.provider, self.endpoint, self.method, self.path, self.at, self.real, self.key, self.status,
+                self.size, self.latency, self.fault, self.hint, self.job)
+
+    @classmethod
+    def thaw(cls, values: tuple) -> Record:
+        provider, endpoint, method, path, at, real, key, status, size, latency, fault, hint, job = values
+        record = cls(provider, endpoint, method, path, real)
+        record.at = at
+        record.key, record.status, record.size, record.latency = key, status, size, latency
+        record.fault, record.hint, record.job = fault, hint, job
+        return record
 
     def describe(self, origin: float) -> dict[str, Any]:
         """As JSON; ``origin`` is the Unix time of engine time 0 (``clock.epoch(0.0)``)."""
@@ -136,7 +151,7 @@ class Journal:
         if size < 0:
             raise ValueError("the journal size cannot be negative")
         self.size = size
-        self._records: deque[Record] = deque(maxlen=size or 1)
+        self._records: deque[tuple] = deque(maxlen=size or 1)  # Record.frozen() tuples
         self.seen = 0
 
     @property
@@ -146,8 +161,11 @@ class Journal:
     def add(self, record: Record) -> None:
         self.seen += 1
         if self.size:
-            record.touched = None
-            self._records.append(record)
+            self._records.append(record.frozen())
+
+    def append(self, frozen: tuple) -> None:
+        """Keep an already frozen record (the caller counts it in ``seen``)."""
+        self._records.append(frozen)
 
     @property
     def dropped(self) -> int:
@@ -157,7 +175,8 @@ class Journal:
         return len(self._records) if self.size else 0
 
     def __iter__(self) -> Iterator[Record]:
-        return iter(list(self._records) if self.size else [])
+        thaw = Record.thaw
+        return iter([thaw(values) for values in self._records] if self.size else [])
 
     def clear(self) -> None:
         self._records.clear()

@@ -104,7 +104,7 @@ class InsightCollector:
             p["webhooks"]["delivered"] += group.webhooks["delivered"]
             p["webhooks"]["failed"] += group.webhooks["failed"]
             p["lag"] = [a + b for a, b in zip(p["lag"], group.lag_buckets, strict=True)]
-            p["lsum"] += group.lags.total
+            p["lsum"] += group.lag_sum
             p["polls"] += group.poll_count
         for provider, p in sorted(per_provider.items()):
             created.add_metric([provider], p["created"])

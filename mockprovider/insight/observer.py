@@ -28,18 +28,14 @@ LAG_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, floa
 class Samples:
     """The last ``size`` values, in a flat array (8 bytes each), for percentiles."""
 
-    __slots__ = ("_next", "_values", "count", "size", "total")
+    __slots__ = ("_next", "_values", "size")
 
     def __init__(self, size: int = SAMPLES) -> None:
         self.size = size
         self._values = array("d")
         self._next = 0
-        self.count = 0  # values ever added
-        self.total = 0.0
 
     def add(self, value: float) -> None:
-        self.count += 1
-        self.total += value
         values = self._values
         if len(values) < self.size:
             values.append(value)
@@ -50,9 +46,6 @@ class Samples:
     def extend(self, other: Samples) -> None:
         for v in other.values():
             self.add(v)
-        # keep the true totals of what the other ring saw beyond its window
-        self.count += other.count - len(other._values)
-        self.total += other.total - sum(other._values)
 
     def values(self) -> list[float]:
         return list(self._values)
@@ -80,14 +73,15 @@ def summary(values: Iterable[float], *quantiles: tuple[str, float], mean: bool =
 class Group:
     """What one key (or all keys pushed out of the table) did toward one provider."""
 
-    __slots__ = ("downloads", "early", "early_by", "intervals", "jobs", "lag_buckets", "lags", "media_bytes", "peak",
-                 "poll_count", "polls", "requests", "retries", "webhooks", "with_hint")
+    __slots__ = ("downloads", "early", "early_by", "intervals", "jobs", "lag_buckets", "lag_sum", "lags",
+                 "media_bytes", "peak", "poll_count", "polls", "requests", "retries", "webhooks", "with_hint")
 
     def __init__(self) -> None:
         self.requests = 0
         self.intervals = Samples()
         self.lags = Samples()
         self.lag_buckets = [0] * len(LAG_BUCKETS)
+        self.lag_sum = 0.0
         self.poll_count = 0  # status polls that found their job
         self.polls = Samples()  # polls per job, of jobs that left the store
         self.retries = {"429": 0, "5xx": 0, "fault": 0}
@@ -105,6 +99,7 @@ class Group:
         self.intervals.extend(other.intervals)
         self.lags.extend(other.lags)
         self.lag_buckets = [a + b for a, b in zip(self.lag_buckets, other.lag_buckets, strict=True)]
+        self.lag_sum += other.lag_sum
         self.poll_count += other.poll_count
         self.polls.extend(other.polls)
         for k, v in other.retries.items():
@@ -126,6 +121,7 @@ class Group:
 
     def add_lag(self, seconds: float) -> None:
         self.lags.add(seconds)
+        self.lag_sum += seconds
         for i, bound in enumerate(LAG_BUCKETS):
             if seconds <= bound:
                 self.lag_buckets[i] += 1
@@ -137,11 +133,13 @@ class Observer:
         self.max_groups = max_groups
         self.max_pending = max_pending
         self.groups: dict[tuple[str, str | None], Group] = {}
+        self._by_provider: dict[str, dict[str | None, Group]] = {}  # the same groups, for a lookup per request
         self._pending: dict[tuple[str, str | None, str, str], tuple[float, float | None, str]] = {}
         self.evicted_keys = 0
 
     def clear(self) -> None:
         self.groups.clear()
+        self._by_provider.clear()
         self._pending.clear()
         self.evicted_keys = 0
 
@@ -151,22 +149,28 @@ class Observer:
             if len(self.groups) >= self.max_groups:
                 self._evict_one()
             found = self.groups[(provider, key)] = Group()
+            self._by_provider.setdefault(provider, {})[key] = found
         return found
 
     def _evict_one(self) -> None:
         for (provider, key), group in self.groups.items():
             if key != OTHER_KEYS:
                 del self.groups[(provider, key)]
+                del self._by_provider[provider][key]
                 self.evicted_keys += 1
                 other = self.groups.get((provider, OTHER_KEYS))
                 if other is None:
                     other = self.groups[(provider, OTHER_KEYS)] = Group()
+                    self._by_provider[provider][OTHER_KEYS] = other
                 other.merge(group)
                 return
 
     def observe(self, record: Record, engine_now: float, scale: float) -> None:
         """Account for one finished request (on the hot path: dictionary work only)."""
-        group = self.group(record.provider, record.key)
+        index = self._by_provider.get(record.provider)
+        group = index.get(record.key) if index is not None else None
+        if group is None:
+            group = self.group(record.provider, record.key)
         group.requests += 1
         status = record.status
         pending = self._pending

@@ -35,19 +35,21 @@ class Endpoint:
         self.kind = kind
         self.handler = handler
         self.count = dialect.ctx.metrics.counter(dialect.name, kind)
-        self.insight = dialect.ctx.engine.insight
+        self.insight = insight = dialect.ctx.engine.insight
+        self.begin, self.finish = insight.begin, insight.finish
+        self.provider = dialect.name
         self.__name__ = getattr(handler, "__name__", "endpoint")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send)
         # The request's journal record (mockprovider/insight): the engine notes on it the job it touched.
-        record, token = self.insight.begin(self.dialect.name, self.kind, scope["method"], scope["path"])
+        record = self.begin(self.provider, self.kind, scope["method"], scope["path"])
         try:
             response = await self.respond(request, record)
         except Exception:
             log.exception("%s %s failed", scope["method"], scope["path"])
             response = self.dialect.error(request, 500, "Internal error in mockprovider (see its log)")
-        self.insight.finish(record, token, self.count(response))
+        self.finish(record, self.count(response))
         await response(scope, receive, send)
 
     async def respond(self, request: Request, record: Record | None = None) -> Response:
