@@ -178,6 +178,14 @@ class Journal:
         thaw = Record.thaw
         return iter([thaw(values) for values in self._records] if self.size else [])
 
+    def newest(self, n: int) -> list[Record]:
+        """The newest ``n`` records, oldest first, without thawing the rest."""
+        if not self.size or n <= 0:
+            return []
+        records = self._records
+        start = max(len(records) - n, 0)
+        return [Record.thaw(records[i]) for i in range(start, len(records))]
+
     def clear(self) -> None:
         self._records.clear()
         self.seen = 0
