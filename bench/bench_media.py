@@ -13,6 +13,8 @@ import time
 from mockprovider.media.cache import MediaCache
 from mockprovider.media.outputs import REALISTIC, output_of, output_spec
 from mockprovider.media.render import PATTERN_VARIANTS, VideoSpec, clear_template_cache, render_mp4
+from mockprovider.media.sound import AudioSpec, render_audio
+from mockprovider.media.stills import ImageSpec, render_image
 
 VARIANTS = [
     VideoSpec(1280, 720, 5, audio=True),
@@ -60,6 +62,7 @@ def main() -> None:
     print("stats:", cache.stats())
     distinct(cache)
     realistic()
+    stills_and_sound()
 
 
 async def output_gets(cache: MediaCache, spec: VideoSpec, jobs: int) -> float:
@@ -111,3 +114,27 @@ def realistic() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def stills_and_sound() -> None:
+    """Image and audio outputs: a cold render (once per variant for PNG/JPEG/MP3/WAV, per output for the rest),
+    then what serving one more distinct output of a cached render costs (splicing its name into the file)."""
+    print("\nimage and audio outputs: cold render, then each further distinct output of a cached render")
+    print(f"{'output':<28}{'cold ms':>9}{'size KiB':>10}{'output us':>10}")
+    cases = [(f"png {w}x{h}", render_image, ImageSpec(w, h, "png", 7)) for w, h in ((1024, 1024), (1920, 1080))]
+    cases += [("jpeg 1920x1080", render_image, ImageSpec(1920, 1080, "jpeg", 7)),
+              ("webp 1600x1600", render_image, ImageSpec(1600, 1600, "webp", 7)),
+              ("png 4096x4096", render_image, ImageSpec(4096, 4096, "png", 7))]
+    cases += [(f"{fmt} {seconds:g}s", render_audio, AudioSpec(seconds, fmt, 7, "job/0"))
+              for fmt, seconds in (("mp3", 5.0), ("mp3", 30.0), ("wav", 5.0), ("flac", 5.0), ("ogg_opus", 5.0))]
+    for name, fn, spec in cases:
+        best, data = min(timed(fn, spec) for _ in range(3))
+        out = output_of(spec, "job-0", 0)
+        if out.tag:
+            start = time.perf_counter()
+            for n in range(1000):
+                output_of(spec, f"job-{n}", 0).finish(data)
+            per = f"{(time.perf_counter() - start) * 1000:10.1f}"
+        else:
+            per = f"{'render':>10}"
+        print(f"{name:<28}{ms(best)}{len(data) / 1024:10.0f}{per}")

@@ -63,7 +63,7 @@ class MediaCache:
 
     async def output(self, out: Output) -> bytes:
         """One output's bytes: its cached render followed by its own tag box (one copy, no render)."""
-        return await self.get(out.spec) + out.tag
+        return out.finish(await self.get(out.spec))
 
     def prewarm(self, spec: VideoSpec) -> None:
         """Start rendering ``spec`` in the background unless cached or already in flight."""

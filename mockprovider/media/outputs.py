@@ -19,6 +19,7 @@ import hashlib
 import json
 import struct
 import uuid
+import zlib
 
 from .render import PATTERN_VARIANTS, VideoSpec
 from .sound import AudioSpec
@@ -75,7 +76,60 @@ def read_tag(data: bytes) -> dict | None:
 @dataclasses.dataclass(frozen=True, slots=True)
 class Output:
     spec: object  # a VideoSpec, ImageSpec or AudioSpec
-    tag: bytes
+    tag: bytes  # what makes this output's bytes its own
+    splice: str = "end"  # where the tag goes: appended (MP4 box), or inside the format's own metadata
+
+    def finish(self, data: bytes) -> bytes:
+        return SPLICES[self.splice](data, self.tag)
+
+
+def _append(data: bytes, tag: bytes) -> bytes:
+    return data + tag
+
+
+def _png(data: bytes, tag: bytes) -> bytes:
+    """A tEXt chunk just before IEND (the last 12 bytes)."""
+    body = b"Comment\0" + tag
+    chunk = struct.pack(">I", len(body)) + b"tEXt" + body + struct.pack(">I", zlib.crc32(b"tEXt" + body))
+    return data[:-12] + chunk + data[-12:]
+
+
+def _jpeg(data: bytes, tag: bytes) -> bytes:
+    """A COM segment right after SOI."""
+    return data[:2] + b"\xff\xfe" + struct.pack(">H", len(tag) + 2) + tag + data[2:]
+
+
+def _syncsafe(n: int) -> bytes:
+    return bytes(((n >> 21) & 0x7F, (n >> 14) & 0x7F, (n >> 7) & 0x7F, n & 0x7F))
+
+
+def _unsyncsafe(raw: bytes) -> int:
+    return (raw[0] << 21) | (raw[1] << 14) | (raw[2] << 7) | raw[3]
+
+
+def _id3(data: bytes, tag: bytes) -> bytes:
+    """A TXXX frame inside the MP3's leading ID3v2.4 tag (added if the render has none)."""
+    frame_body = b"\x03mockprovider\x00" + tag
+    frame = b"TXXX" + _syncsafe(len(frame_body)) + b"\x00\x00" + frame_body
+    if data[:3] == b"ID3" and data[3] == 4:
+        size = _unsyncsafe(data[6:10])
+        return data[:6] + _syncsafe(size + len(frame)) + data[10:10 + size] + frame + data[10 + size:]
+    return b"ID3\x04\x00\x00" + _syncsafe(len(frame)) + frame + data
+
+
+def _wav(data: bytes, tag: bytes) -> bytes:
+    """A LIST/INFO chunk with an ICMT comment at the end of the RIFF file (its size fixed up)."""
+    text = tag + b"\0"
+    if len(text) % 2:
+        text += b"\0"
+    info = b"INFO" + b"ICMT" + struct.pack("<I", len(text)) + text
+    chunk = b"LIST" + struct.pack("<I", len(info)) + info
+    out = bytearray(data + chunk)
+    struct.pack_into("<I", out, 4, len(out) - 8)
+    return bytes(out)
+
+
+SPLICES = {"end": _append, "png": _png, "jpeg": _jpeg, "mp3": _id3, "wav": _wav}
 
 
 def output_seed(job_id: str, index: int) -> int:
@@ -83,11 +137,16 @@ def output_seed(job_id: str, index: int) -> int:
 
 
 def output_of(spec, job_id: str, index: int, policy: str = SMALL) -> Output:
-    """Output ``index`` of a job. Videos share cached renders and get a tag box; images and audio are
-    small and cheap to render, so each is rendered from its own seed (and audio names itself in its metadata)."""
+    """Output ``index`` of a job. Videos share cached renders and get a tag box. PNG, JPEG, MP3 and WAV outputs
+    share one cached render per picture or pitch variant and carry the output's name in their own metadata (a PNG
+    tEXt chunk, a JPEG comment, an ID3 TXXX frame, a RIFF INFO comment); WebP, SVG, FLAC and Ogg outputs are
+    rendered from the output's own seed (and audio names itself in its container metadata)."""
     if isinstance(spec, VideoSpec):
         return Output(output_spec(spec, job_id, index, policy), output_tag(job_id, index))
     seed = output_seed(job_id, index)
+    name = f"{job_id}/{index}".encode()
+    if spec.format in ("png", "jpeg", "mp3", "wav"):
+        return Output(dataclasses.replace(spec, seed=seed % PATTERN_VARIANTS), name, spec.format)
     if isinstance(spec, AudioSpec):
         return Output(dataclasses.replace(spec, seed=seed, label=f"mockprovider {job_id}/{index}"), b"")
     return Output(dataclasses.replace(spec, seed=seed), b"")
