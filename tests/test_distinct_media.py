@@ -15,6 +15,7 @@ from google.genai import types
 from google.oauth2.credentials import Credentials
 from runway_client import client
 
+from mockprovider.media.kinds import render
 from mockprovider.media.outputs import (
     BOX_TYPE,
     output_of,
@@ -24,6 +25,8 @@ from mockprovider.media.outputs import (
     variant_of,
 )
 from mockprovider.media.render import PATTERN_VARIANTS, VideoSpec, render_mp4
+from mockprovider.media.sound import AudioSpec
+from mockprovider.media.stills import ImageSpec
 from mockprovider.testing import MockServer
 
 
@@ -161,3 +164,21 @@ def test_realistic_bitrate_option_over_the_wire(server_factory) -> None:
     data = httpx.get(done.output[0]).content
     assert 0.95 * 6000 <= len(data) * 8 / 4 / 1000 <= 1.1 * 6000
     assert decode(data)[:3] == (1280, 720, 4.0)
+
+
+@pytest.mark.parametrize("spec", [ImageSpec(320, 180, "png"), ImageSpec(320, 180, "jpeg"), AudioSpec(2.0, "mp3"),
+                                  AudioSpec(2.0, "wav")], ids=lambda s: s.format)
+def test_image_and_audio_outputs_share_a_render_yet_differ(spec) -> None:
+    outputs = [output_of(spec, f"job-{n}", 0) for n in range(40)]
+    assert len({o.spec for o in outputs}) <= PATTERN_VARIANTS  # one cached render per variant
+    files = [o.finish(render(o.spec)) for o in outputs[:3]]
+    assert len(set(files)) == 3
+    for n, data in enumerate(files):
+        with av.open(io.BytesIO(data)) as container:
+            if isinstance(spec, ImageSpec):
+                frame = next(container.decode(video=0))
+                assert (frame.width, frame.height) == (320, 180)
+            else:
+                seconds = sum(f.samples for f in container.decode(audio=0)) / container.streams.audio[0].rate
+                assert seconds == pytest.approx(2.0, abs=0.05)
+                assert f"job-{n}/0" in container.metadata.values()
