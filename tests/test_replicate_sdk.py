@@ -545,3 +545,16 @@ def test_list_filters_by_creation_time_across_pages(server):
     with pytest.raises(ReplicateError) as caught:
         c.predictions.list("/v1/predictions?created_after=yesterday")
     assert caught.value.status == 400
+
+
+def test_run_returns_none_for_a_prediction_canceled_meanwhile_and_video_models_do_not_stream(server):
+    profile(server, {"jobs": {"queue": "0s", "run": "500s"}})
+    c = client(server)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        running = pool.submit(c.run, "luma/ray", input={"prompt": "x"}, wait=False)
+        while not c.predictions.list().results:
+            time.sleep(0.01)
+        c.predictions.cancel(c.predictions.list().results[0].id)
+        assert running.result(timeout=10) is None  # run() does not raise for canceled
+    with pytest.raises(ReplicateError, match="does not support streaming"):
+        list(c.stream("luma/ray", input={"prompt": "x"}))
