@@ -10,7 +10,7 @@ import hashlib
 import itertools
 import re
 from collections import deque
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
@@ -437,7 +437,7 @@ class ReplicateDialect(Dialect):
         bounds = []
         for name in ("created_after", "created_before"):
             value = _read_time(query.get(name))
-            if isinstance(value, str):
+            if value is not None and value.startswith("expected"):
                 return wire.problem(400, f"{name}: {value}")
             bounds.append(value)
         after, before = bounds
@@ -455,7 +455,7 @@ class ReplicateDialect(Dialect):
             job = store.get(job_id)
             if job is None:
                 continue
-            created = round(epoch(job.created) * 1e6)  # microseconds, as created_at shows it
+            created = wire.iso(epoch(job.created))  # compared as created_at shows it (fixed-width UTC text)
             if (after is not None and created <= after) or (before is not None and created >= before):
                 continue
             page.append((n, job))
@@ -742,7 +742,9 @@ def _read_cursor(raw: str | None) -> tuple[str, int] | str | None:
     return text[0], n
 
 
-def _read_time(raw: str | None) -> int | str | None:
+def _read_time(raw: str | None) -> str | None:
+    """A query's ISO 8601 time as UTC text in created_at's own format (so the two compare as strings), or what is
+    wrong with it (a message starting with "expected")."""
     if raw is None:
         return None
     try:
@@ -752,9 +754,12 @@ def _read_time(raw: str | None) -> int | str | None:
     if moment.tzinfo is None:
         return "expected a time zone (such as Z)"
     try:
-        return round(moment.timestamp() * 1e6)  # microseconds
+        utc = moment.astimezone(timezone.utc)
     except (OverflowError, ValueError):
         return "expected an ISO 8601 date-time"
+    if not 1000 <= utc.year <= 9999:
+        return "expected a year between 1000 and 9999"
+    return utc.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _usable_secret(secret: str) -> bool:
