@@ -9,6 +9,7 @@ process, measured by wrk in alternating rounds (the machine is noisy):
 - Luma       ``GET /dream-machine/v1/generations/{id}``
 - MiniMax    ``GET /v1/query/video_generation?task_id={id}``
 - Replicate  ``GET /v1/predictions/{id}`` (a processing veo-3 prediction: its logs carry 50 progress lines)
+- fal        ``GET /fal-ai/kling-video/requests/{id}/status`` (an IN_PROGRESS queue request, without logs)
 
     python bench/bench_status.py [--seconds 5] [--rounds 3] [--connections 64] [--providers runway,kling]
 
@@ -37,7 +38,8 @@ VEO_MODEL = "veo-3.1-generate-preview"
 LUMA = {"Authorization": "Bearer luma-bench"}
 MINIMAX = {"Authorization": "Bearer sk-api-bench"}
 REPLICATE = {"Authorization": "Bearer r8_" + "b" * 37}
-ALL = ("runway", "veo-gemini", "veo-vertex", "kling", "luma", "minimax", "replicate")
+FAL = {"Authorization": "Key bench-id:bench-secret"}
+ALL = ("runway", "veo-gemini", "veo-vertex", "kling", "luma", "minimax", "replicate", "fal")
 
 
 def kling_jwt(access: str = "ak_test", secret: str = "sk_test", lifetime: int = 3600) -> str:
@@ -104,6 +106,12 @@ def setup(name: str, mock: str, work: Path) -> Target:
         target = Target(name, prediction["urls"]["get"], REPLICATE)
         time.sleep(0.2)  # past "starting"
         assert httpx.get(target.url, headers=REPLICATE).json()["status"] == "processing"
+    elif name == "fal":
+        request = httpx.post(f"{mock}/fal-ai/kling-video/v2.5-turbo/pro/text-to-video", headers=FAL,
+                             json={"prompt": "a lighthouse"}).json()
+        target = Target(name, request["status_url"], FAL)
+        time.sleep(0.2)  # past the queue
+        assert httpx.get(target.url, headers=FAL).json()["status"] == "IN_PROGRESS"
     else:
         raise SystemExit(f"unknown provider {name!r}; expected some of {', '.join(ALL)}")
     return target

@@ -31,13 +31,18 @@ class SegmentRouter(Router):
     def __init__(self, routes: Sequence[BaseRoute], **kwargs) -> None:
         super().__init__(routes=list(routes), **kwargs)
         groups: dict[tuple, list[BaseRoute]] = defaultdict(list)
+        open_groups: dict[int, list[BaseRoute]] = defaultdict(list)
         for route in routes:
             if not isinstance(route, Route) or ":path}" in route.path:
+                continue
+            if isinstance(route, OpenRoute):  # never overlaps a static group: it refuses their first segments
+                open_groups[route.path.count("/")].append(route)
                 continue
             key = _static_prefix(route.path)
             if len(key) >= 2:
                 groups[(*key, route.path.count("/"))].append(route)
         self._groups = {key: tuple(group) for key, group in groups.items()}
+        self._open = {depth: tuple(group) for depth, group in open_groups.items()}
 
     def fast_match(self, scope: Scope) -> Route | None:
         """The route that fully matches an HTTP request (path and method), with its path parameters put in the
@@ -50,7 +55,7 @@ class SegmentRouter(Router):
         depth = path.count("/")
         second = parts[2].split(":", 1)[0]
         group = groups.get((parts[1], second, parts[3].split(":", 1)[0], depth)) if len(parts) > 3 else None
-        for candidate in (group, groups.get((parts[1], second, depth))):
+        for candidate in (group, groups.get((parts[1], second, depth)), self._open.get(depth)):
             if candidate is None:
                 continue
             for route in candidate:
@@ -61,7 +66,7 @@ class SegmentRouter(Router):
         return None
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self._groups:
+        if scope["type"] == "http" and (self._groups or self._open):
             route = self.fast_match(scope)
             if route is not None:
                 await route.handle(scope, receive, send)
