@@ -62,7 +62,8 @@ def browser():
 @pytest.fixture(scope="module")
 def server():
     with MockServer(profile="happy", time_scale=0.01, admin_token=TOKEN,
-                    extra={"proxy": True, "proxy_port": free_port(), "ui_interval": 0.25}) as running:
+                    extra={"proxy": True, "proxy_port": free_port(), "ui_interval": 0.25,
+                           "ui_stream_seconds": 2}) as running:  # the page resumes its stream every 2 s
         yield running
 
 
@@ -79,6 +80,7 @@ def get(url: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
 def test_the_page_shows_sdk_jobs_and_profile_switches_and_steers_the_server(server, browser, tmp_path):
     from playwright.sync_api import expect
 
+    expect.set_options(timeout=15_000)  # the page updates once a second; a loaded CI machine may lag behind
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     page.goto(server.url + "/__mock/ui")
     # The server has an admin token: the page asks for it once, then keeps it.
@@ -181,6 +183,9 @@ def test_the_page_shows_sdk_jobs_and_profile_switches_and_steers_the_server(serv
     page.click("#switch-button")
     expect(page.locator("#toast")).to_contain_text("ttl")
     assert server.admin("GET", "/profile").json()["name"] == "degraded"
+
+    # All along the page resumed its event stream every 2 s, with its ticket cookie.
+    assert server.call(lambda: server.app.live_page.streams) >= 3
 
     # Reset through the page: jobs are forgotten and the default profile returns.
     page.once("dialog", lambda d: d.accept())
@@ -285,8 +290,13 @@ def test_a_resumed_stream_sends_only_the_history_it_missed_and_viewers_are_bound
     assert event == "history" and len(history["points"]) >= 1
     newest = history["points"][-1]["seq"]
     assert newest >= state["seq"]
-    event, resumed = first_event(events, {"last-event-id": str(newest - 2)})
-    assert event == "history" and [p["seq"] for p in resumed["points"]][:2] == [newest - 1, newest]
+    boot = server.app.live_page.boot
+    event, resumed = first_event(events, {"last-event-id": f"{boot}.{newest - 2}"})
+    assert event == "history" and resumed["resumed"]
+    assert [p["seq"] for p in resumed["points"]][:2] == [newest - 1, newest]
+    # An id from another run of the server (a restart) gets the whole history again.
+    event, fresh = first_event(events, {"last-event-id": f"0000.{newest - 2}"})
+    assert not fresh["resumed"] and fresh["points"][0]["seq"] <= 2
 
     def viewers() -> int:
         return server.call(lambda: len(server.app.live_page.viewers))

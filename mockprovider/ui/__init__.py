@@ -19,7 +19,8 @@ def install(app: Any) -> tuple[Sampler, list[Route]]:
     """The sampler for ``app`` (started and stopped with the server) and the page's routes."""
     extra = app.settings.extra
     sampler = Sampler(app, interval=float(extra.get("ui_interval", 1.0)),
-                      max_viewers=int(extra.get("ui_max_viewers", 32)))
+                      max_viewers=int(extra.get("ui_max_viewers", 32)),
+                      stream_seconds=float(extra.get("ui_stream_seconds", 20.0)))
 
     async def start() -> None:
         sampler.start()

@@ -19,7 +19,6 @@ from . import auth, views
 from .sampler import Sampler, sse
 
 UI = PREFIX + "/ui"
-STREAM_SECONDS = 20.0  # a stream ends by itself and the browser resumes it (Last-Event-ID): shutdown never waits
 KEEP_ALIVE = 10.0
 STATIC = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8",
           "index.html": "text/html; charset=utf-8"}
@@ -109,18 +108,17 @@ def ui_routes(app: Any, sampler: Sampler) -> list[Route]:
         viewer = sampler.subscribe()
         if viewer is None:
             return json_response({"error": f"the live page has {sampler.max_viewers} viewers already"}, 503)
-        last = request.headers.get("last-event-id", "")
-        since = int(last) if last.isdigit() and len(last) < 12 else None
+        since = sampler.resume_point(request.headers.get("last-event-id", ""))
 
         async def stream():
             try:
                 loop = asyncio.get_running_loop()
                 yield b"retry: 500\n\n"
-                yield sse("history", {"points": sampler.history_since(since), "interval_s": sampler.interval},
-                          sampler.seq)
+                yield sse("history", {"points": sampler.history_since(since), "resumed": since is not None,
+                                      "interval_s": sampler.interval}, sampler.event_id)
                 yield sampler.current_event()
                 viewer.take()
-                ends = loop.time() + STREAM_SECONDS
+                ends = loop.time() + sampler.stream_seconds
                 while (left := ends - loop.time()) > 0:
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(viewer.wake.wait(), timeout=min(KEEP_ALIVE, left))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -51,8 +52,10 @@ class Viewer:
 
 class Sampler:
     def __init__(self, app: Any, interval: float = 1.0, history_seconds: float = 600.0,
-                 max_viewers: int = 32) -> None:
+                 max_viewers: int = 32, stream_seconds: float = 20.0) -> None:
         self.app = app
+        # a stream ends by itself after this and the browser resumes it (Last-Event-ID): shutdown never waits
+        self.stream_seconds = stream_seconds
         self.ctx = app.ctx
         self.interval = interval
         self.max_viewers = max_viewers
@@ -60,6 +63,8 @@ class Sampler:
         self.history: deque[dict[str, Any]] = deque(maxlen=max(int(history_seconds / interval), 10))
         self.viewers: set[Viewer] = set()
         self.seq = 0
+        self.streams = 0  # event streams served
+        self.boot = secrets.token_hex(4)  # event ids carry it: a stream resumed across a restart starts afresh
         self.latest: dict[str, Any] | None = None
         self.latest_bytes: bytes | None = None
         self.tick_seconds: deque[float] = deque(maxlen=120)  # what each tick cost, for the page's footer
@@ -113,6 +118,7 @@ class Sampler:
             return None
         viewer = Viewer()
         self.viewers.add(viewer)
+        self.streams += 1
         return viewer
 
     def unsubscribe(self, viewer: Viewer) -> None:
@@ -152,7 +158,7 @@ class Sampler:
         self.history.append(point)
         if self.viewers:
             snapshot = self.snapshot(point)
-            data = sse("snapshot", snapshot, self.seq)
+            data = sse("snapshot", snapshot, self.event_id)
             self.latest, self.latest_bytes = snapshot, data
             for viewer in self.viewers:
                 viewer.offer(data)
@@ -282,7 +288,7 @@ class Sampler:
         """This tick's snapshot, built now (and shared until the next tick) if nobody watched at the tick."""
         if self.latest is None:
             self.latest = self.snapshot()
-            self.latest_bytes = sse("snapshot", self.latest, self.seq)
+            self.latest_bytes = sse("snapshot", self.latest, self.event_id)
         return self.latest
 
     def current_event(self) -> bytes:
@@ -290,12 +296,23 @@ class Sampler:
         assert self.latest_bytes is not None
         return self.latest_bytes
 
+    @property
+    def event_id(self) -> str:
+        return f"{self.boot}.{self.seq}"
+
+    def resume_point(self, last_event_id: str) -> int | None:
+        """The tick a reconnecting stream last saw (its Last-Event-ID), if it was this sampler's."""
+        boot, _, seq = last_event_id.partition(".")
+        if boot != self.boot or not seq.isdigit() or len(seq) > 12:
+            return None
+        return int(seq)
+
     def history_since(self, seq: int | None) -> list[dict[str, Any]]:
         if seq is None:
             return list(self.history)
         return [p for p in self.history if p["seq"] > seq]
 
 
-def sse(event: str, data: Any, event_id: int | None = None) -> bytes:
+def sse(event: str, data: Any, event_id: str | None = None) -> bytes:
     head = f"id: {event_id}\n" if event_id is not None else ""
     return f"{head}event: {event}\n".encode() + b"data: " + orjson.dumps(data) + b"\n\n"

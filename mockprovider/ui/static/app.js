@@ -133,13 +133,13 @@ function setConn(state, text) {
 // -- data in ------------------------------------------------------------------------------------------------
 
 function onHistory(data) {
+  // A resumed stream sends only what this page missed; a new one (or one after a server restart) everything.
   const points = data.points || [];
-  if (!points.length) return;
-  const last = page.history.length ? page.history[page.history.length - 1].seq : -1;
-  if (points[0].seq <= last + 1 && points[0].seq > 0 && last >= 0) {
-    for (const p of points) if (p.seq > last) page.history.push(p);
-  } else {
+  if (!data.resumed) {
     page.history = points.slice();
+  } else {
+    const last = page.history.length ? page.history[page.history.length - 1].seq : -1;
+    for (const p of points) if (p.seq > last) page.history.push(p);
   }
   trimHistory();
 }
