@@ -130,8 +130,9 @@ def test_the_page_shows_sdk_jobs_and_profile_switches_and_steers_the_server(serv
                             "upstream": f"127.0.0.1:{server.settings.port}",
                             "toxics": [{"name": "slow", "type": "latency", "stream": "downstream",
                                         "attributes": {"latency": 250}}]}]}
+    # TTLs are engine time, 100x faster than real time here: hours, so that none runs out during the test.
     tight = {"limits": {"concurrent_jobs": 2, "requests_per_minute": 600}, "network": network}
-    reply = server.admin("PUT", "/profile", {"name": "tight-net", "ttl": "2h", "profile": tight})
+    reply = server.admin("PUT", "/profile", {"name": "tight-net", "ttl": "24h", "profile": tight})
     assert reply.status_code == 200, reply.content
     expect(page.locator("#profile-name")).to_have_text("tight-net")
     expect(page.locator("#profile-ttl")).to_contain_text("→ happy")
@@ -153,7 +154,7 @@ def test_the_page_shows_sdk_jobs_and_profile_switches_and_steers_the_server(serv
         runway.tasks.retrieve(tasks[1].id)
     expect(runway_card.locator('[data-row="faults"]')).to_contain_text("error 1")
     assert server.admin("DELETE", "/profile").status_code == 200  # back to happy, the startup profile
-    assert server.admin("PUT", "/profile", {"name": "tight-net", "ttl": "2h", "profile": tight}).status_code == 200
+    assert server.admin("PUT", "/profile", {"name": "tight-net", "ttl": "24h", "profile": tight}).status_code == 200
 
     # A job opens to its plan and its timeline: its state changes and the requests that touched it.
     page.click(f'#jobs button[data-job="{tasks[0].id}"]')
@@ -166,7 +167,7 @@ def test_the_page_shows_sdk_jobs_and_profile_switches_and_steers_the_server(serv
 
     # The page's own control switches the profile on the server.
     page.select_option("#switch-name", "degraded")
-    page.fill("#switch-ttl", "10m")
+    page.fill("#switch-ttl", "10h")
     page.click("#switch-button")
     expect(page.locator("#toast")).to_contain_text("degraded is active")
     expect(page.locator("#profile-name")).to_have_text("degraded")
