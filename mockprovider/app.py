@@ -198,7 +198,7 @@ def create_app(settings: Settings | None = None) -> MockProviderApp:
         from .network import embed_proxy
 
         embed_proxy(app, settings.extra.get("proxy_host", "127.0.0.1"), int(settings.extra.get("proxy_port", 8474)),
-                    settings.seed)
+                    app.engine.seed)
     elif settings.extra.get("toxiproxy_url"):
         from .network import drive_toxiproxy
 

@@ -19,11 +19,15 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     profile: str = "default"
-    seed: int = 0
+    seed: int | None = None  # None: a random seed per run (and per /__mock/reset), shown in /__mock/health
     time_scale: float = 1.0
     profiles_dir: Path | None = None
     admin_token: str | None = None
     max_body: int = 8 * 2**20
+    scale_latency: bool = False  # request latency and hangs follow the time scale too (default: real time)
+    access_log: bool = False
+    max_head: int = 64 * 1024  # request line + headers; larger is answered 431 (web/protocol.py)
+    head_timeout: float = 30.0  # real seconds a connection has to send a complete request head
     max_jobs: int = 200_000
     retention: float = 48 * 3600.0
     public_url: str | None = None

@@ -12,6 +12,7 @@ import uvicorn
 
 from .context import Settings
 from .tls import TLSFiles
+from .web.protocol import uvicorn_kwargs
 
 
 class Companion(uvicorn.Server):
@@ -24,6 +25,7 @@ class Companion(uvicorn.Server):
 
 def servers(app: Any, settings: Settings, tls: TLSFiles | None, **options: Any) -> tuple[uvicorn.Server,
                                                                                          list[uvicorn.Server]]:
+    options = {**uvicorn_kwargs(settings), **options}
     main = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, lifespan="on", **options))
     companions: list[uvicorn.Server] = []
     if tls is not None:

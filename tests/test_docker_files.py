@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import sysconfig
 import time
 import urllib.request
 from functools import cache
@@ -29,7 +30,7 @@ from mockprovider.testing import MockServer, free_port
 ROOT = Path(__file__).resolve().parent.parent
 OUR_IMAGE = "mockprovider:local"
 # Variables the compose file itself reads (not passed to a program): which proxy the setup uses.
-COMPOSE_VARIABLES = {"CHAOS_PROXY"}
+COMPOSE_VARIABLES = {"CHAOS_PROXY", "PUBLISH_ADDRESS"}
 CHAOS_PROXY_CHOICES = ("chaos-proxy", "toxiproxy")
 
 
@@ -308,7 +309,7 @@ def test_compose_commands_are_accepted_by_the_cli(monkeypatch):
         assert what == "serve" and settings.host == "0.0.0.0"
         assert str(settings.profiles_dir) == "/profiles"
         assert settings.admin_token == shell.get("MOCKPROVIDER_ADMIN_TOKEN")
-        assert settings.seed == int(shell.get("MOCKPROVIDER_SEED", "0"))
+        assert settings.seed == (int(shell["MOCKPROVIDER_SEED"]) if "MOCKPROVIDER_SEED" in shell else None)
         assert urlsplit(settings.extra["toxiproxy_url"]).hostname == shell.get("CHAOS_PROXY", "chaos-proxy")
         what, (host, _port, _config, seed) = run_cli(argv_of("chaos-proxy", shell)[1:], image_env(), monkeypatch)
         assert what == "proxy" and host == "0.0.0.0" and seed == int(shell.get("MOCKPROVIDER_SEED", "0"))
@@ -461,7 +462,13 @@ def installed(tmp_path_factory) -> Path:
         for source in sources:
             (shutil.copytree if (ROOT / source).is_dir() else shutil.copy2)(ROOT / source, src / source)
     venv = base / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    # The dependencies come from the environment running these tests (a venv of its own, usually), not from the
+    # base interpreter that --system-site-packages would add: a path file puts them after the venv's own copy.
+    found = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()"
+                            "['purelib'])"], capture_output=True, text=True, check=True).stdout.strip()
+    ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    Path(found, "running-env.pth").write_text("".join(f"{path}\n" for path in sorted(ours)))
     result = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
                              "--quiet", "--no-deps", str(src)], capture_output=True, text=True, timeout=300)
     if result.returncode != 0 and "Could not" in result.stderr and "setuptools" in result.stderr:
@@ -582,3 +589,11 @@ def test_the_compose_setup_runs_here(installed, tmp_path):
         if server is not None:
             stop(server)
         stop(proxy)
+
+
+def test_ports_are_published_on_loopback_unless_opted_in():
+    for shell, host in (({}, "127.0.0.1"), ({"PUBLISH_ADDRESS": "0.0.0.0"}, "0.0.0.0")):
+        for name, service in services().items():
+            for mapping in service.get("ports", []):
+                published = interpolate(str(mapping), shell)
+                assert published.count(":") == 2 and published.startswith(f"{host}:"), (name, published)

@@ -115,17 +115,21 @@ def test_yaml_body_switches_too(server):
 
 def test_ttl_reverts_to_the_previous_profile(server):
     server.admin("PUT", "/profile", {"name": "slow"})
-    reply = server.admin("PUT", "/profile", {"name": "outage", "ttl": "10s"})
+    # A TTL is real time at any time scale ("a bad minute" is a minute); advancing the engine's clock by its
+    # own seconds does not end it.
+    reply = server.admin("PUT", "/profile", {"name": "outage", "ttl": "2s"})
     assert reply.json()["reverts_to"] == "slow"
     with pytest.raises((runwayml.InternalServerError, runwayml.APIConnectionError)):
         client(server.url).organization.retrieve()
-    server.admin("POST", "/clock", {"advance": "11s"})
+    server.admin("POST", "/clock", {"advance": "11s"})  # 11 engine seconds: 0.22 s of real time at 0.02
+    assert active(server) == "outage"
+    time.sleep(2.1)
     assert active(server) == "slow"
     client(server.url).organization.retrieve()
 
 
 def test_ttl_reverts_without_requests_in_between(server):
-    server.admin("PUT", "/profile", {"name": "slow", "ttl": "5s"})  # 0.1 s real at this scale
+    server.admin("PUT", "/profile", {"name": "slow", "ttl": "100ms"})  # real time, whatever the scale
     time.sleep(0.2)
     assert active(server) == "happy"
 

@@ -14,14 +14,18 @@ from starlette.routing import Route
 
 from .. import __version__
 from ..context import Context
+from ..engine.clock import check_scale
 from ..engine.durations import parse_duration
-from ..engine.profile import Profile, ProfileError
+from ..engine.profile import Profile, ProfileError, load_yaml, shape_problem
 from ..engine.selection import Assignment
 from ..insight.routes import insight_handlers
 from ..web.body import BodyError, read_body
 from ..web.responses import json_response, no_content
+from ..web.values import brief, parse_int
 
 PREFIX = "/__mock"
+MAX_NAME = 128
+MAX_KEY = 4096
 TOKEN_HEADER = "x-mockprovider-admin-token"
 
 
@@ -60,24 +64,35 @@ async def _body(request: Request, limit: int) -> Any:
     kind = request.headers.get("content-type", "")
     try:
         if "yaml" in kind:
-            return {"profile": yaml.safe_load(raw)}
-        return orjson.loads(raw)
-    except (orjson.JSONDecodeError, yaml.YAMLError) as exc:
-        raise AdminError(400, f"request body is not valid {'YAML' if 'yaml' in kind else 'JSON'}: {exc}") from None
+            return {"profile": load_yaml(raw)}
+        body = orjson.loads(raw)
+    except (orjson.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise AdminError(400, f"request body is not valid {'YAML' if 'yaml' in kind else 'JSON'}: "
+                              f"{str(exc)[:300]}") from None
+    problem = shape_problem(body)
+    if problem is not None:
+        raise AdminError(400, f"request body: {problem}")
+    return body
 
 
-def _ttl(body: dict[str, Any]) -> float | None:
+def _ttl(ctx: Context, body: dict[str, Any]) -> float | None:
+    """The TTL in engine seconds. A TTL is given in real time, as the tester schedules it ("a bad minute" lasts
+    a minute at any time scale); the engine counts it in its own seconds."""
     if body.get("ttl") in (None, ""):
         return None
     try:
-        return parse_duration(body["ttl"])
+        real = parse_duration(body["ttl"])
     except ValueError as exc:
         raise AdminError(400, f"ttl: {exc}") from None
+    return real / ctx.engine.clock.scale
 
 
 def _profile_from(ctx: Context, body: Any) -> Profile:
     if not isinstance(body, dict):
         raise AdminError(400, "expected a JSON object: {\"name\": ...} or {\"profile\": {...}}, with an optional ttl")
+    name = body.get("name")
+    if isinstance(name, str) and len(name) > MAX_NAME:
+        raise AdminError(400, f"name: a profile name is at most {MAX_NAME} characters")
     if "profile" in body:
         inline = body["profile"]
         if isinstance(inline, str):
@@ -143,7 +158,8 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
         return run
 
     async def health(request: Request) -> Response:
-        return json_response({"status": "ok", "version": __version__})
+        return json_response({"status": "ok", "version": __version__, "seed": engine.seed,
+                              "seed_given": engine.fixed_seed})
 
     async def index(request: Request) -> Response:
         origin = ctx.origin(str(request.base_url))
@@ -156,8 +172,15 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
         })
 
     async def list_profiles(request: Request) -> Response:
+        broken = {}
+        for name in ctx.library.names():
+            try:
+                ctx.library.load(name)
+            except ProfileError as exc:
+                broken[name] = exc.problems
         return json_response({
             "available": ctx.library.names(),
+            "broken": broken,
             "active": _assignment(ctx, engine.selector.active),
             "keys": {k: _assignment(ctx, a) for k, a in engine.selector.keys().items()},
         })
@@ -169,7 +192,7 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
     async def set_profile(request: Request) -> Response:
         body = await _body(request, ctx.settings.max_body)
         profile = _profile_from(ctx, body)
-        assignment = engine.activate(profile, _ttl(body))
+        assignment = engine.activate(profile, _ttl(ctx, body))
         return json_response(_assignment(ctx, assignment))
 
     async def clear_profile(request: Request) -> Response:
@@ -179,7 +202,10 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
     async def set_key_profile(request: Request) -> Response:
         body = await _body(request, ctx.settings.max_body)
         profile = _profile_from(ctx, body)
-        assignment = engine.selector.assign_key(request.path_params["key"], profile, _ttl(body))
+        key = request.path_params["key"]
+        if len(key) > MAX_KEY:
+            raise AdminError(400, f"key: at most {MAX_KEY} characters")
+        assignment = engine.selector.assign_key(key, profile, _ttl(ctx, body))
         return json_response({"key": request.path_params["key"], **_assignment(ctx, assignment)})
 
     async def clear_key_profile(request: Request) -> Response:
@@ -189,10 +215,10 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
 
     async def list_jobs(request: Request) -> Response:
         q = request.query_params
-        try:
-            limit = min(max(int(q.get("limit", "100")), 1), 10_000)
-        except ValueError:
-            raise AdminError(400, "limit: expected a whole number") from None
+        limit = parse_int(q.get("limit", "100"), 1, 10**9)
+        if limit is None:
+            raise AdminError(400, "limit: expected a whole number from 1")
+        limit = min(limit, 10_000)
         now = engine.clock.now()
         wanted_state = q.get("state")
         jobs = engine.store.recent(limit if not wanted_state else 10_000, q.get("provider"))
@@ -225,16 +251,26 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
         body = await _body(request, 64 * 1024)
         if not isinstance(body, dict):
             raise AdminError(400, "expected a JSON object with 'advance' and/or 'scale'")
+        unknown = [k for k in body if k not in ("scale", "advance")]
+        if unknown:
+            raise AdminError(400, f"unknown field {brief(unknown[0])}; expected 'advance' and/or 'scale'")
+        # Both are checked before either is applied: a request that is refused changes nothing.
+        scale = advance = None
         try:
             if "scale" in body:
-                scale = body["scale"]
-                if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0:
-                    raise AdminError(400, "scale: expected a positive number")
-                engine.set_scale(float(scale))
+                scale = check_scale(body["scale"])
+        except ValueError as exc:
+            raise AdminError(400, f"scale: {exc}") from None
+        try:
             if "advance" in body:
-                engine.advance(parse_duration(body["advance"]))
+                advance = parse_duration(body["advance"])
+                engine.clock.check_advance(advance)
         except ValueError as exc:
             raise AdminError(400, f"advance: {exc}") from None
+        if scale is not None:
+            engine.set_scale(scale)
+        if advance is not None:
+            engine.advance(advance)
         return json_response(_clock())
 
     async def stats(request: Request) -> Response:

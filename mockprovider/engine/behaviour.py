@@ -27,6 +27,15 @@ FAILURE_REASONS = ("content_policy", "internal", "timeout")
 ENDPOINT_KINDS = ("create", "status", "cancel", "download", "account", "list", "other")
 
 
+# The documented maxima (profiles/README.md): past them a limit is no limit, and concurrency slots are memory.
+MAX_REQUESTS_PER_MINUTE = 10_000_000
+MAX_CONCURRENT_JOBS = 10_000
+MAX_DAILY_JOBS = 1_000_000_000
+MAX_CREDITS = 1e15
+MAX_URL_TTL = 10 * 365 * 86400.0
+MAX_HOLD = 3600.0
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
 
@@ -54,7 +63,7 @@ class FaultRule(Strict):
     rate: Probability
     status: int | None = Field(default=None, ge=400, le=599)
     message: str | None = None
-    hold: Seconds = 600.0
+    hold: Annotated[float, BeforeValidator(parse_duration), Field(le=MAX_HOLD)] = 600.0
     during: Window | None = None
 
     def model_post_init(self, __context: object) -> None:
@@ -79,10 +88,10 @@ class Jobs(Strict):
 
 
 class Limits(Strict):
-    requests_per_minute: int | None = Field(default=None, ge=0)
-    concurrent_jobs: int | None = Field(default=None, ge=0)
-    daily_jobs: int | None = Field(default=None, ge=0)
-    credits: float | None = Field(default=None, ge=0)
+    requests_per_minute: int | None = Field(default=None, ge=0, le=MAX_REQUESTS_PER_MINUTE)
+    concurrent_jobs: int | None = Field(default=None, ge=0, le=MAX_CONCURRENT_JOBS)
+    daily_jobs: int | None = Field(default=None, ge=0, le=MAX_DAILY_JOBS)
+    credits: float | None = Field(default=None, ge=0, le=MAX_CREDITS, allow_inf_nan=False)
 
 
 class WebhookFaults(Strict):
@@ -110,7 +119,7 @@ class Callbacks(Strict):
 
 
 class Outputs(Strict):
-    url_ttl: Seconds | None = None
+    url_ttl: Annotated[float, BeforeValidator(parse_duration), Field(gt=0, le=MAX_URL_TTL)] | None = None
     fps: int | None = Field(default=None, ge=1, le=60)
 
 

@@ -8,15 +8,28 @@ moved forward by hand, which makes every job look older at once.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+
+MIN_SCALE = 1e-6
+MAX_SCALE = 1e6
+MAX_ENGINE_TIME = 1e10  # engine seconds (about 317 years): dates past it are not dates any more
+
+
+def check_scale(scale: object) -> float:
+    """``scale`` as a float, or ValueError: a finite number in [MIN_SCALE, MAX_SCALE]."""
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+        raise ValueError("the time scale must be a number")
+    value = float(scale)
+    if not math.isfinite(value) or not MIN_SCALE <= value <= MAX_SCALE:
+        raise ValueError(f"the time scale must be between {MIN_SCALE:g} and {MAX_SCALE:g}")
+    return value
 
 
 class Clock:
     def __init__(self, scale: float = 1.0, start_epoch: float | None = None) -> None:
-        if scale <= 0:
-            raise ValueError("time scale must be positive")
-        self._scale = scale
-        self._real_origin = time.monotonic()
+        self._scale = self._initial_scale = check_scale(scale)
+        self._real_origin = self._initial_origin = time.monotonic()
         self._virtual_origin = 0.0
         self._epoch_origin = time.time() if start_epoch is None else start_epoch
 
@@ -33,16 +46,27 @@ class Clock:
         return self._epoch_origin + (self.now() if at is None else at)
 
     def set_scale(self, scale: float) -> None:
-        if scale <= 0:
-            raise ValueError("time scale must be positive")
+        scale = check_scale(scale)
         self._virtual_origin = self.now()
         self._real_origin = time.monotonic()
         self._scale = scale
 
+    def check_advance(self, seconds: float) -> None:
+        """ValueError unless moving forward by ``seconds`` keeps engine time a date."""
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError("the clock only moves forward, by a finite amount")
+        if self.now() + seconds > MAX_ENGINE_TIME:
+            raise ValueError(f"the clock cannot go past {MAX_ENGINE_TIME:g} engine seconds")
+
     def advance(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("the clock only moves forward")
+        self.check_advance(seconds)
         self._virtual_origin += seconds
+
+    def restore(self) -> None:
+        """Back to the scale the clock started with, with every advance undone (for a reset)."""
+        self._scale = self._initial_scale
+        self._real_origin = self._initial_origin
+        self._virtual_origin = 0.0
 
     def real_seconds(self, engine_seconds: float) -> float:
         return engine_seconds * self._scale

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from .durations import parse_duration
+from .durations import MAX_SECONDS, parse_duration
 
 _STANDARD_NORMAL = NormalDist()
 _Z99 = _STANDARD_NORMAL.inv_cdf(0.99)
@@ -38,7 +38,15 @@ class Distribution:
         raise NotImplementedError
 
     def sample(self, rng: random.Random) -> float:
-        return min(max(self.draw(rng), self.low), self.high)
+        """One draw, clipped to [min, max] and to MAX_SECONDS: a heavy tail (a lognormal with a large sigma,
+        percentiles extrapolated far out) overflows to the cap rather than to an error or Infinity."""
+        try:
+            value = self.draw(rng)
+        except OverflowError:
+            value = MAX_SECONDS
+        if value != value:  # NaN
+            value = self.low
+        return min(max(value, self.low), self.high, MAX_SECONDS)
 
     def describe(self) -> dict:
         raise NotImplementedError
@@ -218,6 +226,8 @@ def _require(body: dict, form: str, key: str) -> float:
     return parse_duration(body[key])
 
 
+MAX_LOG_MU = math.log(MAX_SECONDS)  # about 20.7
+MAX_SIGMA = 10.0
 _FORMS = ("fixed", "uniform", "normal", "exponential", "lognormal", "mixture")
 
 
@@ -241,7 +251,7 @@ def parse_distribution(spec: object) -> Distribution:
     unknown = [k for k in body if k not in _FORMS and _percent_key(k) is None]
     if unknown:
         raise ValueError(
-            f"unknown distribution key {unknown[0]!r}; use one of {', '.join(_FORMS)}, "
+            f"unknown distribution key {str(unknown[0])[:40]!r}; use one of {', '.join(_FORMS)}, "
             "percentiles such as p50/p99, min and max"
         )
     if len(forms) + (1 if percentiles else 0) != 1:
@@ -280,8 +290,13 @@ def parse_distribution(spec: object) -> Distribution:
                 mu, sigma = float(value["mu"]), float(value["sigma"])
             except (KeyError, TypeError, ValueError):
                 raise ValueError("lognormal {mu, sigma} takes two numbers (log-seconds)") from None
+            if not (math.isfinite(mu) and math.isfinite(sigma)):
+                raise ValueError("lognormal mu and sigma must be finite numbers")
             if sigma < 0:
                 raise ValueError("lognormal sigma cannot be negative")
+            if not -MAX_LOG_MU <= mu <= MAX_LOG_MU or sigma > MAX_SIGMA:
+                raise ValueError(f"lognormal mu must be within +-{MAX_LOG_MU:g} (log-seconds: e^{MAX_LOG_MU:g} s "
+                                 f"is {math.exp(MAX_LOG_MU):.3g} s) and sigma at most {MAX_SIGMA:g}")
             return LogNormal(mu, sigma, low, high)
         return LogNormal.from_median_p99(_require(value, form, "median"), _require(value, form, "p99"), low, high)
     if not isinstance(value, list) or not value:
@@ -291,7 +306,7 @@ def parse_distribution(spec: object) -> Distribution:
         if not isinstance(item, dict) or "weight" not in item or "value" not in item:
             raise ValueError(f"mixture item {i} needs 'weight' and 'value'")
         weight = item["weight"]
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1e12:
             raise ValueError(f"mixture item {i}: weight must be a non-negative number")
         weights.append(float(weight))
         parts.append(parse_distribution(item["value"]))

@@ -17,7 +17,7 @@ from .faults import pick_fault
 from .jobs import Job, next_change, plan_job
 from .limits import LimitBook, OverLimit, Scope
 from .profile import Profile, ProfileLibrary
-from .rng import stream
+from .rng import random_seed, stream
 from .selection import Assignment, ProfileSelector
 from .store import JobStore
 from .timeline import Timeline
@@ -62,10 +62,13 @@ class EngineStats:
 
 
 class Engine:
-    def __init__(self, *, library: ProfileLibrary, profile: Profile, seed: int = 0, clock: Clock | None = None,
+    def __init__(self, *, library: ProfileLibrary, profile: Profile, seed: int | None = 0, clock: Clock | None = None,
                  store: JobStore | None = None, journal_size: int = 10_000, prices: PriceBook | None = None
                  ) -> None:
-        self.seed = seed
+        # A given seed replays a run exactly, reset included; without one each run and each reset draws its own,
+        # so provider ids never repeat between load-test runs.
+        self.fixed_seed = seed is not None
+        self.seed = seed if seed is not None else random_seed()
         self.clock = clock or Clock()
         self.library = library
         self.default_profile = profile
@@ -77,8 +80,9 @@ class Engine:
         self.stats = EngineStats()
         self.insight = Insight(self.clock, journal_size, prices)
         self.store.on_remove = self.insight.forget
-        self._requests_rng = stream(seed, "requests")
-        self._submissions: dict[tuple[str, str], itertools.count] = {}
+        self._requests_rng = stream(self.seed, "requests")
+        self._submissions: dict[tuple[str, str], tuple[int, itertools.count]] = {}
+        self._generation = 0
         self._watchers: dict[str, Callable[[], None]] = {}
 
     # -- profiles -------------------------------------------------------------------------------------------
@@ -117,7 +121,11 @@ class Engine:
     def take_request(self, provider: str, account: str, assignment: Assignment) -> OverLimit | None:
         behaviour = assignment.profile.resolve(provider)
         scope = self.limits.scope(provider, account)
-        return self.limits.take_request(scope, behaviour.limits, self.clock.now())
+        now = self.clock.now()
+        over = self.limits.take_request(scope, behaviour.limits, now)
+        if self.limits.needs_sweep():
+            self.sweep_accounts(now)
+        return over
 
     def submit(self, request: JobRequest, assignment: Assignment, *, queue_when_busy: bool
                ) -> Job | OverLimit | RejectedAtSubmit:
@@ -141,9 +149,14 @@ class Engine:
             self.stats.rejected[over.limit] = self.stats.rejected.get(over.limit, 0) + 1
             self.insight.rejected(request.provider, over.limit)
             return over
-        counter = self._submissions.setdefault((request.provider, request.account), itertools.count())
+        entry = self._submissions.get((request.provider, request.account))
+        if entry is None:
+            entry = self._submissions[(request.provider, request.account)] = (self._generation, itertools.count())
+        generation, counter = entry
         n = next(counter)
-        rng = stream(self.seed, request.provider, request.account, n)
+        # An account forgotten by a sweep and seen again starts a new generation, so its ids do not repeat.
+        rng = (stream(self.seed, request.provider, request.account, n) if not generation
+               else stream(self.seed, request.provider, request.account, generation, n))
         if behaviour.reject_at_submit and rng.random() < behaviour.reject_at_submit:
             self.stats.rejected["content_policy"] = self.stats.rejected.get("content_policy", 0) + 1
             self.insight.rejected(request.provider, "content_policy")
@@ -164,12 +177,33 @@ class Engine:
         self.stats.created += 1
         self.insight.created(job)
         current_request.touch(job)
+        if book.needs_sweep():
+            self.sweep_accounts(now)
         return job
 
     def quote(self, provider: str, model: str, usage: dict[str, Any] | None, profile: Profile | None = None
               ) -> Quote | None:
         """The list price of a job (dollars and the provider's unit) from the price book and the profile."""
         return self.insight.quote(provider, model, usage, profile or self.selector.active.profile)
+
+    def sweep_accounts(self, now: float | None = None) -> int:
+        """Forget per-account state (limit scopes, submission counters) of accounts that no longer need it;
+        the number forgotten."""
+        now = self.clock.now() if now is None else now
+        keyed = self.selector.keys()
+
+        def keep(provider: str, account: str) -> bool:
+            if account in keyed:
+                return True
+            limits = self.selector.active.profile.resolve(provider).limits
+            return limits.credits is not None or limits.daily_jobs is not None
+
+        gone = self.limits.evict_idle(now, keep)
+        if gone:
+            self._generation += 1
+            for pair in gone:
+                self._submissions.pop(pair, None)
+        return len(gone)
 
     def wait_hint(self, over: OverLimit) -> float | None:
         """Real seconds until ``over`` frees, for Retry-After and its kin: clients wait in real time, so at a
@@ -245,12 +279,16 @@ class Engine:
         self.timeline.poke()
 
     def reset(self) -> None:
-        """Forget every job, count and assignment; return to the default profile."""
+        """Forget every job, count and assignment; return to the default profile and the clock as it started."""
+        self.clock.restore()
         self.store.clear()
         self.limits.clear()
         self.timeline.clear()
         self._watchers.clear()
         self._submissions.clear()
+        self._generation = 0
+        if not self.fixed_seed:
+            self.seed = random_seed()
         self._requests_rng = stream(self.seed, "requests")
         self.stats = EngineStats()
         self.insight.reset()

@@ -11,6 +11,7 @@ import heapq
 import itertools
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .behaviour import Limits
@@ -49,9 +50,13 @@ class Scope:
         return self.daily.get(model, 0) if int(now // DAY) == self.day else 0
 
 
+SWEEP_FLOOR = 1024
+
+
 class LimitBook:
     def __init__(self) -> None:
         self._scopes: dict[tuple[str, str], Scope] = {}
+        self._sweep_at = SWEEP_FLOOR
 
     def scope(self, provider: str, account: str) -> Scope:
         key = (provider, account)
@@ -60,8 +65,31 @@ class LimitBook:
             found = self._scopes[key] = Scope()
         return found
 
+    def needs_sweep(self) -> bool:
+        """Whether the table has doubled since the last sweep (a sweep is O(scopes); doubling keeps it O(1)
+        per new key on average)."""
+        return len(self._scopes) >= self._sweep_at
+
+    def evict_idle(self, now: float, keep: Callable[[str, str], bool]) -> list[tuple[str, str]]:
+        """Forget the scopes of accounts with no live or waiting job, no pending refund and no request in the
+        rate window, unless ``keep(provider, account)`` says their counts still matter (credits, daily
+        quotas, a profile of their own). A hostile client sending a new key per request then costs nothing
+        once its jobs end. Returns the evicted (provider, account) pairs."""
+        gone = []
+        for key, scope in list(self._scopes.items()):
+            requests = scope.requests
+            while requests and requests[0] <= now - WINDOW:
+                requests.popleft()
+            if requests or scope.refunds or self.live(scope, now) or keep(*key):
+                continue
+            del self._scopes[key]
+            gone.append(key)
+        self._sweep_at = max(SWEEP_FLOOR, 2 * len(self._scopes))
+        return gone
+
     def clear(self) -> None:
         self._scopes.clear()
+        self._sweep_at = SWEEP_FLOOR
 
     def scopes(self, limit: int = 10_000) -> list[tuple[str, str, Scope]]:
         """Up to ``limit`` scopes as (provider, account, scope), for those who report on them."""

@@ -15,6 +15,62 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from .behaviour import Behaviour, ProviderBehaviour, Resolved
 
 MAX_EXTENDS_DEPTH = 8
+MAX_NAME = 128
+MAX_DEPTH = 64  # nesting of a profile document (YAML or JSON)
+MAX_NODES = 100_000  # values in it, aliases expanded: a YAML alias bomb stops here
+MAX_ALIASES = 1_000
+MAX_PROBLEMS = 50
+
+
+class BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with a bound on nesting (no RecursionError on 20,000 brackets) and on aliases."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases")
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.YAMLError(f"nested more than {MAX_DEPTH} levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def shape_problem(value: Any, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES) -> str | None:
+    """Why ``value`` (parsed JSON or YAML) is too deep or too large once aliases are expanded, else None.
+    Iterative, and it stops counting at the bound, so an alias bomb costs no more than the bound."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    nodes = 0
+    while stack:
+        item, depth = stack.pop()
+        nodes += 1
+        if nodes > max_nodes:
+            return f"more than {max_nodes} values"
+        if depth > max_depth:
+            return f"nested more than {max_depth} levels deep"
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+            nodes += len(item)
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return None
+
+
+def load_yaml(text: str | bytes) -> Any:
+    """``yaml.safe_load`` within the bounds above; yaml.YAMLError otherwise."""
+    data = yaml.load(text, Loader=BoundedLoader)
+    problem = shape_problem(data)
+    if problem is not None:
+        raise yaml.YAMLError(problem)
+    return data
 
 
 class ProfileError(ValueError):
@@ -118,12 +174,12 @@ def _deep_merge(base: dict, over: dict) -> dict:
 
 def parse_yaml(text: str, source: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ProfileError(source, [f"{where}invalid YAML: {problem}"]) from None
+        raise ProfileError(source, [f"{where}invalid YAML: {str(problem)[:300]}"]) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -134,24 +190,44 @@ def parse_yaml(text: str, source: str) -> dict[str, Any]:
 def build_profile(name: str, raw: dict[str, Any], source: str, lookup: Any = None, depth: int = 0) -> Profile:
     """Validate ``raw`` (already merged with nothing) into a Profile; ``lookup(name)`` finds a base profile's
     raw dict for ``extends``."""
+    problem = shape_problem(raw)
+    if problem is not None:
+        raise ProfileError(source, [f"(top level): {problem}"])
     merged = raw
+    problems: list[str] = []
     base_name = raw.get("extends")
     if base_name is not None:
-        if not isinstance(base_name, str):
-            raise ProfileError(source, ["extends: must be the name of another profile"])
-        if depth >= MAX_EXTENDS_DEPTH:
-            raise ProfileError(source, ["extends: the chain of profiles is too long (a cycle?)"])
-        if lookup is None:
-            raise ProfileError(source, [f"extends: no profile library to find {base_name!r} in"])
-        base_raw = lookup(base_name)
-        if base_raw is None:
-            raise ProfileError(source, [f"extends: no profile named {base_name!r}"])
-        base = build_profile(base_name, base_raw, source, lookup, depth + 1)
-        merged = _deep_merge(base.raw, {k: v for k, v in raw.items() if k != "extends"})
+        own = {k: v for k, v in raw.items() if k != "extends"}
+        merged = own  # if the base cannot be had, the profile's own settings are still checked
+        if not isinstance(base_name, str) or len(base_name) > MAX_NAME:
+            problems.append("extends: must be the name of another profile")
+        elif depth >= MAX_EXTENDS_DEPTH:
+            problems.append("extends: the chain of profiles is too long (a cycle?)")
+        elif lookup is None:
+            problems.append(f"extends: no profile library to find {base_name!r} in")
+        else:
+            try:
+                base_raw = lookup(base_name)
+            except ProfileError as exc:
+                base_raw = None
+                problems += [f"extends {base_name}: {p}" for p in exc.problems]
+            else:
+                if base_raw is None:
+                    problems.append(f"extends: no profile named {base_name!r}")
+            if base_raw is not None:
+                try:
+                    base = build_profile(base_name, base_raw, source, lookup, depth + 1)
+                except ProfileError as exc:
+                    problems += [p if p.startswith("extends") else f"extends {base_name}: {p}" for p in exc.problems]
+                else:
+                    merged = _deep_merge(base.raw, own)
+    document = None
     try:
         document = ProfileDocument.model_validate(merged)
     except ValidationError as exc:
-        raise ProfileError(source, _problems(exc)) from None
+        problems += _problems(exc)
+    if problems or document is None:
+        raise ProfileError(source, problems[:MAX_PROBLEMS])
     if document.prices is not None:
         from ..insight.prices import PriceBook, PriceError, default_book
 
@@ -182,7 +258,8 @@ class ProfileLibrary:
         self.folders = [bundled_dir(), *(folders or [])]
 
     def path_of(self, name: str) -> Path | None:
-        if not name or "/" in name or "\\" in name or name.startswith("."):
+        if not name or len(name) > MAX_NAME or "/" in name or "\\" in name or "\x00" in name \
+                or name.startswith("."):
             return None
         for folder in reversed(self.folders):
             for suffix in (".yaml", ".yml"):
@@ -207,7 +284,10 @@ class ProfileLibrary:
     def load(self, name: str) -> Profile:
         path = self.path_of(name)
         if path is None:
-            raise ProfileError(name, [f"no profile named {name!r}; known: {', '.join(self.names())}"])
+            shown = name if len(name) <= 60 else name[:57] + "..."
+            if len(name) > MAX_NAME:
+                raise ProfileError(shown, [f"a profile name is at most {MAX_NAME} characters"])
+            raise ProfileError(shown, [f"no profile named {shown!r}; known: {', '.join(self.names())}"])
         raw = parse_yaml(path.read_text(encoding="utf-8"), str(path))
         return build_profile(name, raw, str(path), self.raw)
 

@@ -5,6 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import random
+import secrets
+
+
+def random_seed() -> int:
+    """A fresh seed for a run that was given none (printed, so the run can be replayed with ``--seed``)."""
+    return secrets.randbits(48)
 
 
 def derive_seed(seed: int, *parts: object) -> int:

@@ -11,6 +11,7 @@ import hmac
 import secrets
 
 from ..engine.clock import Clock
+from ..web.values import parse_int
 
 PREFIX = "/__media"
 
@@ -34,10 +35,11 @@ class MediaLinks:
 
     def check(self, job_id: str, index: int, expires: str | None, sig: str | None) -> str | None:
         """None if the link is good, else why not ("forged" or "expired")."""
-        if not expires or not sig or not expires.isascii() or not expires.isdigit() or len(expires) > 20:
+        when = parse_int(expires, 0, 10**13)
+        if when is None or not sig or not sig.isascii() or len(sig) > 64:
             return "forged"
-        if not hmac.compare_digest(self._signature(job_id, index, int(expires)), sig):
+        if not hmac.compare_digest(self._signature(job_id, index, when), sig):
             return "forged"
-        if self.clock.epoch() > int(expires):
+        if self.clock.epoch() > when:
             return "expired"
         return None

@@ -10,11 +10,14 @@ from starlette.routing import Route
 
 from ..context import Context
 from ..engine.jobs import SUCCEEDED, Job
+from ..web.values import parse_int
 from .frames import last_frame_png
 from .kinds import content_type, extension
 from .links import PREFIX
 from .outputs import Output, output_of
 from .render import VideoSpec
+
+MAX_INDEX = 1000  # outputs per job: far more than any provider returns
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -36,7 +39,9 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
 def media_routes(ctx: Context) -> list[Route]:
     async def serve(request: Request) -> Response:
         job_id = request.path_params["job_id"]
-        index = request.path_params["index"]
+        index = parse_int(request.path_params["index"], 0, MAX_INDEX)
+        if index is None:
+            return PlainTextResponse("No such media.", 404)
         problem = ctx.links.check(job_id, index, request.query_params.get("exp"), request.query_params.get("sig"))
         if problem == "forged":
             return PlainTextResponse("This media link is not valid: its signature does not match.", 403)
@@ -58,7 +63,7 @@ def media_routes(ctx: Context) -> list[Route]:
             ctx.engine.insight.downloaded(job, len(response.body))
         return response
 
-    return [Route(PREFIX + "/{job_id}/{index:int}.{ext}", serve, methods=["GET", "HEAD"])]
+    return [Route(PREFIX + "/{job_id}/{index}.{ext}", serve, methods=["GET", "HEAD"])]
 
 
 async def last_frame_response(request: Request, spec: VideoSpec) -> Response:

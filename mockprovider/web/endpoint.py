@@ -7,6 +7,7 @@ test, and the extra exception-handling layer Starlette puts around function endp
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from ..engine.behaviour import MAX_HOLD
 from ..engine.engine import RequestDecision
 from ..engine.profile import ProfileError
 from ..insight.journal import Record
@@ -74,7 +76,7 @@ class Endpoint:
                 record.fault = None if fault is None else fault.kind
                 self.insight.injected(provider, self.kind, decision.delay, record.fault)
         if decision.delay > 0:
-            await engine.clock.sleep(decision.delay)
+            await asyncio.sleep(self._real(min(decision.delay, MAX_HOLD)))
         if fault is not None:
             return await self._fault(request, decision)
         if key is not None and decision.behaviour.limits.requests_per_minute is not None:
@@ -84,6 +86,12 @@ class Endpoint:
                 return dialect.over_limit(request, over)
         return await self.handler(request, decision)
 
+    def _real(self, seconds: float) -> float:
+        """Request latency and hangs are real time, as a load test measures them, unless --scale-latency
+        compresses them with the providers' world (see README, "Time")."""
+        ctx = self.dialect.ctx
+        return ctx.engine.clock.real_seconds(seconds) if ctx.settings.scale_latency else seconds
+
     async def _fault(self, request: Request, decision: RequestDecision) -> Response:
         dialect = self.dialect
         rule = decision.fault
@@ -91,7 +99,7 @@ class Endpoint:
         if rule.kind == "error":
             return dialect.error(request, rule.status or 500, describe(rule), injected=True)
         if rule.kind == "hang":
-            await hold(request, dialect.ctx.engine.clock, rule.hold)
+            await hold(request, self._real(min(rule.hold, MAX_HOLD)))
             return dialect.error(request, 504, describe(rule), injected=True)
         if rule.kind == "reset":
             return ResetResponse()

@@ -9,7 +9,6 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from ..engine.behaviour import FaultRule
-from ..engine.clock import Clock
 from .transport import close_connection, reset_connection
 
 
@@ -45,8 +44,8 @@ def malformed_response() -> Response:
                     media_type="application/json")
 
 
-async def hold(request: Request, clock: Clock, seconds: float) -> bool:
-    """Hold the request for ``seconds`` of engine time, or until the client goes away (then True)."""
+async def hold(request: Request, seconds: float) -> bool:
+    """Hold the request for ``seconds`` of real time, or until the client goes away (then True)."""
     receive = request.receive
 
     async def until_disconnect() -> None:
@@ -56,7 +55,7 @@ async def hold(request: Request, clock: Clock, seconds: float) -> bool:
                 return
 
     try:
-        await asyncio.wait_for(until_disconnect(), timeout=clock.real_seconds(seconds))
+        await asyncio.wait_for(until_disconnect(), timeout=seconds)
     except asyncio.TimeoutError:
         return False
     return True

@@ -57,6 +57,7 @@ class KlingDialect(Dialect):
         self._tasks: dict[tuple[str, str], deque[str]] = {}  # (account, kind) -> task ids, oldest first
         self.sessions = families.FaceSessions()
         self._sessions = stream(engine.seed, "kling", "sessions")
+        self._sweep_tasks_at = 1024
 
     # -- the dialect contract -------------------------------------------------------------------------------
 
@@ -216,6 +217,8 @@ class KlingDialect(Dialect):
     def _remember(self, job: Job, params: Params) -> None:
         tasks = self._tasks.get((job.account, job.kind))
         if tasks is None:
+            if len(self._tasks) >= self._sweep_tasks_at:
+                self._forget_idle_accounts()
             tasks = self._tasks[(job.account, job.kind)] = deque(maxlen=self._max_tasks)
         tasks.append(job.id)
         if params.external_task_id is not None:
@@ -227,6 +230,14 @@ class KlingDialect(Dialect):
                 while len(external) >= self._max_tasks * 9 // 10:  # room to spare: prune rarely
                     del external[next(iter(external))]
             external[(job.account, params.external_task_id)] = job.id
+
+    def _forget_idle_accounts(self) -> None:
+        """Drop the task lists of accounts none of whose tasks is still stored (a new key per request must not
+        grow this table); done when the table has doubled, so O(1) per new account on average."""
+        store = self.ctx.engine.store
+        for pair in [p for p, ids in self._tasks.items() if not any(i in store for i in ids)]:
+            del self._tasks[pair]
+        self._sweep_tasks_at = max(1024, 2 * len(self._tasks))
 
     def _find_external(self, account: str, external_id: str) -> Job | None:
         task_id = self._external.get((account, external_id))

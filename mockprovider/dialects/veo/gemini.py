@@ -129,7 +129,8 @@ class GeminiApi:
             return who
         name = request.path_params["file"]
         parsed = FILE_ID.match(name)
-        job = self._job(parsed.group(1), None, None) if parsed else None
+        # Google serves a generated file only to the project (API key) that made it.
+        job = self._job(parsed.group(1), None, who.account) if parsed else None
         if job is None or int(parsed.group(2)) >= job.data.get("n", 1):
             return wire.error(404, f"File files/{name} not found.")
         state, _ = job.state(self.ctx.engine.clock.now())

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...media.render import MAX_DURATION
+from ...web.values import brief
 
 GEMINI = "gemini"
 VERTEX = "vertex"
@@ -126,14 +127,14 @@ class Params:
 
 def _name(value: Any) -> str:
     if isinstance(value, str):
-        return f'"{value}"'
+        return f'"{value}"' if len(value) <= 80 else f'"{value[:77]}..."'
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
         return "an object" if isinstance(value, dict) else "a list"
-    return str(value)
+    return brief(value)
 
 
 def _given(parameters: dict[str, Any], key: str, default: Any) -> Any:
@@ -150,7 +151,7 @@ def _integer(value: Any, field: str) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,12}\s*", value):
+    if isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]{1,12}\s*", value):
         return int(value)
     raise Invalid(f"Invalid value for `{field}`: expected an integer, got {_name(value)}.")
 

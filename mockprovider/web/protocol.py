@@ -1,0 +1,118 @@
+"""uvicorn's HTTP protocol with two guards a shared sidecar needs against hostile or broken clients:
+
+- a request head (request line and headers) larger than ``max_head`` bytes is answered 431 and the connection
+  closed, before httptools has buffered more than that;
+- a connection that has not sent a complete request head within ``head_timeout`` real seconds of opening (or
+  of its first byte after a response) is closed: idle and slowloris connections cannot pin file descriptors.
+
+Plus :func:`raise_fd_limit`, so thousands of load-test connections do not run into a soft limit of 1024.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+DEFAULT_MAX_HEAD = 64 * 1024
+DEFAULT_HEAD_TIMEOUT = 30.0
+log = logging.getLogger("mockprovider")
+
+
+class HeadTooLarge(Exception):
+    pass
+
+
+class GuardedHttpProtocol(HttpToolsProtocol):
+    max_head: int = DEFAULT_MAX_HEAD
+    head_timeout: float = DEFAULT_HEAD_TIMEOUT
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_bytes = 0
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._arm_head_timer()
+
+    def _arm_head_timer(self) -> None:
+        self._head_bytes = 0
+        if self.head_timeout > 0:
+            self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _disarm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_timer is None and (self.cycle is None or self.cycle.response_complete):
+            self._arm_head_timer()  # a new request begins on a kept-alive connection
+        in_head = self._head_timer is not None
+        if in_head:
+            self._head_bytes += len(data)
+        super().data_received(data)
+        if in_head and self._head_timer is not None and self._head_bytes > self.max_head \
+                and not self.transport.is_closing():
+            self._refuse_head()
+
+    def _refuse_head(self) -> None:
+        self._disarm_head_timer()
+        message = f"Request header fields are larger than {self.max_head} bytes".encode()
+        self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; "
+                             b"charset=utf-8\r\nconnection: close\r\ncontent-length: "
+                             + str(len(message)).encode() + b"\r\n\r\n" + message)
+        self.transport.close()
+
+    def on_headers_complete(self) -> None:
+        self._disarm_head_timer()
+        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        if size > self.max_head:
+            self._too_large = True
+            raise HeadTooLarge()  # httptools stops parsing; uvicorn then calls send_400_response
+        super().on_headers_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        if getattr(self, "_too_large", False):
+            self._refuse_head()
+        else:
+            super().send_400_response(msg)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_timer()
+        super().connection_lost(exc)
+
+
+def guarded_protocol(max_head: int = DEFAULT_MAX_HEAD, head_timeout: float = DEFAULT_HEAD_TIMEOUT) -> type:
+    """The protocol class to give ``uvicorn.Config(http=...)``."""
+    return type("GuardedHttpProtocol", (GuardedHttpProtocol,), {"max_head": max_head, "head_timeout": head_timeout})
+
+
+def raise_fd_limit(wanted: int = 1 << 20) -> tuple[int, int] | None:
+    """Raise the soft limit on open files toward the hard limit (never above ``wanted``); the (old, new) soft
+    limits, or None where the platform has no such limit."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("could not raise the open-file limit from %s to %s: %s", soft, target, exc)
+            return soft, soft
+        return soft, target
+    return soft, soft
+
+
+def uvicorn_kwargs(settings: Any) -> dict[str, Any]:
+    """The guards' part of a ``uvicorn.Config`` for ``settings`` (max_head, head_timeout)."""
+    return {"http": guarded_protocol(settings.max_head, settings.head_timeout), "h11_max_incomplete_event_size":
+            settings.max_head}
