@@ -48,6 +48,8 @@ class NetworkBinding:
             try:
                 await self.apply(section)
                 self.applied += 1
+                log.info("network section applied (%s)", "none: proxies back to plain" if section is None
+                         else "from the active profile")
                 attempt = 0
             except Exception as exc:  # a proxy that is not up yet must not take the server down
                 log.warning("applying the profile's network section failed (attempt %d): %s", attempt + 1, exc)

@@ -50,16 +50,57 @@ def _go_decode_error(text: str, exc: json.JSONDecodeError) -> str:
     return f"invalid character {ch!r} {where}".replace('"', "'")
 
 
+class _NotJson(Exception):
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def _refuse_constant(name: str) -> Any:
+    # Go's decoder knows no NaN or Infinity: they are not JSON.
+    raise _NotJson(f"invalid character '{name[0] if name[0] != '-' else name[1]}' looking for beginning of value")
+
+
+def _integer(text: str) -> Any:
+    # Python refuses to build integers past 4300 digits; Go reads them as numbers and fails on the field. Keep
+    # such a number as an infinite float: every numeric field then refuses it as out of range.
+    return int(text) if len(text) <= 40 else float("-inf" if text.startswith("-") else "inf")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=_integer)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_surrogates(value: Any) -> Any:
+    """Lone UTF-16 surrogates (``"\\ud800"``) become U+FFFD, as Go's decoder makes them: a name must be
+    printable in every answer later, or a proxy could never be listed again."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, list):
+        return [_no_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_no_surrogates(k): _no_surrogates(v) for k, v in value.items()}
+    return value
+
+
 def decode(body: bytes) -> Any:
     """The first JSON value of ``body`` (trailing bytes ignored, as Go's decoder does)."""
     text = body.decode("utf-8", "replace").lstrip()
     if not text:
         raise ApiError(400, "bad request body: EOF")
     try:
-        value, _ = json.JSONDecoder().raw_decode(text)
+        value, _ = _DECODER.raw_decode(text)
     except json.JSONDecodeError as exc:
         raise ApiError(400, f"bad request body: {_go_decode_error(text, exc)}") from None
-    return value
+    except _NotJson as exc:
+        raise ApiError(400, f"bad request body: {exc.message}") from None
+    except RecursionError:
+        raise ApiError(400, "bad request body: exceeded max depth") from None
+    except ValueError:
+        raise ApiError(400, "bad request body: invalid number") from None
+    try:
+        return _no_surrogates(value)
+    except RecursionError:
+        raise ApiError(400, "bad request body: exceeded max depth") from None
 
 
 def request_id() -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 from typing import Any
 
 from . import network
@@ -61,6 +62,9 @@ def _toxicity(body: dict[str, Any], default: float) -> float:
             f"bad request body: json: cannot unmarshal {json_kind(value)} into Go struct field "
             "ToxicWrapper.toxicity of type float32",
         )
+    if not math.isfinite(value) or abs(value) > 3.4e38:
+        raise ApiError(400, "bad request body: json: cannot unmarshal number into Go struct field "
+                            "ToxicWrapper.toxicity of type float32")
     return float(value)
 
 

@@ -53,7 +53,10 @@ class HttpFault(BaseModel):
     @classmethod
     def _latency(cls, value: Any) -> Any:
         if value is not None:
-            parse_distribution(value)
+            from .toxics import MAX_TOXIC_LATENCY, reaches_beyond
+
+            if reaches_beyond(parse_distribution(value), MAX_TOXIC_LATENCY):
+                raise ValueError(f"latency draws reach past {MAX_TOXIC_LATENCY:g} s; add a max, or lower its tail")
         return value
 
     @model_validator(mode="after")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 log = logging.getLogger("mockprovider.proxy.api")
 
 MAX_BODY = 16 * 1024 * 1024
-MAX_HEAD = 64 * 1024
+MAX_HEAD = 1 << 20  # Go's http.DefaultMaxHeaderBytes: Toxiproxy takes names and paths that long
 IDLE_TIMEOUT = 60.0
 READ_TIMEOUT = 15.0
 
@@ -40,17 +40,20 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 _REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 403: "Forbidden",
             404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 411: "Length Required",
+            431: "Request Header Fields Too Large",
             413: "Request Entity Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
-def _encode(resp: Response, keep_alive: bool) -> bytes:
+def _encode(resp: Response, keep_alive: bool, head: bool = False) -> bytes:
+    """The response's bytes; to a HEAD request, the headers alone (a body would be read as the start of the
+    next response by a keep-alive client)."""
     lines = [f"HTTP/1.1 {resp.status} {_REASONS.get(resp.status, 'Status')}"]
     lines += [f"{k}: {v}" for k, v in resp.headers]
     if resp.status != 204:
         lines.append(f"Content-Length: {len(resp.body)}")
     if not keep_alive:
         lines.append("Connection: close")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + resp.body
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (b"" if head else resp.body)
 
 
 async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
@@ -77,7 +80,11 @@ async def _serve(handler: Handler, reader: asyncio.StreamReader, writer: asyncio
         while True:
             try:
                 head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), IDLE_TIMEOUT)
-            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError):
+            except asyncio.LimitOverrunError:
+                writer.write(_encode(Response(431, b"431 Request Header Fields Too Large"), False))
+                await writer.drain()
+                return
+            except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
                 return
             try:
                 lines = head[:-4].decode("latin-1").split("\r\n")
@@ -100,7 +107,7 @@ async def _serve(handler: Handler, reader: asyncio.StreamReader, writer: asyncio
                 log.exception("API handler failed")
                 resp = Response(500, b'{"error":"internal error","status":500}\n',
                                 [("Content-Type", "text/plain; charset=utf-8")])
-            writer.write(_encode(resp, keep_alive))
+            writer.write(_encode(resp, keep_alive, head=method == "HEAD"))
             await writer.drain()
             if not keep_alive:
                 return

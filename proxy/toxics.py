@@ -76,7 +76,8 @@ def _go_int(value: Any, struct: str, attr: str, gotype: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ApiError(400, f"bad request body: json: cannot unmarshal {json_kind(value)} {where}")
     if isinstance(value, float) or not -(2**63) <= value < 2**63:
-        raise ApiError(400, f"bad request body: json: cannot unmarshal number {value} {where}")
+        shown = f"{value:.6g}" if isinstance(value, float) else str(value)[:40]
+        raise ApiError(400, f"bad request body: json: cannot unmarshal number {shown} {where}")
     return value
 
 
@@ -115,10 +116,26 @@ def validate(kind: str, attrs: dict[str, Any]) -> Distribution | None:
             raise ApiError(400, "slicer size_variation cannot be negative (Toxiproxy crashes on it)")
     if kind == "latency" and "distribution" in attrs:
         try:
-            return parse_distribution(attrs["distribution"])
-        except (ValueError, TypeError) as exc:
-            raise ApiError(400, f"latency attributes.distribution: {exc}") from None
+            dist = parse_distribution(attrs["distribution"])
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise ApiError(400, f"latency attributes.distribution: {str(exc)[:300]}") from None
+        if reaches_beyond(dist, MAX_TOXIC_LATENCY):
+            raise ApiError(400, f"latency attributes.distribution: draws reach past {MAX_TOXIC_LATENCY:g} s; "
+                                "add a max, or lower its tail")
+        return dist
     return None
+
+
+MAX_TOXIC_LATENCY = 3600.0
+
+
+def reaches_beyond(dist: Distribution, limit: float, draws: int = 4000) -> bool:
+    """Whether ``dist`` draws past ``limit`` seconds (at its clip, or in a fixed sample of draws): such a
+    distribution would hold every connection through the proxy for hours."""
+    if dist.high <= limit:
+        return False
+    rng = random.Random(0)
+    return any(dist.sample(rng) > limit for _ in range(draws))
 
 
 def format_toxicity(value: float) -> float | int:

@@ -4,6 +4,7 @@ move the clock, reset state. No provider uses this prefix."""
 from __future__ import annotations
 
 import hmac
+import logging
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,6 +24,7 @@ from ..web.body import BodyError, read_body
 from ..web.responses import json_response, no_content
 from ..web.values import brief, parse_int
 
+log = logging.getLogger("mockprovider")
 PREFIX = "/__mock"
 MAX_NAME = 128
 MAX_KEY = 4096
@@ -150,6 +152,7 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
             except AdminError as exc:
                 return _error(exc.status, exc.message, exc.problems)
             except ProfileError as exc:
+                log.warning("profile rejected (%s %s): %s", request.method, request.url.path, str(exc)[:500])
                 return _error(400, f"profile rejected: {exc}", exc.problems)
             except BodyError as exc:
                 return _error(exc.status, exc.message)
@@ -192,7 +195,11 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
     async def set_profile(request: Request) -> Response:
         body = await _body(request, ctx.settings.max_body)
         profile = _profile_from(ctx, body)
-        assignment = engine.activate(profile, _ttl(ctx, body))
+        ttl = _ttl(ctx, body)
+        assignment = engine.activate(profile, ttl)
+        log.info("profile switched to %s%s", profile.name,
+                 "" if ttl is None else f" for {body['ttl']} (then back to {assignment.previous.profile.name})"
+                 if assignment.previous is not None else "")
         return json_response(_assignment(ctx, assignment))
 
     async def clear_profile(request: Request) -> Response:

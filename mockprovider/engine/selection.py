@@ -3,12 +3,15 @@ request's API key, else the active one. Assignments may carry a TTL after which 
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from .clock import Clock
 from .profile import Profile
+
+log = logging.getLogger("mockprovider")
 
 
 @dataclass(slots=True)
@@ -35,6 +38,7 @@ class ProfileSelector:
             while now >= assignment.until and assignment.previous is not None:
                 assignment = assignment.previous
             old = self._active.profile
+            log.info("profile %s ended (its TTL ran out); back to %s", old.name, assignment.profile.name)
             self._active = Assignment(assignment.profile, now, assignment.until, assignment.previous)
             if self.on_change is not None and old is not assignment.profile:
                 self.on_change(old, assignment.profile)
