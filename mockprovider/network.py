@@ -91,11 +91,12 @@ def embed_proxy(app: MockProviderApp, host: str, port: int, seed: int) -> None:
 
 def drive_toxiproxy(app: MockProviderApp, url: str) -> None:
     """Apply each active profile's network section to a real Toxiproxy at ``url`` (toxiproxy-python)."""
-    from .proxy.profile import apply_to_toxiproxy
+    from .proxy.profile import ToxiproxyDriver
+
+    driver = ToxiproxyDriver(url)
 
     async def apply(section: Any) -> None:
-        for warning in await asyncio.to_thread(apply_to_toxiproxy, section, url):
-            log.warning("toxiproxy at %s: %s", url, warning)
+        await asyncio.to_thread(driver.apply, section)  # it logs what a real Toxiproxy will not do
 
     binding = NetworkBinding(app, apply)
     app.network = binding

@@ -211,7 +211,10 @@ class Api:
     # --------------------------------------------------------------- misc
     async def version(self, req: Request, p: dict[str, str]) -> Response:
         body = f'{{"version": "{VERSION}"}}\n'.encode()
-        return Response(200, body, [("Content-Type", "application/json;charset=utf-8")])
+        # The marker lets mockprovider's server tell this proxy from a real Toxiproxy (which ignores HTTP rules
+        # and latency distributions, and is warned about); Toxiproxy clients ignore unknown headers.
+        return Response(200, body, [("Content-Type", "application/json;charset=utf-8"),
+                                    ("X-Mockprovider-Proxy", VERSION)])
 
     async def metrics(self, req: Request, p: dict[str, str]) -> Response:
         return Response(200, self.c.metrics.render().encode(),

@@ -137,28 +137,47 @@ def parse_network(data: Any) -> NetworkSection:
 
 
 class NetworkController:
-    """Applies network sections to the embedded proxy. Only proxies it created are touched."""
+    """Applies network sections to the embedded proxy, undoing exactly what the previous section did: proxies
+    it created are deleted, a proxy the user made by hand that a section named is put back as it was (its own
+    toxics untouched), and proxies no section names are never touched."""
 
     def __init__(self, collection: Collection) -> None:
         self.collection = collection
         self.applied: dict[str, ProxySpec] = {}
+        self.adopted: dict[str, dict[str, Any]] = {}  # hand-made proxies a section took over: as they were
+
+    async def _undo(self, name: str, old: ProxySpec) -> None:
+        c = self.collection
+        before = self.adopted.pop(name, None)
+        with contextlib.suppress(ApiError):
+            if before is None:
+                await c.delete(name)
+                return
+            for toxic in old.toxics:
+                with contextlib.suppress(ApiError):
+                    await c.remove_toxic(name, toxic.key)
+            await c.update(name, {k: before.get(k) for k in ("upstream", "enabled", "http")})
 
     async def apply(self, section: NetworkSection | None) -> None:
         new = {p.name: p for p in (section.proxies if section else ())}
         c = self.collection
         for name in [n for n in self.applied if n not in new]:
-            with contextlib.suppress(ApiError):
-                await c.delete(name)
-            del self.applied[name]
+            await self._undo(name, self.applied.pop(name))
         for name, spec in new.items():
             old = self.applied.get(name)
             if old == spec:
                 continue
-            if old is None or name not in c.proxies:
-                if name in c.proxies:
-                    await c.delete(name)
-                await c.create(spec.body())
+            if old is None and name in c.proxies:  # the user's own proxy: adopted, and given back later
+                current = c.get(name).to_json()
+                self.adopted[name] = {k: current.get(k) for k in ("upstream", "enabled", "http")}
+                body = spec.body()
+                body.pop("listen")
+                body.setdefault("http", None)
+                await c.update(name, body)
                 old_toxics: dict[str, ToxicSpec] = {}
+            elif old is None or name not in c.proxies:
+                await c.create(spec.body())
+                old_toxics = {}
             else:
                 if (old.listen, old.upstream, old.http, old.enabled) != (
                     spec.listen, spec.upstream, spec.http, spec.enabled
@@ -195,22 +214,75 @@ async def _apply_toxics(c: Collection, proxy: str, old: dict[str, ToxicSpec], ne
             await c.add_toxic(proxy, toxic.body())
 
 
-def apply_to_toxiproxy(section: NetworkSection | None, url: str = "http://127.0.0.1:8474") -> list[str]:
-    """Apply ``section`` to a real Toxiproxy (or ours) with ``toxiproxy-python``. Blocking: from async
-    code call it through ``asyncio.to_thread``. HTTP rules and latency distributions are sent too: Toxiproxy
-    ignores unknown fields, mockprovider's proxy applies them; the returned warnings say what a real Toxiproxy
-    will not do. Proxies of the section are recreated when their listen or upstream differ and their toxics
-    are replaced; other proxies are left alone."""
-    import requests
-    from toxiproxy import Toxiproxy
+class ToxiproxyDriver:
+    """Applies network sections to a Toxiproxy API at ``url`` (a real Toxiproxy, or ours in another process)
+    with ``toxiproxy-python``, undoing exactly what the previous section did: the toxics it added and the HTTP
+    rules it set go away, the proxies it created are deleted, other proxies and toxics are left alone.
+    Blocking: from async code call ``apply`` through ``asyncio.to_thread``."""
 
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    server = Toxiproxy()
-    server.update_api_consumer(parts.hostname or "127.0.0.1", parts.port or 8474)
-    base = f"http://{parts.hostname or '127.0.0.1'}:{parts.port or 8474}"
+    def __init__(self, url: str = "http://127.0.0.1:8474") -> None:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 8474
+        self.base = f"http://{self.host}:{self.port}"
+        self.applied: dict[str, ProxySpec] = {}
+        self.created: set[str] = set()
+        self._ours: bool | None = None
+
+    def ours(self) -> bool:
+        """Whether the API is mockprovider's proxy (which applies HTTP rules and distributions) or Toxiproxy."""
+        if self._ours is None:
+            import requests
+
+            reply = requests.get(f"{self.base}/version", timeout=10)
+            self._ours = MARKER_HEADER in {k.lower() for k in reply.headers}
+        return self._ours
+
+    def apply(self, section: NetworkSection | None) -> list[str]:
+        import requests
+        from toxiproxy import Toxiproxy
+
+        server = Toxiproxy()
+        server.update_api_consumer(self.host, self.port)
+        new = {p.name: p for p in (section.proxies if section else ())}
+        for name in [n for n in self.applied if n not in new]:
+            old = self.applied.pop(name)
+            proxy = server.get_proxy(name)
+            if proxy is None:
+                self.created.discard(name)
+                continue
+            if name in self.created:
+                self.created.discard(name)
+                proxy.destroy()
+                continue
+            present = proxy.toxics()
+            for toxic in old.toxics:
+                if toxic.key in present:
+                    proxy.destroy_toxic(toxic.key)
+            if old.http is not None:
+                requests.patch(f"{self.base}/proxies/{name}", timeout=10, json={"http": None}).raise_for_status()
+        warnings = _apply_proxies(server, self.base, list(new.values()), self.applied, self.created, self.ours())
+        self.applied.update(new)
+        for w in warnings:
+            log.warning("%s", w)
+        return warnings
+
+
+MARKER_HEADER = "x-mockprovider-proxy"
+
+
+def apply_to_toxiproxy(section: NetworkSection | None, url: str = "http://127.0.0.1:8474") -> list[str]:
+    """Apply ``section`` once to a Toxiproxy API at ``url`` (see :class:`ToxiproxyDriver`, which also undoes a
+    previous section); the warnings say what a real Toxiproxy will not do (none for mockprovider's proxy)."""
+    return ToxiproxyDriver(url).apply(section)
+
+
+def _apply_proxies(server: Any, base: str, specs: list[ProxySpec], applied: dict[str, ProxySpec],
+                   created: set[str], ours: bool) -> list[str]:
+    import requests
+
     warnings: list[str] = []
-    for spec in section.proxies if section else ():
-        if spec.http is not None:
+    for spec in specs:
+        if spec.http is not None and not ours:
             warnings.append(f"proxy {spec.name}: a real Toxiproxy ignores HTTP rules "
                             "(mockprovider's proxy applies them)")
         proxy = server.get_proxy(spec.name)
@@ -219,14 +291,19 @@ def apply_to_toxiproxy(section: NetworkSection | None, url: str = "http://127.0.
             proxy = None
         if proxy is None:
             proxy = server.create(upstream=spec.upstream, name=spec.name, listen=spec.listen, enabled=spec.enabled)
+            created.add(spec.name)
         reply = requests.patch(f"{base}/proxies/{spec.name}", timeout=10,
                                json={"http": spec.http.to_json() if spec.http is not None else None})
         reply.raise_for_status()
-        for name in list(proxy.toxics()):
-            proxy.destroy_toxic(name)
+        present = proxy.toxics()
+        previous = applied.get(spec.name)
+        mine = {t.key for t in previous.toxics} if previous is not None else set()
+        for name in list(present):
+            if name in mine or name in {t.key for t in spec.toxics}:
+                proxy.destroy_toxic(name)
         for toxic in spec.toxics:
             attributes = dict(toxic.attributes)
-            if "distribution" in attributes:
+            if "distribution" in attributes and not ours:
                 warnings.append(f"proxy {spec.name}, toxic {toxic.key}: a real Toxiproxy ignores latency "
                                 "distributions (mockprovider's proxy applies them)")
             proxy.add_toxic(type=toxic.type, stream=toxic.stream, name=toxic.key, toxicity=toxic.toxicity,
@@ -235,8 +312,6 @@ def apply_to_toxiproxy(section: NetworkSection | None, url: str = "http://127.0.
             proxy.enable()
         elif not spec.enabled and proxy.enabled:
             proxy.disable()
-    for w in warnings:
-        log.warning("%s", w)
     return warnings
 
 

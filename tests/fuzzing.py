@@ -224,7 +224,8 @@ def header_values() -> st.SearchStrategy[str]:
         st.text(alphabet=safe, max_size=60),
         st.sampled_from(["Bearer", "Bearer ", "Bearer  x", "bearer key_x", "Basic Zm9vOmJhcg==", "Bearer a.b.c",
                          "Bearer eyJhbGciOiJub25lIn0.e30.", "Bearer " + "A" * 8000, "\t", "Bearer \xff\xfe"]),
-        st.integers(min_value=100, max_value=60_000).map(lambda n: "Bearer " + "q" * n),
+        # up to 16 KB each: a few of them stay under the 64 KB request head limit (a larger head is a 431)
+        st.integers(min_value=100, max_value=16_000).map(lambda n: "Bearer " + "q" * n),
     )
 
 

@@ -131,7 +131,7 @@ def test_network_sections_can_drive_a_separate_toxiproxy_server():
                                     "upstream": f"127.0.0.1:{server.settings.port}",
                                     "toxics": [{"name": "lag", "type": "latency", "attributes": {"latency": 50}}]}]}
             server.admin("PUT", "/profile", {"profile": {"network": section}})
-            wait_for(lambda: "provider" in client.proxies())
+            wait_for(lambda: "provider" in client.proxies() and "lag" in client.get_proxy("provider").toxics())
             assert client.get_proxy("provider").toxics()["lag"].attributes["latency"] == 50
             assert timed_health(listen) >= 0.05
     finally:
