@@ -22,7 +22,7 @@ def newest_requests(engine: Any, n: int) -> list[dict[str, Any]] | None:
     insight = getattr(engine, "insight", None)
     if insight is None or not insight.journal.enabled:
         return None
-    records = insight.journal.newest(n)
+    records = list(insight.journal)[-n:]
     origin = engine.clock.epoch(0.0)
     return [r.describe(origin) for r in records]
 
