@@ -64,7 +64,7 @@ export function setup() {
     for (const tenant of TENANTS) {
       const c = tenantCredentials(tenant);
       admin.addKlingKey(c.kling.ak, c.kling.sk);
-      for (const key of [c.runway, c.veo, c.kling.ak]) admin.setKeyProfile(key, profileSpec(profiles[tenant]));
+      for (const key of [c.runway, c.veo, c.kling.ak, c.replicate]) admin.setKeyProfile(key, profileSpec(profiles[tenant]));
     }
     data.profile = profiles;
   } else if (config.scenario === 'spike') {
@@ -96,7 +96,7 @@ export function teardown(data) {
   if (data.tenants) {
     for (const tenant of TENANTS) {
       const c = tenantCredentials(tenant);
-      for (const key of [c.runway, c.veo, c.kling.ak]) admin.clearKeyProfile(key);
+      for (const key of [c.runway, c.veo, c.kling.ak, c.replicate]) admin.clearKeyProfile(key);
       admin.removeKlingKey(c.kling.ak);
     }
   }

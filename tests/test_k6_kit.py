@@ -194,3 +194,16 @@ def test_spike_sees_the_outage_window_and_measures_recovery(server, tmp_path):
     assert run.total("jobs_finished", phase="after", outcome="succeeded") > 0
     assert run.total("jobs_finished", phase="before", outcome="succeeded") > 0
     assert active_profile(server) == "default"
+
+
+def test_replicate_workers_create_poll_and_download(server, tmp_path):
+    run = k6(server, tmp_path, "load", DURATION_SCALE="0.015", VUS="2", DOWNLOAD_SHARE="0.5", PROVIDERS="replicate")
+    assert run.returncode == 0, run.thresholds_crossed() or run.output
+    created = run.total("jobs_created", provider="replicate")
+    assert created > 0 and run.total("jobs_finished", provider="replicate", outcome="succeeded") > 0
+    seen = collections.Counter(p["data"]["tags"].get("endpoint") for p in run.points("http_req_duration",
+                                                                                      provider="replicate"))
+    assert seen["create"] > 0 and seen["status"] > 0 and seen["download"] > 0, seen
+    assert run.total("video_bytes") > 10_000 * run.total("videos_downloaded") > 0
+    report = admin_call(server, "GET", "/report").json()
+    assert report["providers"]["replicate"]["jobs"]["created"] == created

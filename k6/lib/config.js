@@ -25,6 +25,7 @@ export const config = {
     runway: str('RUNWAY_URL', base).replace(/\/+$/, ''),
     veo: str('VEO_URL', base).replace(/\/+$/, ''),
     kling: str('KLING_URL', base).replace(/\/+$/, ''),
+    replicate: str('REPLICATE_URL', base).replace(/\/+$/, ''),
   },
   adminUrl: str('ADMIN_URL', base).replace(/\/+$/, ''),
   adminToken: str('ADMIN_TOKEN', ''),
@@ -50,6 +51,8 @@ export const config = {
   runwayModel: str('RUNWAY_MODEL', 'gen4_turbo'),
   veoModel: str('VEO_MODEL', 'veo-3.1-fast-generate-001'),
   klingModel: str('KLING_MODEL', 'kling-v2-6'),
+  replicateToken: str('REPLICATE_TOKEN', 'r8_k6_fleet'),
+  replicateModel: str('REPLICATE_MODEL', 'minimax/hailuo-02'),
   veoBucket: str('VEO_BUCKET', 'gs://k6-fleet/outputs'),
 };
 
@@ -59,6 +62,7 @@ export function defaultCredentials() {
     runway: config.runwayKey,
     veo: config.veoKey,
     kling: { ak: config.klingAccessKey, sk: config.klingSecretKey },
+    replicate: config.replicateToken,
   };
 }
 
@@ -67,5 +71,6 @@ export function tenantCredentials(tenant) {
     runway: `key_k6_${tenant}`,
     veo: `k6-${tenant}`,
     kling: { ak: `ak_k6_${tenant}`, sk: `sk_k6_${tenant}_secret` },
+    replicate: `r8_k6_${tenant}`,
   };
 }

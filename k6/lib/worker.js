@@ -7,10 +7,11 @@ import {
   backoffWait, backoffs, downloadBytes, downloads, jobDuration, jobsCreated, jobsFailed, jobsFinished,
   jobsRateLimited, jobsThrottled,
 } from './metrics.js';
+import { replicate } from './replicate.js';
 import { runway } from './runway.js';
 import { veo } from './veo.js';
 
-export const PROVIDERS = { runway, veo, kling };
+export const PROVIDERS = { runway, veo, kling, replicate };
 
 function jitter(seconds) {
   return seconds * (0.9 + Math.random() * 0.2);
