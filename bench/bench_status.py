@@ -10,6 +10,8 @@ process, measured by wrk in alternating rounds (the machine is noisy):
 - MiniMax    ``GET /v1/query/video_generation?task_id={id}``
 - Replicate  ``GET /v1/predictions/{id}`` (a processing veo-3 prediction: its logs carry 50 progress lines)
 - fal        ``GET /fal-ai/kling-video/requests/{id}/status`` (an IN_PROGRESS queue request, without logs)
+- Seedance   ``GET /api/v3/contents/generations/tasks/{id}``
+- Wan        ``GET /api/v1/tasks/{id}``
 
     python bench/bench_status.py [--seconds 5] [--rounds 3] [--connections 64] [--providers runway,kling]
 
@@ -39,7 +41,9 @@ LUMA = {"Authorization": "Bearer luma-bench"}
 MINIMAX = {"Authorization": "Bearer sk-api-bench"}
 REPLICATE = {"Authorization": "Bearer r8_" + "b" * 37}
 FAL = {"Authorization": "Key bench-id:bench-secret"}
-ALL = ("runway", "veo-gemini", "veo-vertex", "kling", "luma", "minimax", "replicate", "fal")
+SEEDANCE = {"Authorization": "Bearer ark-bench"}
+WAN = {"Authorization": "Bearer sk-bench"}
+ALL = ("runway", "veo-gemini", "veo-vertex", "kling", "luma", "minimax", "replicate", "fal", "seedance", "wan")
 
 
 def kling_jwt(access: str = "ak_test", secret: str = "sk_test", lifetime: int = 3600) -> str:
@@ -112,6 +116,18 @@ def setup(name: str, mock: str, work: Path) -> Target:
         target = Target(name, request["status_url"], FAL)
         time.sleep(0.2)  # past the queue
         assert httpx.get(target.url, headers=FAL).json()["status"] == "IN_PROGRESS"
+    elif name == "seedance":
+        base = f"{mock}/api/v3/contents/generations/tasks"
+        task = httpx.post(base, headers=SEEDANCE, json={"model": "seedance-1-0-pro-250528",
+                                                         "content": [{"type": "text", "text": "a lighthouse"}]}).json()
+        target = Target(name, f"{base}/{task['id']}", SEEDANCE)
+        assert httpx.get(target.url, headers=SEEDANCE).json()["status"] == "running"
+    elif name == "wan":
+        task = httpx.post(f"{mock}/api/v1/services/aigc/video-generation/video-synthesis",
+                          headers={**WAN, "X-DashScope-Async": "enable"},
+                          json={"model": "wan2.6-t2v", "input": {"prompt": "a lighthouse"}, "parameters": {}}).json()
+        target = Target(name, f"{mock}/api/v1/tasks/{task['output']['task_id']}", WAN)
+        assert httpx.get(target.url, headers=WAN).json()["output"]["task_status"] == "RUNNING"
     else:
         raise SystemExit(f"unknown provider {name!r}; expected some of {', '.join(ALL)}")
     return target
