@@ -198,7 +198,10 @@ def test_spike_sees_the_outage_window_and_measures_recovery(server, tmp_path):
 
 def test_replicate_workers_create_poll_and_download(server, tmp_path):
     run = k6(server, tmp_path, "load", DURATION_SCALE="0.015", VUS="2", DOWNLOAD_SHARE="0.5", PROVIDERS="replicate")
-    assert run.returncode == 0, run.thresholds_crossed() or run.output
+    # what this checks is the worker, not the machine: on a loaded one only the latency SLOs may be crossed
+    crossed = run.thresholds_crossed()
+    assert run.returncode == (99 if crossed else 0), run.output
+    assert all(rule.startswith("http_req_duration{") for rule in crossed), crossed
     created = run.total("jobs_created", provider="replicate")
     assert created > 0 and run.total("jobs_finished", provider="replicate", outcome="succeeded") > 0
     seen = collections.Counter(p["data"]["tags"].get("endpoint") for p in run.points("http_req_duration",
