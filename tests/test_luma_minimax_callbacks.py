@@ -111,7 +111,7 @@ def test_luma_posts_the_generation_when_dreaming_and_when_completed(server):
     generations = [Generation.model_validate(b) for b in bodies]
     assert [(g.id, g.state) for g in generations] == [(created.id, "dreaming"), (created.id, "completed")]
     assert generations[0].assets is None and generations[1].request.callback_url == receiver.url
-    assert decode(httpx.get(generations[1].assets.video).content) == (960, 540, 5.0)
+    assert decode(httpx.get(generations[1].assets.video, timeout=30).content) == (960, 540, 5.0)
     assert receiver.received[0]["content_type"] == "application/json"
     assert [(a["event"], a["outcome"]) for a in journal(server, "luma", created.id)] == [
         ("dreaming", "delivered"), ("completed", "delivered")]

@@ -128,7 +128,7 @@ def test_download_urls_expire_after_the_profile_ttl(server, mm):
     task, _ = mm.generate("MiniMax-Hailuo-2.3", "a cat")
     url = mm.retrieve(task["file_id"])["download_url"]
     advance(server, 9 * 3600 - 60)
-    assert httpx.get(url).status_code == 200
+    assert httpx.get(url, timeout=30).status_code == 200
     advance(server, 120)
     assert httpx.get(url).status_code == 403
 
