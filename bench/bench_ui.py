@@ -5,7 +5,7 @@
 2. Over a socket: Runway status polls per second (wrk) with nobody watching and with ``--viewers`` open event
    streams, in alternating rounds (the machine is noisy).
 
-    python bench/bench_ui.py [--jobs 100000] [--viewers 8] [--seconds 5] [--rounds 3] [--ticks-only]
+    python bench/bench_ui.py [--jobs 100000] [--viewers 8] [--seconds 5] [--rounds 3] [--connections 64] [--ticks-only]
 
 Targets: a steady-state tick under 10 ms of CPU with 100,000 live jobs (it runs once a second on the server's loop);
 polls with viewers at least 0.95 of polls without.
@@ -84,7 +84,7 @@ def viewers_open(url: str, n: int, stop: threading.Event) -> list[threading.Thre
     return threads
 
 
-def poll_ratio(viewers: int, seconds: int, rounds: int) -> None:
+def poll_ratio(viewers: int, seconds: int, rounds: int, connections: int) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with process(mockprovider(port, "--profile", "happy"), url + "/__mock/health"):
@@ -94,11 +94,11 @@ def poll_ratio(viewers: int, seconds: int, rounds: int) -> None:
         poll = f"{url}/v1/tasks/{task['id']}"
         bare, watched = [], []
         for _ in range(rounds):
-            bare.append(wrk(poll, seconds, 64, RUNWAY))
+            bare.append(wrk(poll, seconds, connections, RUNWAY))
             stop = threading.Event()
             threads = viewers_open(url, viewers, stop)
             time.sleep(1.5)
-            watched.append(wrk(poll, seconds, 64, RUNWAY))
+            watched.append(wrk(poll, seconds, connections, RUNWAY))
             stop.set()
             for thread in threads:
                 thread.join(30)
@@ -114,11 +114,12 @@ def main() -> None:
     parser.add_argument("--viewers", type=int, default=8)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--ticks-only", action="store_true", help="skip the wrk rounds")
     args = parser.parse_args()
     tick_costs(args.jobs)
     if not args.ticks_only:
-        poll_ratio(args.viewers, args.seconds, args.rounds)
+        poll_ratio(args.viewers, args.seconds, args.rounds, args.connections)
 
 
 if __name__ == "__main__":
