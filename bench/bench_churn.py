@@ -40,8 +40,9 @@ def huge_header(port: int, i: int, size: int) -> int:
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             sock.sendall(head + b"x" * size + b"\r\n\r\n")
         answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                answer += chunk
     return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
 
 

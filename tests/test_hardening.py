@@ -262,3 +262,17 @@ def test_kling_does_not_cache_what_it_cannot_use():
         assert auth._read.cache_info().currsize - before < 5
         reply = http.get("/v1/videos/text2video", headers={"Authorization": "Bearer " + "x" * 200_000})
         assert reply.status_code == 431
+
+
+def test_the_log_says_what_happens(server, caplog):
+    caplog.set_level("INFO", logger="mockprovider")
+    server.admin("PUT", "/profile", {"name": "degraded", "ttl": "200ms"})
+    server.admin("PUT", "/profile", {"profile": {"limits": {"concurrent_jobs": -1}}})
+    import time
+
+    time.sleep(0.4)
+    server.admin("GET", "/profile")
+    text = caplog.text
+    assert "profile switched to degraded for 200ms (then back to happy)" in text, text
+    assert "profile rejected" in text and "concurrent_jobs" in text
+    assert "profile degraded ended (its TTL ran out); back to happy" in text
