@@ -51,6 +51,7 @@ PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait(?:\s*=\s*([0-9]{1,6}))?\s*(?:$|[,;])
 GO_DURATION = re.compile(r"^(?:([0-9]{1,6}(?:\.[0-9]{1,6})?)h)?(?:([0-9]{1,6}(?:\.[0-9]{1,6})?)m)?"
                          r"(?:([0-9]{1,9}(?:\.[0-9]{1,6})?)s)?$", re.A)
 MIN_CANCEL_AFTER = 5.0
+POLL_CACHE = 4096
 FILE_ID = "[A-Za-z0-9+=-]{16,128}"
 FILE_PATH = re.compile(f"/v1/files/{FILE_ID}(?:/download)?")
 
@@ -118,6 +119,7 @@ class ReplicateDialect(Dialect):
         self._file_ids = stream(ctx.engine.seed, "replicate", "files")
         self._seeds = stream(ctx.engine.seed, "replicate", "seeds")
         self._signers: dict[str, StandardWebhooks] = {}
+        self._polls: dict[tuple, dict[str, Any]] = {}  # unfinished predictions' bodies, by logs step
         self.webhooks = PredictionWebhooks(ctx.webhooks, self.name)
 
     # -- the dialect contract -------------------------------------------------------------------------------
@@ -190,6 +192,7 @@ class ReplicateDialect(Dialect):
         self._file_ids = stream(self.ctx.engine.seed, "replicate", "files")
         self._seeds = stream(self.ctx.engine.seed, "replicate", "seeds")
         self._signers.clear()
+        self._polls.clear()
 
     # -- auth -----------------------------------------------------------------------------------------------
 
@@ -410,7 +413,20 @@ class ReplicateDialect(Dialect):
         job = self._prediction_of(request, decision)
         if isinstance(job, Response):
             return job
-        return json_response(self.render(job, self.origin(request), decision.behaviour.url_ttl))
+        origin = self.origin(request)
+        state, progress = job.state(self.ctx.engine.clock.now())
+        if state not in (THROTTLED, QUEUED, RUNNING):
+            return json_response(self.render(job, origin, decision.behaviour.url_ttl))
+        # A running prediction reads the same until its logs gain a step: render it once per step.
+        model = MODELS.get(job.model)
+        key = (job.id, state, int(progress * (model.steps if model else 30)), job.started, origin)
+        cache = self._polls
+        body = cache.get(key)
+        if body is None:
+            if len(cache) >= POLL_CACHE:
+                cache.clear()
+            body = cache[key] = self.render(job, origin, decision.behaviour.url_ttl)
+        return json_response(body)
 
     async def cancel_prediction(self, request: Request, decision: RequestDecision) -> Response:
         job = self._prediction_of(request, decision)
