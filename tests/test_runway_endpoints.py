@@ -310,7 +310,7 @@ def test_unknown_paths_under_runway_prefixes_answer_in_runways_shape(server, c):
     with pytest.raises(runwayml.NotFoundError) as caught:
         c.voices.retrieve("no-such-voice")
     assert set(caught.value.body) == {"error", "docUrl"}
-    for path in ("/v1/tasks", "/v1/organization/nope", "/v1/recipes/product_ad", "/v1/text_to_image/x"):
+    for path in ("/v1/tasks", "/v1/organization/nope", "/v1/recipes/no_such_recipe", "/v1/text_to_image/x"):
         reply = httpx.post(server.url + path, json={})
         assert reply.status_code in (404, 405) and set(reply.json()) == {"error", "docUrl"}, path
 

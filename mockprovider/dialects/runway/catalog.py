@@ -138,4 +138,36 @@ FIELDS: dict[str, dict[str, dict[str, tuple[bool, Any]]]] = {
     "video_to_audio": {
         "mirelo_sfx_2_0": {"duration": (True, "float"), "videoUri": (True, "str"), "format": (False, {"enum": ["mp3", "wav", "flac"]}), "negativePrompt": (False, "str"), "numVariants": (False, "int"), "preserveSpeech": (False, "bool"), "promptText": (False, "str"), "seed": (False, "int")},
     },
+    "avatar_videos": {
+        "gwm1_avatars": {"avatar": (True, {"union": [{"obj": {"presetId": [True, {"enum": ["game-character", "music-superstar", "game-character-man", "cat-character", "influencer", "tennis-coach", "human-resource", "fashion-designer", "cooking-teacher"]}], "type": [True, {"enum": ["runway-preset"]}]}}, {"obj": {"avatarId": [True, "str"], "type": [True, {"enum": ["custom"]}]}}]}), "speech": (True, {"union": [{"obj": {"audio": [True, "str"], "type": [True, {"enum": ["audio"]}]}}, {"obj": {"text": [True, "str"], "type": [True, {"enum": ["text"]}], "voice": [False, {"union": [{"obj": {"presetId": [True, {"enum": ["victoria", "vincent", "clara", "drew", "skye", "max", "morgan", "felix", "mia", "marcus", "summer", "ruby", "aurora", "jasper", "leo", "adrian", "nina", "emma", "blake", "david", "maya", "nathan", "sam", "georgia", "petra", "adam", "zach", "violet", "roman", "luna"]}], "type": [True, {"enum": ["preset"]}]}}, {"obj": {"id": [True, "str"], "type": [True, {"enum": ["custom"]}]}}]}]}}]})},
+    },
+    "recipes/ad_localization": {
+        "2026-06": {"referenceImage": (True, {"obj": {"uri": [True, "str"]}}), "targetLanguage": (True, {"enum": ["ar", "zh", "zh-Hant", "nl", "en", "fr", "de", "hi", "id", "it", "ja", "ko", "pl", "pt", "ru", "es", "sv", "th", "tr", "uk", "vi", "el"]})},
+        "unsafe-latest": {"referenceImage": (True, {"obj": {"uri": [True, "str"]}}), "targetLanguage": (True, {"enum": ["ar", "zh", "zh-Hant", "nl", "en", "fr", "de", "hi", "id", "it", "ja", "ko", "pl", "pt", "ru", "es", "sv", "th", "tr", "uk", "vi", "el"]})},
+    },
+    "recipes/marketing_stock_image": {
+        "2026-06": {"prompt": (True, "str"), "outputCount": (False, "int"), "quality": (False, {"enum": ["low", "medium", "high"]}), "referenceImage": (False, {"obj": {"uri": [True, "str"]}})},
+        "unsafe-latest": {"prompt": (True, "str"), "outputCount": (False, "int"), "quality": (False, {"enum": ["low", "medium", "high"]}), "referenceImage": (False, {"obj": {"uri": [True, "str"]}})},
+    },
+    "recipes/multi_shot_video": {
+        "2026-06": {"mode": (True, {"enum": ["auto", "custom"]}), "prompt": (False, "str"), "audio": (False, "bool"), "duration": (False, {"enum": [5, 10, 15]}), "firstFrame": (False, {"obj": {"uri": [True, "str"]}}), "ratio": (False, {"enum": ["1280:720", "720:1280", "960:960", "1920:1080", "1080:1920", "1440:1440"]}), "shots": (False, {"list": {"obj": {"duration": [True, "int"], "prompt": [True, "str"]}}})},
+        "unsafe-latest": {"mode": (True, {"enum": ["auto", "custom"]}), "prompt": (False, "str"), "audio": (False, "bool"), "duration": (False, {"enum": [5, 10, 15]}), "firstFrame": (False, {"obj": {"uri": [True, "str"]}}), "ratio": (False, {"enum": ["1280:720", "720:1280", "960:960", "1920:1080", "1080:1920", "1440:1440"]}), "shots": (False, {"list": {"obj": {"duration": [True, "int"], "prompt": [True, "str"]}}})},
+    },
+    "recipes/product_ad": {
+        "2026-06": {"productImages": (True, {"list": {"obj": {"uri": [True, "str"]}}}), "audio": (False, "bool"), "duration": (False, "int"), "productInfo": (False, "str"), "ratio": (False, {"enum": ["1280:720", "720:1280", "960:960", "834:1112", "1920:1080", "1080:1920", "1440:1440", "1248:1664"]}), "styleImages": (False, {"list": {"obj": {"uri": [True, "str"]}}}), "userConcept": (False, "str")},
+        "2026-07": {"productImages": (True, {"list": {"obj": {"uri": [True, "str"]}}}), "audio": (False, "bool"), "duration": (False, "int"), "productInfo": (False, "str"), "ratio": (False, {"enum": ["1280:720", "720:1280", "960:960", "834:1112", "1920:1080", "1080:1920", "1440:1440", "1248:1664"]}), "styleImages": (False, {"list": {"obj": {"uri": [True, "str"]}}}), "userConcept": (False, "str")},
+        "unsafe-latest": {"productImages": (True, {"list": {"obj": {"uri": [True, "str"]}}}), "audio": (False, "bool"), "duration": (False, "int"), "productInfo": (False, "str"), "ratio": (False, {"enum": ["1280:720", "720:1280", "960:960", "834:1112", "1920:1080", "1080:1920", "1440:1440", "1248:1664"]}), "styleImages": (False, {"list": {"obj": {"uri": [True, "str"]}}}), "userConcept": (False, "str")},
+    },
+    "recipes/product_campaign_image": {
+        "2026-06": {"image": (True, {"obj": {"uri": [True, "str"]}}), "prompt": (True, "str")},
+        "unsafe-latest": {"image": (True, {"obj": {"uri": [True, "str"]}}), "prompt": (True, "str")},
+    },
+    "recipes/product_swap": {
+        "2026-06": {"newProductImages": (True, {"list": {"obj": {"uri": [True, "str"], "view": [False, {"enum": ["front", "side", "back"]}]}}}), "originalProductImage": (True, {"obj": {"uri": [True, "str"]}}), "referenceVideo": (True, {"obj": {"uri": [True, "str"]}}), "audio": (False, "bool"), "duration": (False, "int"), "resolution": (False, {"enum": ["720p", "1080p"]})},
+        "unsafe-latest": {"newProductImages": (True, {"list": {"obj": {"uri": [True, "str"], "view": [False, {"enum": ["front", "side", "back"]}]}}}), "originalProductImage": (True, {"obj": {"uri": [True, "str"]}}), "referenceVideo": (True, {"obj": {"uri": [True, "str"]}}), "audio": (False, "bool"), "duration": (False, "int"), "resolution": (False, {"enum": ["720p", "1080p"]})},
+    },
+    "recipes/product_ugc": {
+        "2026-06": {"characterImage": (True, {"obj": {"uri": [True, "str"]}}), "productImage": (True, {"obj": {"uri": [True, "str"]}}), "audio": (False, "bool"), "duration": (False, "int"), "productInfo": (False, "str"), "ratio": (False, {"enum": ["720:1280", "1080:1920"]}), "userConcept": (False, "str")},
+        "unsafe-latest": {"characterImage": (True, {"obj": {"uri": [True, "str"]}}), "productImage": (True, {"obj": {"uri": [True, "str"]}}), "audio": (False, "bool"), "duration": (False, "int"), "productInfo": (False, "str"), "ratio": (False, {"enum": ["720:1280", "1080:1920"]}), "userConcept": (False, "str")},
+    },
 }

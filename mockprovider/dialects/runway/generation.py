@@ -32,7 +32,18 @@ KIND = {
     "text_to_image": IMAGE, "image_upscale": IMAGE,
     "sound_effect": AUDIO, "text_to_speech": AUDIO, "speech_to_speech": AUDIO, "voice_isolation": AUDIO,
     "voice_dubbing": AUDIO, "video_to_audio": AUDIO,
+    "avatar_videos": VIDEO, "recipes/multi_shot_video": VIDEO, "recipes/product_ad": VIDEO,
+    "recipes/product_swap": VIDEO, "recipes/product_ugc": VIDEO,
+    "recipes/ad_localization": IMAGE, "recipes/marketing_stock_image": IMAGE, "recipes/product_campaign_image": IMAGE,
 }
+# the body field that picks the entry in ``catalog.FIELDS`` (recipes are versioned, not modelled)
+SELECTOR = {endpoint: "version" for endpoint in KIND if endpoint.startswith("recipes/")}
+RECIPE_DURATIONS = {"recipes/multi_shot_video": (5, 15, 5), "recipes/product_ad": (5, 15, 10),  # mock ranges
+                    "recipes/product_swap": (3, 15, 5), "recipes/product_ugc": (5, 15, 10)}
+RECIPE_RATE = {VIDEO: 15, IMAGE: 5}  # mock: credits per second / per image; prices.md has no recipe prices
+AVATAR_CREDITS = (2, 2, 6)  # prices.md: gwm1_avatars 2 up front + 2 per 6 s
+SPEECH_CHARS_PER_SECOND = 15
+FIELDS_WITH_CHOICES = {"recipes/multi_shot_video": ("duration",)}  # the SDK's enum already bounds it
 MAX_DATA_URI = 5 * 2**20
 DATA_URI = re.compile(r"^data:([a-z]+)/([a-z0-9.+-]+);base64,(.*)$", re.S | re.I)
 INPUT_SECONDS = 5.0  # mock: how long an input video is when we cannot know (external URL)
@@ -238,12 +249,59 @@ class Checker:
             self._range("duration", 1, 30)  # mock range
         if kind == VIDEO and self.endpoint in ("image_to_video", "text_to_video", "video_to_video"):
             self._duration()
+        if self.endpoint in RECIPE_DURATIONS and "duration" not in FIELDS_WITH_CHOICES.get(self.endpoint, ()):
+            self._range("duration", *RECIPE_DURATIONS[self.endpoint][:2])
+        if self.endpoint.startswith("recipes/"):
+            self._recipe()
+        if self.endpoint == "avatar_videos":
+            self._avatar()
         for (endpoint, model, name), (low, high) in ITEM_LIMITS.items():
             if endpoint == self.endpoint and model == self.model:
                 self._count(name, low, high)
         if self.endpoint == "image_to_video":
             self._positions()
         self._modes()
+
+    def _recipe(self) -> None:
+        body = self.body
+        if self.endpoint == "recipes/multi_shot_video":
+            if body.get("mode") == "auto" and body.get("prompt") is None:
+                self.issues.append(invalid_type(["prompt"], "string", _MISSING))
+            if body.get("mode") == "custom":
+                shots = body.get("shots")
+                if shots is None:
+                    self.issues.append(invalid_type(["shots"], "array", _MISSING))
+                elif isinstance(shots, list) and not 1 <= len(shots) <= 10:  # mock bound
+                    self.issues.append(custom(["shots"], "Between 1 and 10 shots are allowed"))
+            elif body.get("shots") is not None:
+                self.issues.append({"code": "unrecognized_keys", "keys": ["shots"], "path": [],
+                                    "message": "Unrecognized key: \"shots\""})
+        for name in ("prompt", "productInfo", "userConcept"):
+            text = body.get(name)
+            if isinstance(text, str) and len(text) > 5000:  # mock bound
+                self.issues.append(too_big([name], 5000, "string", "Too big: expected string to have <=5000 "
+                                                                   "characters"))
+        images = body.get("productImages")
+        if isinstance(images, list) and not 1 <= len(images) <= 4:  # mock bound
+            self._count("productImages", 1, 4)
+
+    def _avatar(self) -> None:
+        avatar, speech = self.body.get("avatar"), self.body.get("speech")
+        if isinstance(avatar, dict) and avatar.get("type") == "custom":
+            self.issues.append(custom(["avatar", "avatarId"], "Avatar not found"))  # the mock keeps no avatars
+        if isinstance(speech, dict):
+            voice = speech.get("voice")
+            if isinstance(voice, dict) and voice.get("type") == "custom":
+                self.issues.append(custom(["speech", "voice", "id"], "Voice not found"))  # the mock keeps no voices
+            text = speech.get("text")
+            if speech.get("type") == "text" and isinstance(text, str):
+                if not text.strip():
+                    self.issues.append({"code": "too_small", "minimum": 1, "origin": "string", "inclusive": True,
+                                        "path": ["speech", "text"],
+                                        "message": "Too small: expected string to have >=1 characters"})
+                elif len(text) > 5000:  # mock bound
+                    self.issues.append(too_big(["speech", "text"], 5000, "string",
+                                               "Too big: expected string to have <=5000 characters"))
 
     def _range(self, name: str, low: float, high: float) -> None:
         value = self.body.get(name)
@@ -362,6 +420,8 @@ def _video_rate(model: str, body: dict, size: tuple[int, int]) -> float:
 
 def plan(endpoint: str, model: str, body: dict, checker: Checker, fps: int) -> Generation:
     """The output and the cost of a validated request."""
+    if endpoint in COMPOSITE:
+        return _plan_composite(endpoint, model, body, checker, fps)
     kind = KIND[endpoint]
     inputs = []
     if isinstance(body.get("promptText"), str):
@@ -441,6 +501,58 @@ def plan(endpoint: str, model: str, body: dict, checker: Checker, fps: int) -> G
     return Generation(endpoint, model, kind, output, count, credits * count, credits * count, inputs)
 
 
+COMPOSITE = {"avatar_videos", *SELECTOR}
+IMAGE_INPUTS = ("referenceImage", "image", "firstFrame", "productImages", "styleImages", "newProductImages",
+                "originalProductImage", "characterImage", "productImage")
+
+
+def _plan_composite(endpoint: str, model: str, body: dict, checker: Checker, fps: int) -> Generation:
+    """Avatar videos and recipes: a video or images made from images, a video, speech or prompts."""
+    kind = KIND[endpoint]
+    if endpoint in SELECTOR:  # a recipe's tasks name the recipe as their model
+        model = endpoint.partition("/")[2]
+    speech = body.get("speech") if isinstance(body.get("speech"), dict) else {}
+    inputs = []
+    if any(isinstance(body.get(name), str) for name in ("prompt", "productInfo", "userConcept")) or (
+            speech.get("type") == "text") or isinstance(body.get("shots"), list):
+        inputs.append("text")
+    if body.get("avatar") is not None or any(body.get(name) is not None for name in IMAGE_INPUTS):
+        inputs.append(IMAGE)
+    if body.get("referenceVideo") is not None:
+        inputs.append(VIDEO)
+    if speech.get("type") == "audio":
+        inputs.append(AUDIO)
+    if kind == IMAGE:
+        count = body.get("outputCount", 1) if isinstance(body.get("outputCount"), int) else 1
+        rate = RECIPE_RATE[IMAGE] * {"low": 0.5, "high": 2}.get(body.get("quality"), 1)
+        return Generation(endpoint, model, kind, ImageSpec(1024, 1024, "png"), count, rate * count, rate * count,
+                          inputs)
+    if endpoint == "avatar_videos":
+        text = speech.get("text")
+        seconds = len(text) / SPEECH_CHARS_PER_SECOND if isinstance(text, str) else _input_seconds(
+            checker.upload_sizes)
+        seconds = min(max(seconds, 1.0), MAX_DURATION)
+        upfront, per, every = AVATAR_CREDITS
+        credits = upfront + per * math.ceil(seconds / every)
+        output = VideoSpec(720, 1280, round(seconds, 3), fps, True)
+        return Generation(endpoint, model, kind, output, 1, credits, credits, inputs)
+    _, _, default = RECIPE_DURATIONS[endpoint]
+    duration = body.get("duration")
+    seconds = float(duration) if isinstance(duration, int) and not isinstance(duration, bool) else float(default)
+    if endpoint == "recipes/product_swap" and duration is None:
+        seconds = _input_seconds(checker.upload_sizes)
+    shots = body.get("shots")
+    if body.get("mode") == "custom" and isinstance(shots, list) and duration is None:
+        seconds = float(sum(shot["duration"] for shot in shots
+                            if isinstance(shot, dict) and isinstance(shot.get("duration"), int)) or default)
+    seconds = min(max(seconds, 1.0), MAX_DURATION)
+    size = frame_size(body.get("ratio"), body.get("resolution"), 4096)
+    audio = body.get("audio") is not False
+    credits = RECIPE_RATE[VIDEO] * seconds
+    return Generation(endpoint, model, kind, VideoSpec(size[0], size[1], round(seconds, 3), fps, audio), 1, credits,
+                      credits, inputs)
+
+
 def upload_issues(body: dict, checker: Checker) -> list[dict[str, Any]]:
     """Issues for ``runway://`` URIs in a legacy-model body's ``promptImage`` that name no finished upload."""
     images = body.get("promptImage")
@@ -462,11 +574,12 @@ def validate(endpoint: str, body: Any, uploads: UploadLookup, fps: int) -> Gener
     if not isinstance(body, dict):
         return [invalid_type([], "object", body)]
     models = FIELDS[endpoint]
-    name = body.get("model", _MISSING)
+    selector = SELECTOR.get(endpoint, "model")
+    name = body.get(selector, _MISSING)
     if name is _MISSING or name is None:
-        return [invalid_type(["model"], "string", _MISSING)]
+        return [invalid_type([selector], "string", _MISSING)]
     if not isinstance(name, str) or name not in models:
-        return [invalid_value(["model"], tuple(models), name)]
+        return [invalid_value([selector], tuple(models), name)]
     checker = Checker(endpoint, name, body, uploads)
     checker.run()
     if checker.issues:
@@ -487,7 +600,9 @@ def usage_of(found: Generation) -> dict[str, Any]:
 def all_models() -> list[str]:
     """Every model any generation endpoint of runwayml 5.24.0 takes."""
     seen: dict[str, None] = {}
-    for models in FIELDS.values():
+    for endpoint, models in FIELDS.items():
+        if endpoint in SELECTOR:
+            continue
         for name in models:
             seen.setdefault(name, None)
     return list(seen)

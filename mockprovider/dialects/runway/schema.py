@@ -17,12 +17,13 @@ UriCheck = Callable[[Any, list, str], list[dict[str, Any]]]
 MEDIA_FIELDS = {
     "promptImage": "image", "imageUri": "image", "maskUri": "image",
     "videoUri": "video", "promptVideo": "video",
-    "audioUri": "audio", "referenceAudios": "audio",
+    "audioUri": "audio", "referenceAudios": "audio", "audio": "audio",
 }
 # container field -> media kind of the ``uri`` inside its items
 URI_PARENTS = {
     "promptImage": "image", "references": "image", "referenceImages": "image", "keyframes": "image",
     "referenceVideos": "video", "referenceAudio": "audio", "reference": "video",
+    "referenceVideo": "video",
 }
 
 _EXPECTED = {"str": "string", "int": "int", "float": "number", "bool": "boolean"}
