@@ -4,15 +4,23 @@ against two mockprovider processes, one with the journal at its default size (10
 (that part has no switch); the difference is the journal's own work.
 
     python bench/bench_journal.py [--seconds 5] [--rounds 5] [--connections 64]
+    python bench/bench_journal.py --in-process [--rounds 30]
 
 Target: the journal costs under 5% of the poll throughput (ratio on/off >= 0.95).
-Also prints the journal's length and memory after the run, from /__mock/requests.
+Also prints the journal's length after the run, from /__mock/requests.
+
+``--in-process`` measures the same thing without sockets or wrk, as CPU time per poll (``time.process_time``,
+the best of many alternating batches), which a busy shared machine disturbs far less than wall-clock req/s.
+It also shows the whole insight hook (journal, report figures, cost) against the app with the hook taken out.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import gc
 import statistics
+import time
 
 import httpx
 from common import free_port, mockprovider, process, wrk
@@ -30,12 +38,84 @@ def poll_target(mock: str) -> str:
     return url
 
 
+def asgi_get(app, path: str, headers: list[tuple[bytes, bytes]]):
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "path": path,
+             "raw_path": path.encode(), "query_string": b"", "headers": headers, "scheme": "http",
+             "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1234), "root_path": ""}
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        if message["type"] == "http.response.start" and message["status"] != 200:
+            raise RuntimeError(f"GET {path} answered {message['status']}")
+
+    return app(scope, receive, send)
+
+
+def in_process(rounds: int, batch: int = 3000) -> None:
+    from mockprovider.app import create_app
+    from mockprovider.context import Settings
+    from mockprovider.engine.engine import JobRequest
+    from mockprovider.web.endpoint import Endpoint
+
+    def make(size: int, hooked: bool = True):
+        app = create_app(Settings(profile="happy", journal_size=size))
+        engine = app.engine
+        profile = app.ctx.library.load_inline({"jobs": {"queue": "0s", "run": "1h"}})
+        assignment = engine.activate(profile)
+        job = engine.submit(JobRequest(provider="runway", model="gen4_turbo", account=KEY, kind="image_to_video",
+                                       make_id=lambda rng: "00000000-0000-4000-8000-000000000001",
+                                       data={"createdAt": "2026-12-01T00:00:00.000Z"}),
+                            assignment, queue_when_busy=True)
+        if not hooked:
+            for route in app.router.routes:
+                if isinstance(getattr(route, "app", None), Endpoint):
+                    route.app.begin = lambda *a: None
+                    route.app.finish = lambda record, response: None
+        return app, f"/v1/tasks/{job.id}"
+
+    headers = [(k.lower().encode(), v.encode()) for k, v in RUNWAY.items()]
+    apps = {"journal on (10,000)": make(10_000), "journal off (size 0)": make(0),
+            "no insight hook": make(0, hooked=False)}
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(700, 10, 1000)  # as `mockprovider serve` runs
+    best: dict[str, list[float]] = {name: [] for name in apps}
+
+    async def run() -> None:
+        for (app, path) in apps.values():
+            for _ in range(batch):
+                await asgi_get(app, path, headers)
+        for i in range(rounds):
+            for name in (list(apps) if i % 2 == 0 else list(apps)[::-1]):
+                app, path = apps[name]
+                started = time.process_time()
+                for _ in range(batch):
+                    await asgi_get(app, path, headers)
+                best[name].append((time.process_time() - started) / batch * 1e6)
+
+    asyncio.run(run())
+    figures = {name: min(values) for name, values in best.items()}
+    for name, us in figures.items():
+        print(f"{name:<24} {us:7.2f} us CPU per poll (best of {rounds}; median "
+              f"{statistics.median(best[name]):.2f})")
+    on, off, bare = figures.values()
+    print(f"journal cost            {100 * (on / off - 1):+6.1f}%   {'PASS' if on / off <= 1.05 else 'MISS'} "
+          "(target: < 5%)")
+    print(f"whole insight hook      {100 * (on / bare - 1):+6.1f}%   ({on - bare:.2f} us per poll)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--in-process", action="store_true", help="CPU time per poll over ASGI, no wrk")
     args = parser.parse_args()
+    if args.in_process:
+        in_process(max(args.rounds, 10))
+        return
 
     on_port, off_port = free_port(), free_port()
     on_url, off_url = f"http://127.0.0.1:{on_port}", f"http://127.0.0.1:{off_port}"
