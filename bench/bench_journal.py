@@ -112,9 +112,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--in-process", action="store_true", help="CPU time per poll over ASGI, no wrk")
+    parser.add_argument("--batch", type=int, default=3000, help="polls per batch (--in-process)")
     args = parser.parse_args()
     if args.in_process:
-        in_process(max(args.rounds, 10))
+        in_process(max(args.rounds, 2), max(args.batch, 1))
         return
 
     on_port, off_port = free_port(), free_port()

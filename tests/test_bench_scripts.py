@@ -28,6 +28,19 @@ def test_status_poll_every_provider() -> None:
         assert name in out, out
 
 
+def test_journal_cost_in_process() -> None:
+    out = run("bench_journal.py", "--in-process", "--rounds", "2", "--batch", "200")
+    for line in ("journal on (10,000)", "journal off (size 0)", "no insight hook", "journal cost",
+                 "whole insight hook"):
+        assert line in out, out
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_journal_on_and_off_with_wrk() -> None:
+    out = run("bench_journal.py", "--seconds", "1", "--rounds", "1", "--connections", "8")
+    assert "ratio on/off" in out and "journal held" in out, out
+
+
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 def test_held_open_requests_report_loop_lag() -> None:
     out = run("bench_held.py", "--connections", "200", "--seconds", "3", "--threads", "1")
