@@ -104,8 +104,8 @@ def engine_with(profile: dict, seed: int = 0) -> Engine:
     return Engine(library=library, profile=library.load_inline(profile), seed=seed, clock=Clock(scale=1.0))
 
 
-def submit(engine: Engine, account: str = "k", queue_when_busy: bool = True, cost: float = 0.0):
-    request = JobRequest(provider="p", model="m", account=account, kind="t", cost=cost,
+def submit(engine: Engine, account: str = "k", queue_when_busy: bool = True, cost: float = 0.0, slots: int = 1):
+    request = JobRequest(provider="p", model="m", account=account, kind="t", cost=cost, slots=slots,
                          make_id=lambda rng: f"job{rng.getrandbits(48):x}")
     return engine.submit(request, engine.selector.for_key(account), queue_when_busy=queue_when_busy)
 
@@ -162,6 +162,24 @@ def test_concurrency_reject_reports_when_a_slot_frees():
     assert isinstance(over, OverLimit) and over.limit == "concurrency"
     assert over.frees_at == pytest.approx(min(first.ends, second.ends))
     assert over.retry_after(engine.clock.now()) == pytest.approx(30, abs=0.5)
+
+
+def test_a_job_holding_several_slots_waits_for_all_of_them():
+    engine = engine_with({"jobs": {"queue": "0s", "run": "30s"}, "limits": {"concurrent_jobs": 3}})
+    first = submit(engine)
+    engine.clock.advance(10)
+    second = submit(engine)
+    wide = submit(engine, slots=3)  # starts when both earlier jobs have ended, not when the first has
+    assert wide.admitted == pytest.approx(second.ends)
+    after = submit(engine)  # queued behind the wide job, which holds every slot
+    assert after.admitted == pytest.approx(wide.ends)
+    over = submit(engine, queue_when_busy=False, slots=4)
+    assert isinstance(over, OverLimit) and over.frees_at is None  # more slots than the account has
+    engine.cancel(second)  # a freed slot re-plans who waits: the wide job now starts when the first ends
+    engine.limits.reschedule(engine.scope("p", "k"), engine.selector.for_key("k").profile.resolve("p", "m").limits,
+                             engine.clock.now())
+    assert wide.admitted == pytest.approx(max(first.ends, engine.clock.now()))
+    assert first.slots == 1 and wide.slots == 3
 
 
 def test_credits_and_daily_quota():

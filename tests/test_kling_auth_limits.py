@@ -95,6 +95,24 @@ def test_concurrency_over_the_limit_is_rejected_not_queued(server, kling):
     assert Kling(server.url, "ak_two", "t" * 32).post("/v1/videos/text2video", BODY).status_code == 200
 
 
+def test_an_image_task_holds_one_slot_per_image(server, kling):
+    """providers.md (Kling, limits 8): an image task occupies ``n`` concurrency slots, a video task one."""
+    use_profile(server, {"jobs": {"queue": "0s", "run": "100s"}, "limits": {"concurrent_jobs": 4}})
+    images = {"model_name": "kling-v2-1", "prompt": "a cat"}
+    assert kling.post("/v1/images/generations", {**images, "n": 3}).json()["code"] == 0
+    assert kling.post("/v1/videos/text2video", BODY).json()["code"] == 0  # the fourth slot
+    expect(kling.post("/v1/images/generations", {**images, "n": 1}), 429, 1303)
+    expect(kling.post("/v1/videos/text2video", BODY), 429, 1303)
+    assert server.admin("POST", "/clock", {"advance": 150}).status_code == 200  # all four slots free again
+    expect(kling.post("/v1/images/generations", {**images, "n": 5}), 429, 1303)  # more than the account has
+    assert kling.post("/v1/images/generations", {**images, "n": 4}).json()["code"] == 0
+    expect(kling.post("/v1/videos/text2video", BODY), 429, 1303)
+    assert server.admin("POST", "/clock", {"advance": 150}).status_code == 200
+    for _ in range(4):  # four one-image tasks fit where one four-image task did
+        assert kling.post("/v1/images/generations", {**images, "n": 1}).json()["code"] == 0
+    expect(kling.post("/v1/images/generations", {**images, "n": 1}), 429, 1303)
+
+
 def test_rate_limit(server, kling):
     use_profile(server, {"extends": "happy", "limits": {"requests_per_minute": 2}})
     assert kling.post("/v1/videos/text2video", BODY).status_code == 200

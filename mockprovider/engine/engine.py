@@ -37,6 +37,7 @@ class JobRequest:
     # neutral quantities for the price book, e.g. {"seconds": 8, "resolution": "1080p", "audio": True}
     # (see mockprovider/insight/__init__.py); None leaves the job unpriced
     usage: dict[str, Any] | None = None
+    slots: int = 1  # concurrency slots the job occupies (e.g. one per image of a batch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +142,7 @@ class Engine:
         if over is None:
             over = book.check_quota(scope, limits, now, request.cost)
         if over is None and not queue_when_busy:
-            frees = book.slot_free_at(scope, limits, now)
+            frees = book.slot_free_at(scope, limits, now, request.slots)
             if frees > now:
                 over = OverLimit("concurrency", None if frees == float("inf") else frees,
                                  limits.concurrent_jobs)
@@ -168,7 +169,7 @@ class Engine:
         job = Job(id=job_id, provider=request.provider, model=request.model, account=request.account,
                   kind=request.kind, seq=n, created=now, plan=plan_job(behaviour, rng), cost=request.cost,
                   output=request.output, data=request.data, profile=assignment.profile.name, usage=usage,
-                  quote=quote)
+                  quote=quote, slots=max(1, request.slots))
         book.admit(scope, job, limits, now)
         book.charge(scope, request.model, now, request.cost)
         if request.refund_failures and job.plan.failure is not None and request.cost:

@@ -50,13 +50,14 @@ class Job:
 
     __slots__ = ("account", "admitted", "cancelled_at", "cost", "created", "data", "downloads", "id", "kind",
                  "last_poll", "model", "output", "plan", "polls", "profile", "provider", "quote", "seen_end", "seq",
-                 "settled", "usage")
+                 "settled", "slots", "usage")
 
     def __init__(self, *, id: str, provider: str, model: str, account: str, kind: str, seq: int,
                  created: float, plan: Plan, cost: float = 0.0, output: Any = None,
                  data: dict[str, Any] | None = None, profile: str = "", usage: dict[str, Any] | None = None,
-                 quote: Any = None) -> None:
+                 quote: Any = None, slots: int = 1) -> None:
         self.id = id
+        self.slots = slots  # concurrency slots the job holds while it waits and runs
         self.provider = provider
         self.model = model
         self.account = account

@@ -2,7 +2,8 @@
 
 The engine only says "over this limit, frees at T"; what that means on the wire (429, THROTTLED...) is the
 dialect's business. Concurrency is a set of ``limit`` slots: a new job takes the slot that frees first, so
-jobs waiting for a slot start in submission order.
+jobs waiting for a slot start in submission order. A job may hold several slots (``Job.slots``): it starts when
+that many are free, and never if it needs more than exist (when queued, it holds them all instead).
 """
 
 from __future__ import annotations
@@ -150,16 +151,18 @@ class LimitBook:
         scope.pruned_size = len(scope.jobs)
         return scope.jobs
 
-    def slot_free_at(self, scope: Scope, limits: Limits, now: float) -> float:
-        """When the next slot frees for a newly submitted job (``now`` if one is free)."""
+    def slot_free_at(self, scope: Scope, limits: Limits, now: float, need: int = 1) -> float:
+        """When ``need`` slots are free for a newly submitted job (``now`` if they are)."""
         limit = limits.concurrent_jobs
         if limit is None:
             return now
-        if limit == 0:
+        if limit == 0 or need > limit:
             return math.inf
         if scope.slots_limit != limit:
             self.reschedule(scope, limits, now)
-        return max(now, scope.slots[0])
+        if need <= 1:
+            return max(now, scope.slots[0])
+        return max(now, heapq.nsmallest(need, scope.slots)[-1])
 
     def admit(self, scope: Scope, job: Job, limits: Limits, now: float) -> None:
         """Give ``job`` the slot that frees first (it waits, throttled, until then)."""
@@ -171,8 +174,9 @@ class LimitBook:
         else:
             if scope.slots_limit != limit:
                 self.reschedule(scope, limits, now)
-            job.admitted = max(now, heapq.heappop(scope.slots))
-            heapq.heappush(scope.slots, job.ends)
+            job.admitted = max(now, _take(scope.slots, min(job.slots, limit)))
+            for _ in range(min(job.slots, limit)):
+                heapq.heappush(scope.slots, job.ends)
         scope.jobs.append(job)
         if len(scope.jobs) > 2 * scope.pruned_size + 64:
             self.live(scope, now)
@@ -190,10 +194,19 @@ class LimitBook:
             return
         slots = [now] * limit if limit else []
         for job in jobs:
+            need = min(job.slots, limit) if limit else 0
             if job.admitted > now and job.cancelled_at is None:
-                job.admitted = max(now, heapq.heappop(slots)) if slots else math.inf
+                job.admitted = max(now, _take(slots, need)) if slots else math.inf
             elif slots:
-                heapq.heappop(slots)
-            if slots is not None and limit:
+                _take(slots, need)
+            for _ in range(need):
                 heapq.heappush(slots, max(job.ends, now))
         scope.slots = slots if limit else [math.inf]
+
+
+def _take(slots: list[float], need: int) -> float:
+    """Pop the ``need`` slots that free first; when the last of them frees."""
+    last = -math.inf
+    for _ in range(need):
+        last = heapq.heappop(slots)
+    return last

@@ -194,7 +194,7 @@ class KlingDialect(Dialect):
         result = engine.submit(
             JobRequest(provider=self.name, model=model.name, account=key, kind=kind, make_id=new_task_id,
                        cost=params.units, output=spec, data=data or None, refund_failures=True,
-                       usage=usage),
+                       usage=usage, slots=params.count if kind == families.IMAGES else 1),
             decision.assignment, queue_when_busy=False)
         if isinstance(result, OverLimit):
             return self.over_limit(request, result)
