@@ -156,3 +156,22 @@ def test_a_certificate_that_does_not_load_is_a_clear_error(tmp_path):
                           "--tls-cert", str(tmp_path / "cert.pem"), "--tls-key", str(tmp_path / "key.pem")],
                          capture_output=True, text=True, timeout=30)
     assert run.returncode == 2 and "cannot start TLS" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_an_idle_tls_keep_alive_connection_does_not_hold_up_shutdown():
+    """A TLS close waits for the client's close_notify; an idle keep-alive client never sends one, so the
+    server must not wait for it (it used to sit out the whole graceful-shutdown timeout)."""
+    import http.client
+
+    server = MockServer(tls=True).start()
+    try:
+        idle = http.client.HTTPSConnection("127.0.0.1", server.settings.tls_port,
+                                           context=ssl.create_default_context(cafile=str(server.ca_file)))
+        idle.request("GET", "/__mock/health")
+        reply = idle.getresponse()
+        assert reply.status == 200 and reply.read()
+    finally:
+        server._server.should_exit = True
+        server._thread.join(timeout=4)  # under the 5 s graceful-shutdown timeout
+    assert not server._thread.is_alive()
+    idle.close()

@@ -87,6 +87,15 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._disarm_head_timer()
         super().connection_lost(exc)
 
+    def shutdown(self) -> None:
+        # Closing TLS waits for the peer's close_notify, which an idle keep-alive client never sends: the
+        # server would sit out its whole graceful-shutdown timeout. An idle connection has nothing to lose.
+        idle = self.cycle is None or self.cycle.response_complete
+        if idle and self.transport.get_extra_info("sslcontext") is not None:
+            self.transport.abort()
+            return
+        super().shutdown()
+
 
 def guarded_protocol(max_head: int = DEFAULT_MAX_HEAD, head_timeout: float = DEFAULT_HEAD_TIMEOUT) -> type:
     """The protocol class to give ``uvicorn.Config(http=...)``."""
