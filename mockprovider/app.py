@@ -170,6 +170,7 @@ class MockProviderApp(Starlette):
         for dialect in self.dialects:
             await dialect.startup()
         self.ctx.loop_lag.start()
+        self.ctx.engine.announce_windows()
         for hook in self.startup_hooks:
             await hook()
         # Everything built so far (routes, profiles, imported modules) lives as long as the server: keep it out

@@ -276,3 +276,40 @@ def test_the_log_says_what_happens(server, caplog):
     assert "profile switched to degraded for 200ms (then back to happy)" in text, text
     assert "profile rejected" in text and "concurrent_jobs" in text
     assert "profile degraded ended (its TTL ran out); back to happy" in text
+
+
+def test_the_log_says_when_fault_windows_open_and_close(caplog):
+    """A windowed fault logs its opening and closing on the engine's clock, and a window still open when its
+    profile goes is logged closed then; a Runway create inside the window gets the fault, outside it does not."""
+    caplog.set_level("INFO", logger="mockprovider")
+    windowed = {"name": "bad-minute", "profile": {"faults": {"create": [
+        {"kind": "error", "status": 503, "rate": 1.0, "during": {"start": "10s", "end": "70s"}}]}}}
+    body = {"model": "gen4_turbo", "promptImage": "https://example.com/cat.png", "ratio": "1280:720",
+            "duration": 5}
+    headers = {"Authorization": "Bearer key_test", "X-Runway-Version": "2024-11-06"}
+    with MockServer(profile="happy", time_scale=1.0) as s, httpx.Client(base_url=s.url) as http:
+        assert s.admin("PUT", "/profile", windowed).status_code == 200
+        assert http.post("/v1/image_to_video", json=body, headers=headers).status_code == 200
+        assert s.admin("POST", "/clock", {"advance": 15}).status_code == 200
+        wait_for(lambda: "fault window opened" in caplog.text)
+        assert http.post("/v1/image_to_video", json=body, headers=headers).status_code == 503
+        assert s.admin("POST", "/clock", {"advance": 60}).status_code == 200
+        wait_for(lambda: "fault window closed" in caplog.text)
+        assert http.post("/v1/image_to_video", json=body, headers=headers).status_code == 200
+        assert "profile bad-minute: fault window opened: error 503 at rate 1 on every provider, create requests" \
+            in caplog.text
+        # Activated again: a new window; the profile then ends while it is open.
+        assert s.admin("PUT", "/profile", windowed).status_code == 200
+        assert s.admin("POST", "/clock", {"advance": 20}).status_code == 200
+        wait_for(lambda: caplog.text.count("fault window opened") == 2)
+        assert s.admin("PUT", "/profile", {"name": "happy"}).status_code == 200
+        assert "profile bad-minute ended: fault window closed: error 503" in caplog.text
+
+
+def wait_for(condition, seconds: float = 10.0) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)

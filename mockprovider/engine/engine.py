@@ -11,6 +11,7 @@ from typing import Any
 from ..insight import Insight
 from ..insight import journal as current_request
 from ..insight.prices import PriceBook, Quote
+from . import windows
 from .behaviour import NO_LATENCY, FaultRule, Resolved
 from .clock import Clock
 from .faults import pick_fault
@@ -85,6 +86,7 @@ class Engine:
         self._submissions: dict[tuple[str, str], tuple[int, itertools.count]] = {}
         self._generation = 0
         self._watchers: dict[str, Callable[[], None]] = {}
+        self._windows_of: Assignment | None = None
 
     # -- profiles -------------------------------------------------------------------------------------------
 
@@ -92,11 +94,25 @@ class Engine:
         for listener in self.profile_listeners:
             listener(old, new)
         self.limits.limits_changed()
+        self.announce_windows()
+
+    def announce_windows(self) -> None:
+        """Log the active profile's fault windows as they open and close (once per activation)."""
+        assignment = self.selector.active
+        announced = self._windows_of
+        if announced is assignment:
+            return
+        if announced is not None:
+            windows.close_open(announced.profile, announced.since, self.clock.now())
+        self._windows_of = assignment
+        windows.schedule(self.timeline, assignment.profile, assignment.since,
+                         lambda: self.selector.active is assignment)
 
     def activate(self, profile: Profile, ttl: float | None = None) -> Assignment:
         """Make ``profile`` the active one; with a TTL the previous one returns by itself (listeners hear it
         even if no request arrives in between)."""
         assignment = self.selector.activate(profile, ttl)
+        self.announce_windows()
         if ttl is not None:
             self.timeline.at(assignment.until, lambda: self.selector.active)
         return assignment
@@ -294,3 +310,4 @@ class Engine:
         self.stats = EngineStats()
         self.insight.reset()
         self.selector.reset(self.default_profile)
+        self.announce_windows()
