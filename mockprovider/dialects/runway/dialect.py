@@ -20,7 +20,7 @@ from ...media.routes import output_url, prewarm_output
 from ...web.body import BodyError, read_body, read_json
 from ...web.responses import json_response, no_content
 from ..base import Dialect
-from . import generation
+from . import generation, router
 from . import responses as wire
 from .models import IMAGE_TO_VIDEO, MODELS, TEXT_TO_VIDEO, validate
 from .uploads import MAX_FILENAME, UPLOAD_PATH, Uploads
@@ -54,6 +54,7 @@ class RunwayDialect(Dialect):
         super().__init__(ctx)
         self.uploads = Uploads()
         self.usage = UsageBook()
+        self.routers = router.RouterBook()
         self._upload_rng = stream(ctx.settings.seed, "runway-uploads")
 
     def routes(self) -> list[BaseRoute]:
@@ -63,6 +64,14 @@ class RunwayDialect(Dialect):
             self.route("/v1/image_to_video", self.image_to_video, ["POST"], "create"),
             self.route("/v1/text_to_video", self.text_to_video, ["POST"], "create"),
             *generations,
+            *(self.route(f"/v1/generate/{kind}", self._routed_handler(kind), ["POST"], "create")
+              for kind in router.INPUTS),
+            self.route("/v1/routers", self.create_router, ["POST"], "account"),
+            self.route("/v1/routers", self.list_routers, ["GET"], "account"),
+            self.route("/v1/routers/{router_id}", self.get_router, ["GET"], "account"),
+            self.route("/v1/routers/{router_id}", self.update_router, ["PATCH"], "account"),
+            self.route("/v1/routers/{router_id}", self.delete_router, ["DELETE"], "account"),
+            self.route("/v1/routers/{router_id}/requests", self.router_requests, ["GET"], "account"),
             self.route("/v1/uploads", self.create_upload, ["POST"], "create"),
             Route(UPLOAD_PATH + "/{upload_id}", self.receive_upload, methods=["POST"]),
             self.route("/v1/tasks/{task_id}", self.get_task, ["GET"], "status"),
@@ -80,6 +89,7 @@ class RunwayDialect(Dialect):
     def reset(self) -> None:
         self.uploads.reset()
         self.usage.reset()
+        self.routers.reset()
 
     # -- wire errors ----------------------------------------------------------------------------------------
 
@@ -217,6 +227,136 @@ class RunwayDialect(Dialect):
             decision.assignment, queue_when_busy=True)
         request.state.inputs = found.inputs
         return self._created(request, result, found.estimate)
+
+    # -- Model Router ---------------------------------------------------------------------------------------
+
+    def _routed_handler(self, kind: str):
+        async def handler(request: Request, decision: RequestDecision) -> Response:
+            key = self._check_headers(request, decision)
+            if isinstance(key, Response):
+                return key
+            body = await self._body(request)
+            if isinstance(body, Response):
+                return body
+            engine = self.ctx.engine
+            now = engine.clock.now()
+            checker = generation.Checker("", "", {}, lambda uri: self.uploads.find(uri, key, now))
+            issues = router.input_issues(kind, body, checker.uri)
+            if issues:
+                return wire.error(400, "Validation of body failed", issues=issues)
+            config = self.routers.find(key, body["configId"])
+            if config is None:
+                return wire.error(404, "Router config not found.")
+            found = router.route(kind, config, body["input"], decision.behaviour.fps)
+            stamp = {"id": new_task_id(self._upload_rng), "requestId": new_task_id(self._upload_rng),
+                     "createdAt": wire.iso(engine.clock.epoch())}
+            if isinstance(found, dict):
+                config.requests.appendleft({**stamp, **found})
+                return wire.error(400, "No eligible model for this request.", reason=found["reason"])
+            gen = found.generation
+            result = engine.submit(
+                JobRequest(provider=self.name, model=gen.model, account=key, kind=gen.endpoint,
+                           make_id=new_task_id, cost=gen.credits, output=gen.output, usage=generation.usage_of(gen),
+                           data={"createdAt": stamp["createdAt"], "in": gen.inputs, "k": gen.kind,
+                                 "n": gen.outputs}),
+                decision.assignment, queue_when_busy=True)
+            request.state.inputs = gen.inputs
+            created = self._created(request, result, gen.estimate)
+            if not isinstance(result, Job):
+                return created
+            config.requests.appendleft({**stamp, **found.record, "taskId": result.id})
+            resolved = dict(gen.data)
+            if kind == "video":
+                resolved["duration"] = gen.output.duration
+            if kind == "image":
+                resolved["aspectRatio"] = body["input"].get("aspectRatio", "1:1")
+            if kind == "audio":
+                resolved = {"type": body["input"]["type"], "voice": resolved["voice"]}
+            return json_response({"id": result.id, "routing": {
+                "configId": config.slug, "estimatedCost": {"credits": float(gen.estimate)}, "model": gen.model,
+                "provider": "runway", "resolvedInput": resolved, "resolvedSettings": found.resolved}})
+
+        handler.__name__ = f"generate_{kind}"
+        return handler
+
+    async def create_router(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._check_headers(request, decision)
+        if isinstance(key, Response):
+            return key
+        body = await self._body(request)
+        if isinstance(body, Response):
+            return body
+        routers = self.routers.of(key)
+        issues = router.check_router(body, True, {r.slug for r in routers.values()})
+        if not issues and len(routers) >= router.MAX_ROUTERS:
+            issues = [generation.custom([], f"At most {router.MAX_ROUTERS} routers per organization")]
+        if issues:
+            return wire.error(400, "Validation of body failed", issues=issues)
+        stamp = wire.iso(self.ctx.engine.clock.epoch())
+        config = router.Router(new_task_id(self._upload_rng), body["slug"], body.get("name") or body["slug"],
+                               body.get("description"), router.settings_of(body), stamp, stamp)
+        routers[config.id] = config
+        return json_response(config.wire())
+
+    def _router_of(self, request: Request, decision: RequestDecision):
+        key = self._check_headers(request, decision)
+        if isinstance(key, Response):
+            return key, None
+        found = self.routers.find(key, request.path_params["router_id"])
+        if found is None:
+            return key, wire.error(404, "Router not found.")
+        return key, found
+
+    async def get_router(self, request: Request, decision: RequestDecision) -> Response:
+        _, found = self._router_of(request, decision)
+        return found if isinstance(found, Response) else json_response(found.wire())
+
+    async def update_router(self, request: Request, decision: RequestDecision) -> Response:
+        key, found = self._router_of(request, decision)
+        if isinstance(found, Response) or isinstance(key, Response):
+            return found if isinstance(found, Response) else key
+        body = await self._body(request)
+        if isinstance(body, Response):
+            return body
+        issues = router.check_router(body, False, set())
+        if issues:
+            return wire.error(400, "Validation of body failed", issues=issues)
+        for name in ("name", "description"):
+            if body.get(name) is not None:
+                setattr(found, name, body[name])
+        if body.get("settings") is not None:
+            found.settings = router.settings_of(body)
+        found.version += 1
+        found.updated = wire.iso(self.ctx.engine.clock.epoch())
+        return json_response(found.wire())
+
+    async def delete_router(self, request: Request, decision: RequestDecision) -> Response:
+        key, found = self._router_of(request, decision)
+        if isinstance(found, Response) or isinstance(key, Response):
+            return found if isinstance(found, Response) else key
+        self.routers.of(key).pop(found.id, None)
+        return no_content()
+
+    def _page(self, request: Request, items: list) -> Response:
+        raw_limit, cursor = request.query_params.get("limit"), request.query_params.get("cursor", "0")
+        if raw_limit is None or not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+            return wire.error(400, "Validation of query failed", issues=[generation.custom(
+                ["limit"], "limit must be an integer from 1 to 100")])
+        start = int(cursor) if cursor.isdigit() and len(cursor) < 10 else 0
+        end = start + int(raw_limit)
+        return json_response({"data": items[start:end], "nextCursor": str(end) if end < len(items) else None})
+
+    async def list_routers(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._check_headers(request, decision)
+        if isinstance(key, Response):
+            return key
+        return self._page(request, [r.wire() for r in reversed(self.routers.of(key).values())])
+
+    async def router_requests(self, request: Request, decision: RequestDecision) -> Response:
+        _, found = self._router_of(request, decision)
+        if isinstance(found, Response):
+            return found
+        return self._page(request, list(found.requests))
 
     async def create_upload(self, request: Request, decision: RequestDecision) -> Response:
         key = self._check_headers(request, decision)
