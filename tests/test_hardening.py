@@ -251,6 +251,32 @@ def test_per_key_state_is_forgotten_once_a_key_is_idle():
         assert s.admin("GET", f"/jobs/{first}").json()["account"] == "key_churn0"
 
 
+def test_accounts_kept_for_their_spend_are_capped(caplog):
+    """Under a credits limit an idle key is kept for what it spent (its balance must not reset), but only the
+    newest ``max_kept_idle`` of them: a client minting keys cannot grow the table without bound."""
+    from mockprovider.engine.limits import SWEEP_FLOOR
+
+    caplog.set_level("WARNING", logger="mockprovider")
+    budget = {"name": "budget", "profile": {"extends": "happy", "limits": {"credits": 1_000_000}}}
+    with MockServer(profile="happy", time_scale=0.001) as s, httpx.Client(base_url=s.url) as http:
+        assert s.admin("PUT", "/profile", budget).status_code == 200
+        engine = s.app.engine
+        s.call(lambda: setattr(engine.limits, "max_kept_idle", 200))
+        for i in range(3 * SWEEP_FLOOR):
+            headers = {**RUNWAY, "Authorization": f"Bearer key_spender{i}"}
+            assert http.post("/v1/image_to_video", headers=headers, json=TASK).status_code == 200
+        assert s.call(lambda: len(engine.limits)) < SWEEP_FLOOR + 200
+        assert "forgetting the counts (credits, daily jobs)" in caplog.text
+        newest = f"key_spender{3 * SWEEP_FLOOR - 1}"
+        assert s.call(lambda: engine.spent("runway", newest)) > 0  # the newest keep their spend
+        # a key that only polled (spent nothing) is not kept for a balance it never used
+        for i in range(SWEEP_FLOOR):
+            http.get("/v1/organization", headers={**RUNWAY, "Authorization": f"Bearer key_reader{i}"})
+        assert s.call(lambda: engine.sweep_accounts(engine.clock.now() + 3600)) >= 0
+        assert s.call(lambda: sum(1 for _, a, _ in engine.limits.scopes(100_000) if a.startswith("key_reader"))) \
+            == 0
+
+
 def test_kling_does_not_cache_what_it_cannot_use():
     from mockprovider.dialects.kling import auth
 

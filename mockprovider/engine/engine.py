@@ -209,11 +209,12 @@ class Engine:
         now = self.clock.now() if now is None else now
         keyed = self.selector.keys()
 
-        def keep(provider: str, account: str) -> bool:
+        def keep(provider: str, account: str, scope: Scope) -> bool:
             if account in keyed:
                 return True
             limits = self.selector.active.profile.resolve(provider).limits
-            return limits.credits is not None or limits.daily_jobs is not None
+            return (limits.credits is not None and scope.spent > 0) or (
+                limits.daily_jobs is not None and scope.daily_total(now) > 0)
 
         gone = self.limits.evict_idle(now, keep)
         if gone:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import math
 from collections import deque
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 
 from .behaviour import Limits
 from .jobs import Job
+
+log = logging.getLogger("mockprovider")
 
 DAY = 86400.0
 WINDOW = 60.0
@@ -52,10 +55,12 @@ class Scope:
 
 
 SWEEP_FLOOR = 1024
+MAX_KEPT_IDLE = 100_000  # idle accounts kept for their spend or daily counts
 
 
 class LimitBook:
-    def __init__(self) -> None:
+    def __init__(self, max_kept_idle: int = MAX_KEPT_IDLE) -> None:
+        self.max_kept_idle = max_kept_idle
         self._scopes: dict[tuple[str, str], Scope] = {}
         self._sweep_at = SWEEP_FLOOR
 
@@ -71,20 +76,34 @@ class LimitBook:
         per new key on average)."""
         return len(self._scopes) >= self._sweep_at
 
-    def evict_idle(self, now: float, keep: Callable[[str, str], bool]) -> list[tuple[str, str]]:
+    def evict_idle(self, now: float, keep: Callable[[str, str, Scope], bool]) -> list[tuple[str, str]]:
         """Forget the scopes of accounts with no live or waiting job, no pending refund and no request in the
-        rate window, unless ``keep(provider, account)`` says their counts still matter (credits, daily
-        quotas, a profile of their own). A hostile client sending a new key per request then costs nothing
-        once its jobs end. Returns the evicted (provider, account) pairs."""
+        rate window, unless ``keep(provider, account, scope)`` says their counts still matter (credits spent,
+        daily quotas used, a profile of their own). A hostile client sending a new key per request then costs
+        nothing once its jobs end. Idle scopes kept for their counts are capped at ``max_kept_idle``, the oldest
+        forgotten first (their spend with them): the table stays bounded whatever the keys. Returns the
+        evicted (provider, account) pairs."""
         gone = []
+        kept_idle = []
         for key, scope in list(self._scopes.items()):
             requests = scope.requests
             while requests and requests[0] <= now - WINDOW:
                 requests.popleft()
-            if requests or scope.refunds or self.live(scope, now) or keep(*key):
+            if requests or scope.refunds or self.live(scope, now):
+                continue
+            if keep(*key, scope):
+                kept_idle.append(key)
                 continue
             del self._scopes[key]
             gone.append(key)
+        max_kept = self.max_kept_idle
+        over = len(kept_idle) - max_kept
+        if over > 0:
+            log.warning("forgetting the counts (credits, daily jobs) of %d idle accounts: more than %d accounts "
+                        "with counts and no live job", over, max_kept)
+            for key in kept_idle[:over]:
+                del self._scopes[key]
+                gone.append(key)
         self._sweep_at = max(SWEEP_FLOOR, 2 * len(self._scopes))
         return gone
 
