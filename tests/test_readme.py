@@ -60,8 +60,8 @@ def test_the_banner_prints_each_base_url(served):
 
 
 def test_snippets_are_all_found():
-    assert set(SNIPPETS) == {"runway", "runway-upload", "runway-router", "veo-vertex", "veo-gemini", "kling", "kling-omni",
-                             "toxiproxy", "luma", "minimax", "seedance", "wan", "replicate", "fal"}
+    assert set(SNIPPETS) == {"runway", "runway-upload", "runway-router", "veo-vertex", "veo-gemini", "kling",
+                             "kling-omni", "toxiproxy", "luma", "minimax", "seedance", "wan", "replicate", "fal"}
 
 
 @pytest.mark.parametrize("name", sorted(SNIPPETS))
