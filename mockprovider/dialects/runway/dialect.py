@@ -298,23 +298,25 @@ class RunwayDialect(Dialect):
         routers[config.id] = config
         return json_response(config.wire())
 
-    def _router_of(self, request: Request, decision: RequestDecision):
+    def _router_of(self, request: Request, decision: RequestDecision) -> tuple[str, router.Router] | Response:
+        """(the caller's key, the caller's router named in the path), or Runway's error."""
         key = self._check_headers(request, decision)
         if isinstance(key, Response):
-            return key, None
+            return key
         found = self.routers.find(key, request.path_params["router_id"])
         if found is None:
-            return key, wire.error(404, "Router not found.")
+            return wire.error(404, "Router not found.")
         return key, found
 
     async def get_router(self, request: Request, decision: RequestDecision) -> Response:
-        _, found = self._router_of(request, decision)
-        return found if isinstance(found, Response) else json_response(found.wire())
+        found = self._router_of(request, decision)
+        return found if isinstance(found, Response) else json_response(found[1].wire())
 
     async def update_router(self, request: Request, decision: RequestDecision) -> Response:
-        key, found = self._router_of(request, decision)
-        if isinstance(found, Response) or isinstance(key, Response):
-            return found if isinstance(found, Response) else key
+        found = self._router_of(request, decision)
+        if isinstance(found, Response):
+            return found
+        found = found[1]
         body = await self._body(request)
         if isinstance(body, Response):
             return body
@@ -331,10 +333,11 @@ class RunwayDialect(Dialect):
         return json_response(found.wire())
 
     async def delete_router(self, request: Request, decision: RequestDecision) -> Response:
-        key, found = self._router_of(request, decision)
-        if isinstance(found, Response) or isinstance(key, Response):
-            return found if isinstance(found, Response) else key
-        self.routers.of(key).pop(found.id, None)
+        found = self._router_of(request, decision)
+        if isinstance(found, Response):
+            return found
+        key, config = found
+        self.routers.of(key).pop(config.id, None)
         return no_content()
 
     def _page(self, request: Request, items: list) -> Response:
@@ -353,10 +356,10 @@ class RunwayDialect(Dialect):
         return self._page(request, [r.wire() for r in reversed(self.routers.of(key).values())])
 
     async def router_requests(self, request: Request, decision: RequestDecision) -> Response:
-        _, found = self._router_of(request, decision)
+        found = self._router_of(request, decision)
         if isinstance(found, Response):
             return found
-        return self._page(request, list(found.requests))
+        return self._page(request, list(found[1].requests))
 
     async def create_upload(self, request: Request, decision: RequestDecision) -> Response:
         key = self._check_headers(request, decision)
