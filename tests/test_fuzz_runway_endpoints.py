@@ -56,6 +56,8 @@ BODIES = {
                                                                  "resolution": "2k", "aspectRatio": "4:5"}},
     "/v1/generate/audio": {"configId": "fuzz-router", "input": {"type": "audio", "promptText": "rain",
                                                                  "duration": 3.5, "loop": True}},
+    "/v1/workflows/5b1c2f7e-0d6a-4e1b-9a43-1f0e6c1d2a03": {"nodeOutputs": {
+        "image": {"frame": {"type": "image", "uri": IMAGE}}, "prompt": {"text": {"type": "primitive", "value": "a"}}}},
     "/v1/uploads": {"filename": "a.png", "type": "ephemeral"},
     "/v1/organization/usage": {"startDate": "2026-11-01", "beforeDate": "2026-12-01"},
 }
@@ -97,6 +99,15 @@ def test_endpoint_bodies(fuzzer, data, endpoint):
 def test_raw_bodies(fuzzer, body, endpoint):
     reply = fuzzer.expect_clean(fuzzer.request("POST", endpoint, HEADERS, body))
     assert reply.status in allowed(endpoint), reply.text()[:300]
+
+
+@FUZZ_SETTINGS
+@given(ident=st.text(min_size=1, max_size=80))
+def test_workflow_and_invocation_ids(fuzzer, ident):
+    from urllib.parse import quote
+    for path in ("/v1/workflows/", "/v1/workflow_invocations/"):
+        reply = fuzzer.expect_clean(fuzzer.request("GET", path + quote(ident, safe=""), HEADERS, b""))
+        assert reply.status in (200, 404), reply.text()[:300]
 
 
 @FUZZ_SETTINGS

@@ -20,7 +20,7 @@ from ...media.routes import output_url, prewarm_output
 from ...web.body import BodyError, read_body, read_json
 from ...web.responses import json_response, no_content
 from ..base import Dialect
-from . import generation, router
+from . import generation, router, workflows
 from . import responses as wire
 from .models import IMAGE_TO_VIDEO, MODELS, TEXT_TO_VIDEO, validate
 from .uploads import MAX_FILENAME, UPLOAD_PATH, Uploads
@@ -72,6 +72,10 @@ class RunwayDialect(Dialect):
             self.route("/v1/routers/{router_id}", self.update_router, ["PATCH"], "account"),
             self.route("/v1/routers/{router_id}", self.delete_router, ["DELETE"], "account"),
             self.route("/v1/routers/{router_id}/requests", self.router_requests, ["GET"], "account"),
+            self.route("/v1/workflows", self.list_workflows, ["GET"], "account"),
+            self.route("/v1/workflows/{workflow_id}", self.get_workflow, ["GET"], "account"),
+            self.route("/v1/workflows/{workflow_id}", self.run_workflow, ["POST"], "create"),
+            self.route("/v1/workflow_invocations/{invocation_id}", self.get_invocation, ["GET"], "status"),
             self.route("/v1/uploads", self.create_upload, ["POST"], "create"),
             Route(UPLOAD_PATH + "/{upload_id}", self.receive_upload, methods=["POST"]),
             self.route("/v1/tasks/{task_id}", self.get_task, ["GET"], "status"),
@@ -361,6 +365,71 @@ class RunwayDialect(Dialect):
             return found
         return self._page(request, list(found[1].requests))
 
+    # -- workflows ------------------------------------------------------------------------------------------
+
+    async def list_workflows(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._check_headers(request, decision)
+        return key if isinstance(key, Response) else json_response(workflows.listing())
+
+    async def get_workflow(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._check_headers(request, decision)
+        if isinstance(key, Response):
+            return key
+        found = workflows.BY_ID.get(request.path_params["workflow_id"])
+        return json_response(found.wire()) if found else wire.error(404, "Workflow not found.")
+
+    async def run_workflow(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._check_headers(request, decision)
+        if isinstance(key, Response):
+            return key
+        flow = workflows.BY_ID.get(request.path_params["workflow_id"])
+        if flow is None:
+            return wire.error(404, "Workflow not found.")
+        try:
+            raw = await read_body(request, self.ctx.settings.max_body)
+            body = orjson.loads(raw) if raw.strip() else None
+        except BodyError as exc:
+            return wire.error(exc.status, exc.message)
+        except orjson.JSONDecodeError as exc:
+            return wire.error(400, "Validation of body failed",
+                              issues=[{"code": "invalid_json", "path": [], "message": str(exc)}])
+        built = workflows.build(flow, body)
+        if isinstance(built, list):
+            return wire.error(400, "Validation of body failed", issues=built)
+        spec, origin = built
+        engine = self.ctx.engine
+        now = engine.clock.now()
+        behaviour = decision.assignment.profile.resolve(self.name, spec.get("model"))
+        found = generation.validate(flow.endpoint, spec, lambda uri: self.uploads.find(uri, key, now), behaviour.fps)
+        if isinstance(found, list):
+            return wire.error(400, "Validation of body failed", issues=workflows.relocate(found, origin))
+        result = engine.submit(
+            JobRequest(provider=self.name, model=found.model, account=key, kind=flow.endpoint, make_id=new_task_id,
+                       cost=found.credits, output=found.output, usage=generation.usage_of(found),
+                       data={"createdAt": wire.iso(engine.clock.epoch()), "in": found.inputs, "k": found.kind,
+                             "n": found.outputs, "wf": flow.output_node}),
+            decision.assignment, queue_when_busy=True)
+        request.state.inputs = found.inputs
+        created = self._created(request, result, found.estimate)
+        return json_response({"id": result.id}) if isinstance(result, Job) else created
+
+    async def get_invocation(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._check_headers(request, decision)
+        if isinstance(key, Response):
+            return key
+        job = self.ctx.engine.get(self.name, request.path_params["invocation_id"])
+        if job is None or job.account != key or "wf" not in (job.data or {}):
+            return wire.error(404, "Workflow invocation not found.")
+        state, progress = job.state(self.ctx.engine.clock.now())
+        return json_response(workflows.invocation(job, state, progress, self._output_urls(request, decision, job,
+                                                                                          state)))
+
+    def _output_urls(self, request: Request, decision: RequestDecision, job: Job, state: str) -> list[str]:
+        if state != SUCCEEDED:
+            return []
+        origin, ttl = self.origin(request), decision.behaviour.url_ttl
+        return [output_url(self.ctx, origin, job, i, ttl) for i in range((job.data or {}).get("n", 1))]
+
     async def create_upload(self, request: Request, decision: RequestDecision) -> Response:
         key = self._check_headers(request, decision)
         if isinstance(key, Response):
@@ -421,7 +490,7 @@ class RunwayDialect(Dialect):
         if isinstance(key, Response):
             return key
         job = self.ctx.engine.get(self.name, request.path_params["task_id"])
-        if job is None or job.account != key:
+        if job is None or job.account != key or "wf" in (job.data or {}):
             return wire.error(404, "Task not found.")
         return job
 
@@ -431,12 +500,7 @@ class RunwayDialect(Dialect):
             return job
         engine = self.ctx.engine
         state, progress = job.state(engine.clock.now())
-        urls: list[str] = []
-        if state == SUCCEEDED:
-            origin = self.origin(request)
-            ttl = decision.behaviour.url_ttl
-            urls = [output_url(self.ctx, origin, job, i, ttl) for i in range((job.data or {}).get("n", 1))]
-        return json_response(wire.task(job, state, progress, urls))
+        return json_response(wire.task(job, state, progress, self._output_urls(request, decision, job, state)))
 
     async def delete_task(self, request: Request, decision: RequestDecision) -> Response:
         job = self._task_of(request, decision)
