@@ -6,7 +6,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from fuzzing import FUZZ_SETTINGS, Fuzzer, field_sweep, header_values, mutated_bodies, path_segments, query_values
+from fuzzing import (
+    FUZZ_SETTINGS,
+    Fuzzer,
+    field_sweep,
+    header_values,
+    mutated_bodies,
+    path_segments,
+    query_values,
+    raw_bodies,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 from kling_client import png_base64
@@ -33,6 +42,7 @@ KF2V = {"model": "wan2.2-kf2v-flash", "input": {"first_frame_url": "https://exam
                                                  "last_frame_url": "https://example.com/b.png", "prompt": "x"},
         "parameters": {"resolution": "480P"}}
 ERROR_KEYS = {"request_id", "code", "message"}
+UPLOAD = "/api/v1/uploads/oss"
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +104,52 @@ def test_list_queries(fuzzer, page, size, status, start):
 def test_every_field_with_every_edge_value(fuzzer, path, valid):
     for _path, body in field_sweep(valid):
         _dashscope_shaped(fuzzer.expect_clean(fuzzer.request("POST", path, HEADERS, body)))
+
+
+@FUZZ_SETTINGS
+@given(action=query_values(), model=query_values(), auth=header_values())
+def test_upload_policy_queries(fuzzer, action, model, auth):
+    reply = fuzzer.expect_clean(fuzzer.request("GET", f"/api/v1/uploads?action={action}&model={model}",
+                                               {"Authorization": auth}))
+    assert reply.status in (200, 400, 401), reply.text()[:300]
+    if reply.status != 200:
+        assert set(json.loads(reply.body)) == ERROR_KEYS
+
+
+def _multipart(fields: dict[str, str], boundary: str = "fuzzb") -> bytes:
+    out = b""
+    for name, value in fields.items():
+        extra = '; filename="a.png"' if name == "file" else ""
+        out += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"{extra}\r\n\r\n'.encode() + \
+            value.encode("utf-8", "surrogatepass") + b"\r\n"
+    return out + f"--{boundary}--\r\n".encode()
+
+
+@FUZZ_SETTINGS
+@given(body=raw_bodies(), content_type=header_values(),
+       fields=st.dictionaries(st.sampled_from(["OSSAccessKeyId", "Signature", "policy", "key", "file",
+                                               "x-oss-content-type"]), query_values(), max_size=6))
+def test_upload_bodies(fuzzer, body, content_type, fields):
+    for headers, payload in (({"Content-Type": content_type}, body),
+                             ({"Content-Type": "multipart/form-data; boundary=fuzzb"}, _multipart(fields))):
+        reply = fuzzer.expect_clean(fuzzer.request("POST", UPLOAD, headers, payload))
+        assert reply.status in (400, 403, 413), reply.text()[:300]
+        assert set(json.loads(reply.body)) == ERROR_KEYS
+
+
+def test_oss_urls_in_create_bodies(fuzzer):
+    """Every media field with a made-up or hostile oss:// URL: DashScope's 400, never a task."""
+    for url in ("oss://", "oss://x", "oss://dashscope-instant/a/b/c.png", "oss://" + "a" * 5000, "oss://a\x00b",
+                "oss://../../etc/passwd"):
+        for valid in (I2V, KF2V, MEDIA):
+            body = json.loads(json.dumps(valid))
+            if "img_url" in body["input"]:
+                body["input"]["img_url"] = url
+            elif "first_frame_url" in body["input"]:
+                body["input"]["first_frame_url"] = url
+            else:
+                body["input"]["media"][0]["url"] = url
+            path = KEYFRAMES if valid is KF2V else CREATE
+            headers = {**HEADERS, "X-DashScope-OssResourceResolve": "enable"}
+            reply = fuzzer.expect_clean(fuzzer.request("POST", path, headers, json.dumps(body).encode()))
+            assert reply.status == 400 and set(json.loads(reply.body)) == ERROR_KEYS, reply.text()[:300]

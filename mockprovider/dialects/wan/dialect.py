@@ -18,16 +18,19 @@ from ...engine.rng import stream, uuid4_text
 from ...media.render import VideoSpec
 from ...media.routes import prewarm_output
 from ...web.body import BodyError, read_json
+from ...web.multipart import MultipartError, MultipartReader, boundary_of
 from ...web.responses import json_response
 from ...web.values import parse_int
 from ..base import Dialect
 from . import responses as wire
-from .models import IMAGE2VIDEO, MAX_SHOWN_PROMPT, VIDEO_GENERATION, Invalid, Params, validate
+from .models import IMAGE2VIDEO, MAX_SHOWN_PROMPT, MODELS, VIDEO_GENERATION, Invalid, Params, validate
+from .uploads import MAX_FILE_BYTES, POLICY_TTL, Policy, Upload, UploadStore, object_key, oss_urls
 
 KEY_PREFIX = "sk-"
 TASK_KEPT = 86400.0
 MAX_PAGE_SIZE = 100
 MAX_PAGE_NO = 10_000
+UPLOAD_PATH = "/api/v1/uploads/oss"
 LIST_STATUSES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED")
 
 
@@ -45,6 +48,8 @@ class WanDialect(Dialect):
         self._request_ids = stream(ctx.engine.seed, self.name, "request_ids")
         self._max_tasks = ctx.settings.max_jobs
         self._tasks: dict[str, deque[str]] = {}  # account -> task ids, oldest first
+        self._upload_ids = stream(ctx.engine.seed, self.name, "uploads")
+        self.uploads = UploadStore()
 
     # -- the dialect contract -------------------------------------------------------------------------------
 
@@ -54,6 +59,8 @@ class WanDialect(Dialect):
                        "create"),
             self.route(f"/api/v1/services/aigc/{IMAGE2VIDEO}/video-synthesis", self.create_keyframes, ["POST"],
                        "create"),
+            self.route("/api/v1/uploads", self.upload_policy, ["GET"], "status"),
+            self.route(UPLOAD_PATH, self.upload_file, ["POST"], "create"),
             self.route("/api/v1/tasks", self.list_tasks, ["GET"], "list"),
             self.route("/api/v1/tasks/{task_id}", self.get_task, ["GET"], "status"),
             self.route("/api/v1/tasks/{task_id}/cancel", self.cancel_task, ["POST"], "cancel"),
@@ -96,6 +103,8 @@ class WanDialect(Dialect):
     def reset(self) -> None:
         self._request_ids = stream(self.ctx.engine.seed, self.name, "request_ids")
         self._tasks.clear()
+        self._upload_ids = stream(self.ctx.engine.seed, self.name, "uploads")
+        self.uploads.clear()
 
     # -- auth -----------------------------------------------------------------------------------------------
 
@@ -133,6 +142,9 @@ class WanDialect(Dialect):
             params = validate(body, path)
         except Invalid as exc:
             return wire.error(self.request_id(), exc.status, exc.code, exc.message)
+        refused = self._check_oss(request, key, body.get("input"))
+        if refused is not None:
+            return refused
         model = params.model
         spec = video_spec(*params.size, float(params.duration), model.fps, params.audio)
         engine = self.ctx.engine
@@ -153,6 +165,85 @@ class WanDialect(Dialect):
         tasks.append(result.id)
         return json_response({"output": {"task_status": "PENDING", "task_id": result.id},
                               "request_id": self.request_id()})
+
+    def _check_oss(self, request: Request, key: str, inputs: Any) -> Response | None:
+        """``oss://`` inputs must name files this key uploaded, and be sent with the resolve header."""
+        urls = oss_urls(inputs)
+        if urls is None:
+            return wire.error(self.request_id(), 400, "InvalidParameter", "Too many oss:// URLs in input.")
+        if not urls:
+            return None
+        if request.headers.get("x-dashscope-ossresourceresolve", "").lower() != "enable":
+            return wire.error(self.request_id(), 400, "InvalidParameter.DataInspection",
+                              "The media format is not supported or incorrect for the data inspection: oss:// URLs "
+                              "need the X-DashScope-OssResourceResolve: enable header.")
+        for url in urls:
+            upload = self.uploads.get(url[len("oss://"):])
+            if upload is None or upload.account != key:
+                return wire.error(self.request_id(), 400, "InvalidParameter.DataInspection",
+                                  "Download the media resource timed out during the data inspection process.")
+        return None
+
+    # -- uploads (dashscope's file:// inputs) --------------------------------------------------------------
+
+    async def upload_policy(self, request: Request, decision: RequestDecision) -> Response:
+        key = self._authenticate(request, decision)
+        if isinstance(key, Response):
+            return key
+        query = request.query_params
+        if query.get("action") != "getPolicy":
+            return wire.error(self.request_id(), 400, "InvalidParameter", "action must be getPolicy.")
+        model = query.get("model")
+        if not model:
+            return wire.error(self.request_id(), 400, "InvalidParameter", 'Required parameter "model" missing '
+                                                                          "from request.")
+        if model not in MODELS:
+            return wire.error(self.request_id(), 400, "InvalidParameter", "Model not exist.")
+        now = self.ctx.engine.clock.now()
+        rng = self._upload_ids
+        access = "LTAI" + "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
+                                  for _ in range(20))
+        upload_dir = f"dashscope-instant/{uuid4_text(rng).replace('-', '')}/{uuid4_text(rng)}"
+        self.uploads.grant(access, Policy(key, upload_dir, now + POLICY_TTL))
+        output = {"policy": uuid4_text(rng).replace("-", ""), "signature": uuid4_text(rng).replace("-", "")[:28],
+                  "upload_dir": upload_dir, "upload_host": self.origin(request) + UPLOAD_PATH,
+                  "expire_in_seconds": int(POLICY_TTL), "max_file_size_mb": MAX_FILE_BYTES // 2**20,
+                  "capacity_limit_mb": 999_999_999, "oss_access_key_id": access, "x_oss_object_acl": "private",
+                  "x_oss_forbid_overwrite": "true"}
+        return json_response({"request_id": self.request_id(), "data": output})
+
+    async def upload_file(self, request: Request, decision: RequestDecision) -> Response:
+        """The OSS PostObject of the policy's form fields and one ``file`` part; 200 on success."""
+        try:
+            reader = MultipartReader(boundary_of(request.headers.get("content-type")))
+            async for chunk in request.stream():
+                reader.feed(chunk)
+                if sum(part.size for part in reader.parts if part.filename is not None) > MAX_FILE_BYTES:
+                    return wire.error(self.request_id(), 413, "BadRequest.TooLarge",
+                                      f"The file is larger than {MAX_FILE_BYTES // 2**20}MB.")
+            parts = reader.finish()
+        except MultipartError as exc:
+            return wire.error(self.request_id(), 400, "InvalidParameter", str(exc))
+        fields = {p.name: p.value.decode("utf-8", "replace") for p in parts if p.filename is None}
+        files = [p for p in parts if p.filename is not None and p.name == "file"]
+        policy = self.uploads.policy(fields.get("OSSAccessKeyId", ""), self.ctx.engine.clock.now())
+        if policy is None or not fields.get("policy") or not fields.get("Signature"):
+            return wire.error(self.request_id(), 403, "AccessDenied", "Invalid according to Policy: the upload "
+                                                                      "policy is unknown or has expired.")
+        name = object_key(fields.get("key", ""), policy)
+        if name is None:
+            return wire.error(self.request_id(), 400, "InvalidParameter", "key must name a file in the policy's "
+                                                                          "upload_dir.")
+        if len(files) != 1:
+            return wire.error(self.request_id(), 400, "InvalidParameter", "The form must hold one file part "
+                                                                          "named file.")
+        if self.uploads.get(name) is not None:
+            return wire.error(self.request_id(), 409, "FileAlreadyExists", "The object you specified already "
+                                                                           "exists and can not be overwritten.")
+        part = files[0]
+        content_type = fields.get("x-oss-content-type") or part.content_type or "application/octet-stream"
+        self.uploads.put(name, Upload(policy.account, part.size, content_type[:200]))
+        return Response(status_code=200)
 
     def _data(self, params: Params) -> dict[str, Any]:
         width, height = params.size

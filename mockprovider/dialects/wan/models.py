@@ -156,8 +156,12 @@ def _url(value: Any, field: str, image: bool = True) -> tuple[int, int] | None:
     """Checks an input URL: http(s), oss:// or (images) a base64 data URI; the image's size when it is known."""
     if not isinstance(value, str) or not value:
         raise Invalid(f"{field} must be a non-empty string.")
-    if value.startswith(("http://", "https://", "oss://")):
-        if http_url(value, ("http", "https", "oss"), MAX_URL) is None:
+    if value.startswith("oss://"):  # an uploaded file's key (spaces and all): the dialect checks it is known
+        if len(value) > MAX_URL or not value[6:] or any(ord(c) < 32 for c in value):
+            raise Invalid("Invalid URL provided in your request.", "InvalidURL")
+        return None
+    if value.startswith(("http://", "https://")):
+        if http_url(value, ("http", "https"), MAX_URL) is None:
             raise Invalid("Invalid URL provided in your request.", "InvalidURL")
         return None
     if image:
