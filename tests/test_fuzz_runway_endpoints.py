@@ -58,6 +58,10 @@ BODIES = {
                                                                  "duration": 3.5, "loop": True}},
     "/v1/workflows/5b1c2f7e-0d6a-4e1b-9a43-1f0e6c1d2a03": {"nodeOutputs": {
         "image": {"frame": {"type": "image", "uri": IMAGE}}, "prompt": {"text": {"type": "primitive", "value": "a"}}}},
+    "/v1/voices": {"name": "v", "description": "d", "from": {"type": "text", "model": "eleven_ttv_v3",
+                                                             "prompt": "a warm low voice, slightly raspy"}},
+    "/v1/avatars": {"name": "a", "personality": "kind", "referenceImage": IMAGE, "startScript": "hi",
+                    "imageProcessing": "none", "voice": {"type": "runway-live-preset", "presetId": "mia"}},
     "/v1/uploads": {"filename": "a.png", "type": "ephemeral"},
     "/v1/organization/usage": {"startDate": "2026-11-01", "beforeDate": "2026-12-01"},
 }
@@ -105,7 +109,7 @@ def test_raw_bodies(fuzzer, body, endpoint):
 @given(ident=st.text(min_size=1, max_size=80))
 def test_workflow_and_invocation_ids(fuzzer, ident):
     from urllib.parse import quote
-    for path in ("/v1/workflows/", "/v1/workflow_invocations/"):
+    for path in ("/v1/workflows/", "/v1/workflow_invocations/", "/v1/voices/", "/v1/avatars/"):
         reply = fuzzer.expect_clean(fuzzer.request("GET", path + quote(ident, safe=""), HEADERS, b""))
         assert reply.status in (200, 404), reply.text()[:300]
 

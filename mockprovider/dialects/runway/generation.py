@@ -145,6 +145,7 @@ class Generation:
 
 
 UploadLookup = Callable[[str], Any]  # runway:// URI -> Upload | str (why refused)
+Known = Callable[[str, str], bool]  # ("avatar" | "voice", id) -> whether the caller's account holds it
 
 
 def _even(value: float) -> int:
@@ -182,9 +183,11 @@ def frame_size(ratio: Any, resolution: Any, limit: int, default: tuple[int, int]
 class Checker:
     """Validates one request of one model, collecting every issue."""
 
-    def __init__(self, endpoint: str, model: str, body: dict, uploads: UploadLookup) -> None:
+    def __init__(self, endpoint: str, model: str, body: dict, uploads: UploadLookup,
+                 known: Known | None = None) -> None:
         self.endpoint, self.model, self.body = endpoint, model, body
         self.uploads = uploads
+        self.known = known
         self.issues: list[dict[str, Any]] = []
         self.upload_sizes: list[int] = []
 
@@ -287,12 +290,13 @@ class Checker:
 
     def _avatar(self) -> None:
         avatar, speech = self.body.get("avatar"), self.body.get("speech")
-        if isinstance(avatar, dict) and avatar.get("type") == "custom":
-            self.issues.append(custom(["avatar", "avatarId"], "Avatar not found"))  # the mock keeps no avatars
+        if isinstance(avatar, dict) and avatar.get("type") == "custom" and not self._known("avatar",
+                                                                                           avatar.get("avatarId")):
+            self.issues.append(custom(["avatar", "avatarId"], "Avatar not found"))
         if isinstance(speech, dict):
             voice = speech.get("voice")
-            if isinstance(voice, dict) and voice.get("type") == "custom":
-                self.issues.append(custom(["speech", "voice", "id"], "Voice not found"))  # the mock keeps no voices
+            if isinstance(voice, dict) and voice.get("type") == "custom" and not self._known("voice", voice.get("id")):
+                self.issues.append(custom(["speech", "voice", "id"], "Voice not found"))
             text = speech.get("text")
             if speech.get("type") == "text" and isinstance(text, str):
                 if not text.strip():
@@ -302,6 +306,9 @@ class Checker:
                 elif len(text) > 5000:  # mock bound
                     self.issues.append(too_big(["speech", "text"], 5000, "string",
                                                "Too big: expected string to have <=5000 characters"))
+
+    def _known(self, kind: str, ident: Any) -> bool:
+        return isinstance(ident, str) and self.known is not None and self.known(kind, ident)
 
     def _range(self, name: str, low: float, high: float) -> None:
         value = self.body.get(name)
@@ -569,7 +576,8 @@ def upload_issues(body: dict, checker: Checker) -> list[dict[str, Any]]:
     return issues
 
 
-def validate(endpoint: str, body: Any, uploads: UploadLookup, fps: int) -> Generation | list[dict[str, Any]]:
+def validate(endpoint: str, body: Any, uploads: UploadLookup, fps: int,
+             known: Known | None = None) -> Generation | list[dict[str, Any]]:
     """The generation a request asks for, or the Zod-style issues that reject it."""
     if not isinstance(body, dict):
         return [invalid_type([], "object", body)]
@@ -580,7 +588,7 @@ def validate(endpoint: str, body: Any, uploads: UploadLookup, fps: int) -> Gener
         return [invalid_type([selector], "string", _MISSING)]
     if not isinstance(name, str) or name not in models:
         return [invalid_value([selector], tuple(models), name)]
-    checker = Checker(endpoint, name, body, uploads)
+    checker = Checker(endpoint, name, body, uploads, known)
     checker.run()
     if checker.issues:
         return checker.issues
