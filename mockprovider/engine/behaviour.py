@@ -29,6 +29,7 @@ ENDPOINT_KINDS = ("create", "status", "cancel", "download", "account", "list", "
 
 # The documented maxima (profiles/README.md): past them a limit is no limit, and concurrency slots are memory.
 MAX_REQUESTS_PER_MINUTE = 10_000_000
+MAX_SUBMISSIONS_PER_SECOND = 100_000
 MAX_CONCURRENT_JOBS = 10_000
 MAX_DAILY_JOBS = 1_000_000_000
 MAX_CREDITS = 1e15
@@ -89,6 +90,8 @@ class Jobs(Strict):
 
 class Limits(Strict):
     requests_per_minute: int | None = Field(default=None, ge=0, le=MAX_REQUESTS_PER_MINUTE)
+    # job submissions admitted per account in any 1 s window (requests refused for other reasons do not count)
+    submissions_per_second: int | None = Field(default=None, ge=0, le=MAX_SUBMISSIONS_PER_SECOND)
     concurrent_jobs: int | None = Field(default=None, ge=0, le=MAX_CONCURRENT_JOBS)
     daily_jobs: int | None = Field(default=None, ge=0, le=MAX_DAILY_JOBS)
     credits: float | None = Field(default=None, ge=0, le=MAX_CREDITS, allow_inf_nan=False)

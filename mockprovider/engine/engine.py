@@ -162,6 +162,8 @@ class Engine:
             if frees > now:
                 over = OverLimit("concurrency", None if frees == float("inf") else frees,
                                  limits.concurrent_jobs)
+        if over is None:
+            over = book.take_submission(scope, limits, now)
         if over is not None:
             self.stats.rejected[over.limit] = self.stats.rejected.get(over.limit, 0) + 1
             self.insight.rejected(request.provider, over.limit)

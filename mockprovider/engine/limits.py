@@ -23,11 +23,13 @@ log = logging.getLogger("mockprovider")
 
 DAY = 86400.0
 WINDOW = 60.0
+SUBMISSION_WINDOW = 1.0
 
 
 @dataclass(frozen=True, slots=True)
 class OverLimit:
-    limit: str  # "rate" | "concurrency" | "daily" | "credits" | "capacity" (the job store is full of live jobs)
+    # "rate" | "submission_rate" | "concurrency" | "daily" | "credits" | "capacity" (the job store is full of live jobs)
+    limit: str
     frees_at: float | None  # engine time, or None if it never frees by itself
     allowed: float | None = None
 
@@ -38,6 +40,7 @@ class OverLimit:
 @dataclass(slots=True)
 class Scope:
     requests: deque = field(default_factory=deque)
+    submissions: deque = field(default_factory=deque)  # admission times in the last SUBMISSION_WINDOW
     jobs: list[Job] = field(default_factory=list)  # jobs holding or waiting for a slot, by submission
     day: int = -1
     daily: dict[str, int] = field(default_factory=dict)
@@ -89,7 +92,8 @@ class LimitBook:
             requests = scope.requests
             while requests and requests[0] <= now - WINDOW:
                 requests.popleft()
-            if requests or scope.refunds or self.live(scope, now):
+            recent = scope.submissions and scope.submissions[-1] > now - SUBMISSION_WINDOW
+            if requests or recent or scope.refunds or self.live(scope, now):
                 continue
             if keep(*key, scope):
                 kept_idle.append(key)
@@ -135,6 +139,20 @@ class LimitBook:
         if len(requests) >= limit:
             return OverLimit("rate", requests[0] + WINDOW if requests else None, limit)
         requests.append(now)
+        return None
+
+    def take_submission(self, scope: Scope, limits: Limits, now: float) -> OverLimit | None:
+        """Count one admitted job against submissions_per_second (a sliding 1 s window)."""
+        limit = limits.submissions_per_second
+        times = scope.submissions
+        while times and times[0] <= now - SUBMISSION_WINDOW:
+            times.popleft()
+        if limit is None:
+            times.clear()
+            return None
+        if len(times) >= limit:
+            return OverLimit("submission_rate", times[0] + SUBMISSION_WINDOW if times else None, limit)
+        times.append(now)
         return None
 
     def check_quota(self, scope: Scope, limits: Limits, now: float, cost: float) -> OverLimit | None:

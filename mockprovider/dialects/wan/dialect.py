@@ -98,6 +98,7 @@ class WanDialect(Dialect):
         if over.limit == "concurrency":
             return wire.error(rid, 429, "Throttling.AllocationQuota", "Allocated quota exceeded, please increase "
                                                                       "your quota limit.")
+        # submission_rate (the documented "RPS limit for task submission") and anything else
         return wire.error(rid, 429, "Throttling", "Requests throttling triggered.")
 
     def reset(self) -> None:
