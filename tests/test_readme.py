@@ -61,7 +61,8 @@ def test_the_banner_prints_each_base_url(served):
 
 def test_snippets_are_all_found():
     assert set(SNIPPETS) == {"runway", "runway-upload", "runway-router", "veo-vertex", "veo-gemini", "kling",
-                             "kling-omni", "toxiproxy", "luma", "minimax", "seedance", "wan", "replicate", "fal"}
+                             "kling-omni", "toxiproxy", "luma", "minimax", "seedance", "wan", "wan-upload", "replicate",
+                             "fal"}
 
 
 @pytest.mark.parametrize("name", sorted(SNIPPETS))
@@ -100,6 +101,8 @@ def test_readme_snippet_runs_unchanged(served, name):
     elif name == "wan":
         status, seconds, size = out.split()
         assert (status, seconds) == ("SUCCEEDED", "5") and int(size) > 1000
+    elif name == "wan-upload":
+        assert out.split() == ["SUCCEEDED", "True"]
     elif name == "toxiproxy":
         assert "provider" in out
     elif name == "replicate":
