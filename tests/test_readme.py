@@ -60,9 +60,9 @@ def test_the_banner_prints_each_base_url(served):
 
 
 def test_snippets_are_all_found():
-    assert set(SNIPPETS) == {"runway", "runway-upload", "runway-router", "veo-vertex", "veo-gemini", "kling",
-                             "kling-omni", "toxiproxy", "luma", "minimax", "seedance", "wan", "wan-upload", "replicate",
-                             "fal"}
+    assert set(SNIPPETS) == {"runway", "runway-upload", "runway-router", "runway-workflow", "veo-vertex",
+                             "veo-gemini", "kling", "kling-omni", "toxiproxy", "luma", "minimax", "seedance", "wan",
+                             "wan-upload", "replicate", "fal"}
 
 
 @pytest.mark.parametrize("name", sorted(SNIPPETS))
@@ -82,6 +82,8 @@ def test_readme_snippet_runs_unchanged(served, name):
         assert out.split() == ["SUCCEEDED", "image/png", "2"]
     elif name == "runway-router":
         assert out.split() == ["veo3.1", "SUCCEEDED", "video/mp4", "True"]
+    elif name == "runway-workflow":
+        assert out.split() == ["SUCCEEDED", "['video']", "READY", "True"]
     elif name == "kling-omni":
         assert out.split() == ["succeed", "5.6", "7"]  # kling-v3-omni pro (the default), 0.8 units/s
     elif name == "veo-vertex":
