@@ -50,11 +50,11 @@ def webp_size(raw: bytes) -> tuple[int, int] | None:
     if chunk == b"VP8X":
         width = 1 + int.from_bytes(raw[24:27], "little")
         height = 1 + int.from_bytes(raw[27:30], "little")
-        return width, height
-    if chunk == b"VP8L" and raw[20] == 0x2F:
+    elif chunk == b"VP8 " and raw[23:26] == b"\x9d\x01\x2a":
+        width, height = (v & 0x3FFF for v in struct.unpack("<HH", raw[26:30]))
+    elif chunk == b"VP8L" and raw[20] == 0x2F:
         bits = int.from_bytes(raw[21:25], "little")
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    if chunk == b"VP8 " and raw[23:26] == b"\x9d\x01\x2a":
-        width, height = struct.unpack("<HH", raw[26:30])
-        return (width & 0x3FFF) or None, (height & 0x3FFF) or None
-    return None
+        width, height = (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    else:
+        return None
+    return (width, height) if width and height else None

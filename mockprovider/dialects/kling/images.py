@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import struct
 
+from ...media.imagesize import jpeg_size, png_size
 from ...web.values import http_url
 
 MAX_BYTES = 10 * 2**20
 MIN_SIDE = 300
 MAX_RATIO = 2.5
 MAX_URL = 2048
-_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 
 
 def check(value: object, field: str) -> tuple[int, int] | str | None:
@@ -43,34 +42,3 @@ def check(value: object, field: str) -> tuple[int, int] | str | None:
     if max(width / height, height / width) > MAX_RATIO:
         return f"{field} aspect ratio {width}:{height} is outside 1:2.5 to 2.5:1"
     return size
-
-
-def png_size(raw: bytes) -> tuple[int, int] | None:
-    if raw[:8] != b"\x89PNG\r\n\x1a\n" or raw[12:16] != b"IHDR" or len(raw) < 24:
-        return None
-    width, height = struct.unpack(">II", raw[16:24])
-    return (width, height) if width and height else None
-
-
-def jpeg_size(raw: bytes) -> tuple[int, int] | None:
-    if raw[:2] != b"\xff\xd8":
-        return None
-    i, n = 2, len(raw)
-    while i + 4 <= n:
-        if raw[i] != 0xFF:
-            return None
-        marker = raw[i + 1]
-        if marker == 0xFF:
-            i += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            i += 2
-            continue
-        (length,) = struct.unpack(">H", raw[i + 2 : i + 4])
-        if marker in _SOF:
-            if i + 9 > n:
-                return None
-            height, width = struct.unpack(">HH", raw[i + 5 : i + 9])
-            return (width, height) if width and height else None
-        i += 2 + length
-    return None
