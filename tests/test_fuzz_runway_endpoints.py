@@ -111,7 +111,8 @@ def test_workflow_and_invocation_ids(fuzzer, ident):
     from urllib.parse import quote
     for path in ("/v1/workflows/", "/v1/workflow_invocations/", "/v1/voices/", "/v1/avatars/"):
         reply = fuzzer.expect_clean(fuzzer.request("GET", path + quote(ident, safe=""), HEADERS, b""))
-        assert reply.status in (200, 404), reply.text()[:300]
+        # an id ending in "/" (sent as %2F, decoded by the server) is Starlette's trailing-slash redirect
+        assert reply.status in (200, 404) or (reply.status == 307 and ident.endswith("/")), reply.text()[:300]
 
 
 @FUZZ_SETTINGS
