@@ -42,3 +42,21 @@ def kling(server):
     client = Kling(server.url)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="module")
+def redis_server():
+    """A real redis-server (installed with apt-get when missing) for the module, flushed between tests."""
+    from redis_support import RedisServer
+
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    if redis_server.process is None or not redis_server.ping():
+        redis_server.start()
+    assert redis_server.command("FLUSHALL").startswith(b"+OK")
+    return redis_server.url

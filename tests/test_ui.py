@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +16,7 @@ import pytest
 import runwayml
 from kling_client import Kling, Receiver
 from runway_client import client, image_to_video
+from system_packages import binary
 
 from mockprovider.engine.clock import Clock
 from mockprovider.engine.engine import Engine, JobRequest
@@ -31,20 +30,7 @@ SCREENSHOT = os.environ.get("MOCKPROVIDER_UI_SCREENSHOT")  # where to keep the p
 
 
 def chromium_binary() -> str:
-    """Debian's chromium; installed with apt-get when missing, the way the project installs what tests need."""
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200)
-        if done.returncode != 0:
-            pytest.fail(f"installing chromium failed: {' '.join(command)}: {done.stderr[-2000:]}")
-    found = shutil.which("chromium")
-    if not found:
-        pytest.fail("apt-get installed chromium but no chromium binary is on PATH")
-    return found
+    return binary(("chromium", "chromium-browser"), "chromium")
 
 
 @pytest.fixture(scope="module")
