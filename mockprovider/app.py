@@ -28,6 +28,7 @@ from .engine.store import JobStore
 from .media.cache import MediaCache
 from .media.links import MediaLinks
 from .media.routes import media_routes
+from .state import open_backend
 from .web.endpoint import Endpoint
 from .web.metrics import Metrics
 from .web.responses import json_response
@@ -96,6 +97,7 @@ class MockProviderApp(Starlette):
             media=MediaCache(max_bytes=settings.media_cache_bytes, disk_dir=settings.media_dir),
             links=MediaLinks(clock), metrics=Metrics(),
             webhooks=WebhookHub(engine, webhook_rules(settings)),
+            state=open_backend(settings.state),
         )
         names = settings.providers or list(dialects.AVAILABLE)
         self.dialects: list[Dialect] = [dialects.load(name)(self.ctx) for name in names]
@@ -166,6 +168,7 @@ class MockProviderApp(Starlette):
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        await self.ctx.state.start()
         await self.ctx.webhooks.start()
         for dialect in self.dialects:
             await dialect.startup()
@@ -187,6 +190,7 @@ class MockProviderApp(Starlette):
             await self.ctx.webhooks.close()
             await self.ctx.engine.timeline.stop()
             await self.ctx.loop_lag.stop()
+            await self.ctx.state.close()
             self.ctx.media.close()
 
 

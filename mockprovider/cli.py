@@ -23,6 +23,34 @@ def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(ENV + name) or default
 
 
+def _state_url(value: str) -> str:
+    from .state import check_url
+
+    try:
+        return check_url(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def state_problem(url: str) -> str | None:
+    """Why the state backend at ``url`` cannot be used, checked before the banner, else None."""
+    if url == "memory":
+        return None
+    import redis
+    from redis.exceptions import RedisError
+
+    from .state import Backend
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except (RedisError, OSError) as exc:
+        return f"cannot reach the state backend at {Backend(url).redacted}: {exc}"
+    finally:
+        client.close()
+    return None
+
+
 def _number(kind: type, minimum: float | None = None, maximum: float | None = None, positive: bool = False):
     """An argparse type: a finite number of ``kind`` within bounds, else an argparse error (for flags and for
     MOCKPROVIDER_* defaults alike: argparse parses string defaults with the same type)."""
@@ -94,6 +122,9 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metrics-token", default=_env("METRICS_TOKEN"),
                    help="a token that lets a scraper read /__mock/metrics (as a Bearer token) when "
                         "--admin-token guards the rest [MOCKPROVIDER_METRICS_TOKEN]")
+    p.add_argument("--state", type=_state_url, default=_env("STATE", "memory"),
+                   help="where shared state lives: memory (this process) or redis://HOST:PORT/DB, shared by "
+                        "replicas and workers [MOCKPROVIDER_STATE]")
     p.add_argument("--media-dir", type=Path, default=_env("MEDIA_DIR"),
                    help="disk cache for rendered MP4s [MOCKPROVIDER_MEDIA_DIR]")
     p.add_argument("--media-bitrate", choices=("small", "realistic"), default=_env("MEDIA_BITRATE", "small"),
@@ -160,7 +191,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     tls=args.tls, tls_port=args.tls_port, tls_cert=args.tls_cert, tls_key=args.tls_key,
                     tls_names=[n for n in names if n.strip()], tls_dir=args.tls_dir,
                     journal_size=max(args.journal_size, 0),
-                    metrics_token=args.metrics_token,
+                    metrics_token=args.metrics_token, state=args.state,
                     max_head=args.max_header_bytes, head_timeout=args.head_timeout,
                     scale_latency=args.scale_latency, access_log=args.access_log,
                     extra={"proxy": args.proxy, "proxy_host": args.proxy_host, "proxy_port": args.proxy_port,
@@ -232,6 +263,10 @@ def serve(settings: Settings, log_level: str = "info") -> int:
         if problem is not None:
             print(f"mockprovider: {problem}", file=sys.stderr)
             return 2
+    problem = state_problem(settings.state)
+    if problem is not None:
+        print(f"mockprovider: {problem}", file=sys.stderr)
+        return 2
     limits = raise_fd_limit()
 
     try:

@@ -9,6 +9,7 @@ from .engine.engine import Engine
 from .engine.profile import Profile, ProfileLibrary
 from .media.cache import MediaCache
 from .media.links import MediaLinks
+from .state import Backend
 from .web.looplag import LoopLag
 from .web.metrics import Metrics
 from .webhooks import WebhookHub
@@ -44,6 +45,7 @@ class Settings:
     tls_dir: Path | None = None  # where the generated CA and certificate go (default ~/.cache/mockprovider/tls)
     journal_size: int = 10_000  # requests kept in the journal (0: none); insight/journal.py
     metrics_token: str | None = None  # lets a scraper read /__mock/metrics when an admin token guards the rest
+    state: str = "memory"  # or redis://HOST:PORT/DB: the state replicas and workers share (mockprovider/state/)
     extra: dict = field(default_factory=dict)
 
 
@@ -56,6 +58,7 @@ class Context:
     links: MediaLinks
     metrics: Metrics
     webhooks: WebhookHub
+    state: Backend = field(default_factory=Backend)
 
     def profile_named(self, name: str) -> Profile:
         """The named profile: the active one if that is its name, else loaded fresh from its file."""
