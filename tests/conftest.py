@@ -60,3 +60,21 @@ def redis_url(redis_server) -> str:
         redis_server.start()
     assert redis_server.command("FLUSHALL").startswith(b"+OK")
     return redis_server.url
+
+
+@pytest.fixture
+def replicas(redis_url):
+    """A factory: ``replicas(2, args=[...])`` starts that many ``mockprovider serve`` processes sharing the
+    flushed ``redis_url`` (tests/replicas.py), all stopped after the test whatever happened."""
+    from replicas import Replicas
+
+    started: list[Replicas] = []
+
+    def start(count: int = 2, **options) -> Replicas:
+        replica_set = Replicas(count, redis_url, **options)
+        started.append(replica_set)
+        return replica_set.start()
+
+    yield start
+    for replica_set in started:
+        replica_set.stop()

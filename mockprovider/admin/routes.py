@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import logging
 import math
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -162,7 +163,7 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
 
     async def health(request: Request) -> Response:
         return json_response({"status": "ok", "version": __version__, "seed": engine.seed,
-                              "seed_given": engine.fixed_seed})
+                              "seed_given": engine.fixed_seed, "pid": os.getpid()})
 
     async def index(request: Request) -> Response:
         origin = ctx.origin(str(request.base_url))
