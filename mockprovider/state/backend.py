@@ -61,6 +61,19 @@ class Backend:
     def key(self, *parts: object) -> str:
         return self.prefix + ":".join(str(p) for p in parts)
 
+    def table(self, name: str, max_items: int, ttl: float | None = None, max_bytes: int | None = None,
+              max_value: int | None = None) -> Any:
+        """A bounded key -> value table every replica sees (state/tables.py)."""
+        from .tables import DEFAULT_MAX_VALUE, open_table
+
+        return open_table(self, name, max_items, ttl, max_bytes, max_value or DEFAULT_MAX_VALUE)
+
+    async def secret(self, name: str) -> bytes:
+        """32 random bytes every replica agrees on (state/tables.py)."""
+        from .tables import shared_secret
+
+        return await shared_secret(self, name)
+
     async def start(self) -> None:
         """Connect and check the connection (RuntimeError saying why it failed)."""
         if not self.shared or self.redis is not None:
