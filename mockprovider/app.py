@@ -169,6 +169,8 @@ class MockProviderApp(Starlette):
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         await self.ctx.state.start()
+        if self.ctx.state.shared:  # a link signed by one replica downloads from any other
+            self.ctx.links.secret = await self.ctx.state.secret("media-links")
         await self.ctx.webhooks.start()
         for dialect in self.dialects:
             await dialect.startup()

@@ -4,6 +4,7 @@ move the clock, reset state. No provider uses this prefix."""
 from __future__ import annotations
 
 import hmac
+import inspect
 import logging
 import math
 import os
@@ -246,7 +247,9 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
         ctx.metrics.clear()
         ctx.loop_lag.clear()
         for hook in (extra or {}).get("on_reset", []):
-            hook()
+            done = hook()
+            if inspect.isawaitable(done):  # a dialect whose state is in shared tables
+                await done
         return json_response({"status": "reset", "profile": engine.selector.active.profile.name})
 
     def _clock() -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -60,8 +60,8 @@ class Dialect:
     async def shutdown(self) -> None:
         """Called when the server stops."""
 
-    def reset(self) -> None:
-        """Forget the dialect's own state, on ``POST /__mock/reset``."""
+    def reset(self) -> Any:
+        """Forget the dialect's own state, on ``POST /__mock/reset`` (may be a coroutine: tables are async)."""
 
     # -- helpers --------------------------------------------------------------------------------------------
 

@@ -3,7 +3,6 @@ advanced-lip-sync, effects and image generation tasks, queries, lists, account c
 
 from __future__ import annotations
 
-from collections import deque
 from functools import lru_cache
 from typing import Any
 
@@ -26,17 +25,22 @@ from ...webhooks.routes import limit_param
 from ..base import Dialect
 from . import auth, families
 from . import responses as wire
-from .keys import KeyBook
+from .keys import MAX_RUNTIME_KEYS, KeyBook
 from .models import KINDS, Invalid, Params, validate
 
 UNLIMITED_UNITS = 1_000_000
 MAX_PAGE_NUM = 1000
 MAX_PAGE_SIZE = 500
+LIST_SLACK = 64  # listed ids whose task expired meanwhile, read past so a page stays full
 
 
 @lru_cache(maxsize=256)
 def video_spec(width: int, height: int, duration: float, fps: int, audio: bool) -> VideoSpec:
     return VideoSpec(width=width, height=height, duration=duration, fps=fps, audio=audio)
+
+
+def external_key(account: str, external_id: str) -> str:
+    return f"{len(account)}:{account}:{external_id}"
 
 
 def new_task_id(rng) -> str:
@@ -49,15 +53,17 @@ class KlingDialect(Dialect):
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
-        self.keys = KeyBook()
+        state, settings = ctx.state, ctx.settings
+        self.keys = KeyBook(state.table("kling:keys", MAX_RUNTIME_KEYS), state.shared)
         engine = ctx.engine
         self._request_ids = stream(engine.seed, "kling", "request_ids")
-        self._max_tasks = ctx.settings.max_jobs
-        self._external: dict[tuple[str, str], str] = {}  # (account, external_task_id) -> task_id
-        self._tasks: dict[tuple[str, str], deque[str]] = {}  # (account, kind) -> task ids, oldest first
-        self.sessions = families.FaceSessions()
+        # What every replica must see: external_task_id -> task_id per account, each account's task ids by
+        # kind (the lists), identify-face sessions.
+        self._external = state.table("kling:external", settings.max_jobs, ttl=settings.retention)
+        self._tasks = state.table("kling:tasks", settings.max_jobs, ttl=settings.retention)
+        self.sessions = families.FaceSessions(state.table("kling:faces", families.MAX_SESSIONS,
+                                                          ttl=families.SESSION_TTL))
         self._sessions = stream(engine.seed, "kling", "sessions")
-        self._sweep_tasks_at = 1024
 
     # -- the dialect contract -------------------------------------------------------------------------------
 
@@ -119,19 +125,21 @@ class KlingDialect(Dialect):
             Route("/callbacks", self.admin_callbacks, methods=["GET"]),
         ]
 
-    def reset(self) -> None:
-        self.keys.clear()
-        self._external.clear()
-        self._tasks.clear()
-        self.sessions.clear()
+    async def reset(self) -> None:
+        await self.keys.clear()
+        await self._external.clear()
+        await self._tasks.clear()
+        await self.sessions.clear()
         self._request_ids = stream(self.ctx.engine.seed, "kling", "request_ids")
 
     # -- auth -----------------------------------------------------------------------------------------------
 
-    def _authenticate(self, request: Request, decision: RequestDecision) -> str | Response:
-        profile_auth = decision.assignment.profile.auth(self.name)
-        found = auth.verify(request.headers.get("authorization"),
-                            lambda access_key: self.keys.secret_for(profile_auth, access_key))
+    async def _authenticate(self, request: Request, decision: RequestDecision) -> str | Response:
+        header = request.headers.get("authorization")
+        access_key = auth.issuer(header)
+        secret = None if access_key is None else await self.keys.secret_for(
+            decision.assignment.profile.auth(self.name), access_key)
+        found = auth.verify(header, lambda _: secret)
         if isinstance(found, auth.AuthFailure):
             return wire.error(self.request_id(), found.code, found.message)
         return found
@@ -146,7 +154,7 @@ class KlingDialect(Dialect):
         return create
 
     async def _create(self, request: Request, decision: RequestDecision, kind: str) -> Response:
-        key = self._authenticate(request, decision)
+        key = await self._authenticate(request, decision)
         if isinstance(key, Response):
             return key
         rid = self.request_id()
@@ -156,14 +164,16 @@ class KlingDialect(Dialect):
             return wire.error(rid, 1200, f"Invalid request parameters: {exc.message}", exc.status)
         if kind in families.FAMILIES:
             now = self.ctx.engine.clock.now()
+            session = await self.sessions.get(body.get("session_id"), key, now) if isinstance(body, dict) else None
             params = families.validate(
                 body, kind, source=self._extendable(key, body) if kind == families.EXTEND else None,
-                session=self.sessions.get(body.get("session_id"), key, now) if isinstance(body, dict) else None)
+                session=session)
         else:
             params = validate(body, kind)
         if isinstance(params, Invalid):
             return wire.error(rid, params.code, params.message)
-        if params.external_task_id is not None and self._find_external(key, params.external_task_id) is not None:
+        external = None if params.external_task_id is None else external_key(key, params.external_task_id)
+        if external is not None and not await self._claim_external(external):
             return wire.error(rid, 1201, f"external_task_id {params.external_task_id!r} already exists")
         model = params.model
         behaviour = decision.assignment.profile.resolve(self.name, model.name)
@@ -196,13 +206,15 @@ class KlingDialect(Dialect):
                        cost=params.units, output=spec, data=data or None, refund_failures=True,
                        usage=usage, slots=params.count if kind == families.IMAGES else 1),
             decision.assignment, queue_when_busy=False)
+        if not isinstance(result, Job) and external is not None:
+            await self._external.delete(external)  # the id is free again: no task took it
         if isinstance(result, OverLimit):
             return self.over_limit(request, result)
         if isinstance(result, RejectedAtSubmit):
             return wire.error(rid, 1301, "Failure to pass the risk control system: the input was flagged by "
                                          "the content security policy")
         prewarm_output(self.ctx, result)
-        self._remember(result, params)
+        await self._remember(result, external)
         if params.callback_url is not None:
             self._watch(result, params, behaviour)
         created = int(engine.clock.epoch(result.created) * 1000)
@@ -214,38 +226,30 @@ class KlingDialect(Dialect):
             "updated_at": created,
         })
 
-    def _remember(self, job: Job, params: Params) -> None:
-        tasks = self._tasks.get((job.account, job.kind))
-        if tasks is None:
-            if len(self._tasks) >= self._sweep_tasks_at:
-                self._forget_idle_accounts()
-            tasks = self._tasks[(job.account, job.kind)] = deque(maxlen=self._max_tasks)
-        tasks.append(job.id)
-        if params.external_task_id is not None:
-            external = self._external
-            if len(external) >= self._max_tasks:
-                store = self.ctx.engine.store
-                for pair in [p for p, task_id in external.items() if task_id not in store]:
-                    del external[pair]
-                while len(external) >= self._max_tasks * 9 // 10:  # room to spare: prune rarely
-                    del external[next(iter(external))]
-            external[(job.account, params.external_task_id)] = job.id
+    async def _remember(self, job: Job, external: str | None) -> None:
+        await self._tasks.set(job.id, 0, owner=f"{job.account}\n{job.kind}")
+        if external is not None:
+            await self._external.set(external, job.id)
 
-    def _forget_idle_accounts(self) -> None:
-        """Drop the task lists of accounts none of whose tasks is still stored (a new key per request must not
-        grow this table); done when the table has doubled, so O(1) per new account on average."""
-        store = self.ctx.engine.store
-        for pair in [p for p, ids in self._tasks.items() if not any(i in store for i in ids)]:
-            del self._tasks[pair]
-        self._sweep_tasks_at = max(1024, 2 * len(self._tasks))
+    async def _claim_external(self, external: str) -> bool:
+        """Take an external_task_id for a task about to be made (one replica wins a race); an id whose task is
+        gone is free again. A claim in progress is stored as "" until the task exists."""
+        if await self._external.add(external, ""):
+            return True
+        task_id = await self._external.get(external)
+        if task_id and self.ctx.engine.get(self.name, task_id) is None:
+            await self._external.set(external, "")
+            return True
+        return False
 
-    def _find_external(self, account: str, external_id: str) -> Job | None:
-        task_id = self._external.get((account, external_id))
-        if task_id is None:
+    async def _find_external(self, account: str, external_id: str) -> Job | None:
+        external = external_key(account, external_id)
+        task_id = await self._external.get(external)
+        if not task_id:
             return None
         job = self.ctx.engine.get(self.name, task_id)
         if job is None:
-            del self._external[(account, external_id)]
+            await self._external.delete(external)
         return job
 
     # -- pushed updates -------------------------------------------------------------------------------------
@@ -301,14 +305,14 @@ class KlingDialect(Dialect):
 
     def _getter(self, kind: str):
         async def get_task(request: Request, decision: RequestDecision) -> Response:
-            key = self._authenticate(request, decision)
+            key = await self._authenticate(request, decision)
             if isinstance(key, Response):
                 return key
             rid = self.request_id()
             wanted = request.path_params["task_id"]
             job = self.ctx.engine.get(self.name, wanted)
             if job is None or job.account != key:
-                job = self._find_external(key, wanted)
+                job = await self._find_external(key, wanted)
             if job is None or job.kind != kind:
                 return wire.error(rid, 1203, f"task {brief(wanted)} does not exist")
             state, _ = job.state(self.ctx.engine.clock.now())
@@ -320,7 +324,7 @@ class KlingDialect(Dialect):
 
     def _lister(self, kind: str):
         async def list_tasks(request: Request, decision: RequestDecision) -> Response:
-            key = self._authenticate(request, decision)
+            key = await self._authenticate(request, decision)
             if isinstance(key, Response):
                 return key
             rid = self.request_id()
@@ -335,8 +339,9 @@ class KlingDialect(Dialect):
             ttl = decision.behaviour.url_ttl
             skip = (page - 1) * size
             out: list[dict[str, Any]] = []
-            for task_id in reversed(self._tasks.get((key, kind), ())):
-                job = engine.store.get(task_id)
+            listed = await self._tasks.owned(f"{key}\n{kind}", limit=page * size + LIST_SLACK)
+            for task_id, _ in reversed(listed):
+                job = engine.get(self.name, task_id)
                 if job is None:
                     continue
                 if skip:
@@ -351,7 +356,7 @@ class KlingDialect(Dialect):
         return list_tasks
 
     async def account_costs(self, request: Request, decision: RequestDecision) -> Response:
-        key = self._authenticate(request, decision)
+        key = await self._authenticate(request, decision)
         if isinstance(key, Response):
             return key
         rid = self.request_id()
@@ -407,7 +412,7 @@ class KlingDialect(Dialect):
 
     async def identify_face(self, request: Request, decision: RequestDecision) -> Response:
         """Synchronous: the faces of a video (one of ours by ``video_id``, or any by ``video_url``)."""
-        key = self._authenticate(request, decision)
+        key = await self._authenticate(request, decision)
         if isinstance(key, Response):
             return key
         rid = self.request_id()
@@ -435,7 +440,8 @@ class KlingDialect(Dialect):
         session_id = uuid4_text(self._sessions)
         duration_ms = int(seconds * 1000)
         engine = self.ctx.engine
-        self.sessions.add(session_id, families.Session(key, engine.clock.now(), duration_ms, width, height, ("0",)))
+        session = families.Session(key, engine.clock.now(), duration_ms, width, height, ("0",))
+        await self.sessions.add(session_id, session)
         face = f"{self.origin(request)}/__media/kling/faces/{session_id}.jpg"
         return wire.envelope(rid, {"session_id": session_id, "final_unit_deduction": "0.05",
                                    "face_data": [{"face_id": "0", "face_image": face, "start_time": 0,
@@ -456,7 +462,7 @@ class KlingDialect(Dialect):
         return self.ctx.engine.selector.active.profile.auth(self.name)
 
     async def admin_list_keys(self, request: Request) -> Response:
-        return json_response({"keys": self.keys.describe(self._active_auth())})
+        return json_response({"keys": await self.keys.describe(self._active_auth())})
 
     async def admin_add_key(self, request: Request) -> Response:
         try:
@@ -469,12 +475,12 @@ class KlingDialect(Dialect):
         for field, value in (("access_key", access), ("secret_key", secret)):
             if not isinstance(value, str) or not value or len(value) > 512:
                 return json_response({"error": f"{field} must be a non-empty string (at most 512 chars)"}, 400)
-        if not self.keys.add(access, secret):
+        if not await self.keys.add(access, secret):
             return json_response({"error": "too many key pairs; remove some first"}, 409)
         return json_response({"access_key": access, "source": "admin"}, 201)
 
     async def admin_remove_key(self, request: Request) -> Response:
-        if not self.keys.remove(request.path_params["access_key"]):
+        if not await self.keys.remove(request.path_params["access_key"]):
             return json_response({"error": "no such key pair added through the admin API"}, 404)
         return no_content()
 

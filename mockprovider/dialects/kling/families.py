@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,24 +88,29 @@ class Session:
 
 
 class FaceSessions:
-    """identify-face sessions (24 h), bounded."""
+    """identify-face sessions (24 h), bounded, in a state table (a session made on one replica is used on
+    another)."""
 
-    def __init__(self) -> None:
-        self._sessions: OrderedDict[str, Session] = OrderedDict()
+    def __init__(self, table: Any) -> None:
+        self.table = table
 
-    def clear(self) -> None:
-        self._sessions.clear()
+    async def clear(self) -> None:
+        await self.table.clear()
 
-    def add(self, session_id: str, session: Session) -> None:
-        self._sessions[session_id] = session
-        while len(self._sessions) > MAX_SESSIONS:
-            self._sessions.popitem(last=False)
+    async def add(self, session_id: str, session: Session) -> None:
+        await self.table.set(session_id, [session.account, session.created, session.duration_ms, session.width,
+                                          session.height, list(session.faces)])
 
-    def get(self, session_id: Any, account: str, now: float) -> Session | None:
-        found = self._sessions.get(session_id) if isinstance(session_id, str) else None
-        if found is None or found.account != account or now - found.created > SESSION_TTL:
+    async def get(self, session_id: Any, account: str, now: float) -> Session | None:
+        if not isinstance(session_id, str) or not session_id or len(session_id) > 64:
             return None
-        return found
+        found = await self.table.get(session_id)
+        if found is None:
+            return None
+        session = Session(found[0], found[1], found[2], found[3], found[4], tuple(found[5]))
+        if session.account != account or now - session.created > SESSION_TTL:
+            return None
+        return session
 
 
 # (job id) -> (model name, mode, duration seconds, width, height, kind, state) of one of our finished videos

@@ -1,18 +1,28 @@
 """Access/secret key pairs: from the profile's ``providers.kling.auth.keys``, plus pairs added at runtime
-through the admin API. When the profile names none, the documented default pair is accepted."""
+through the admin API. When the profile names none, the documented default pair is accepted.
+
+Runtime pairs live in a state table, so a pair added on one replica signs requests to every replica. With a
+shared backend each replica remembers a pair it has read for up to ``CACHE_SECONDS`` (a poll carries the same
+token for minutes, and must not cost a Redis round trip for its key): a new pair works everywhere at once, a
+removed one stops working everywhere within that time."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 DEFAULT_ACCESS_KEY = "ak_test"
 DEFAULT_SECRET_KEY = "sk_test"
 MAX_RUNTIME_KEYS = 10_000
+CACHE_SECONDS = 1.0
+OWNER = "admin"  # every runtime pair is owned by it, so the table can list them
 
 
 class KeyBook:
-    def __init__(self) -> None:
-        self.runtime: dict[str, str] = {}
+    def __init__(self, table: Any, shared: bool = False) -> None:
+        self.table = table
+        self.shared = shared
+        self._cache: dict[str, tuple[str, float]] = {}  # access key -> (secret, read at): shared backends only
         self._from_profile: tuple[dict[str, Any] | None, dict[str, str]] = (None, {})
 
     def profile_keys(self, auth: dict[str, Any]) -> dict[str, str]:
@@ -27,35 +37,49 @@ class KeyBook:
         self._from_profile = (auth, pairs)
         return pairs
 
-    def secret_for(self, auth: dict[str, Any], access_key: str) -> str | None:
+    async def runtime_secret(self, access_key: str) -> str | None:
+        if not self.shared:
+            return await self.table.get(access_key)
+        now = time.monotonic()
+        cached = self._cache.get(access_key)
+        if cached is not None and now - cached[1] < CACHE_SECONDS:
+            return cached[0]
+        found = await self.table.get(access_key)
+        if found is None:
+            self._cache.pop(access_key, None)
+            return None
+        if len(self._cache) >= 4096:
+            self._cache.clear()
+        self._cache[access_key] = (found, now)
+        return found
+
+    async def secret_for(self, auth: dict[str, Any], access_key: str) -> str | None:
         """The secret that signs ``access_key``'s tokens under this profile (runtime pairs win)."""
-        found = self.runtime.get(access_key)
+        found = await self.runtime_secret(access_key)
         return found if found is not None else self.profile_keys(auth).get(access_key)
 
-    def secrets(self, auth: dict[str, Any]) -> dict[str, str]:
-        """Every pair valid under a profile whose kling auth section is ``auth``."""
-        if not self.runtime:
-            return self.profile_keys(auth)
-        return {**self.profile_keys(auth), **self.runtime}
-
-    def add(self, access_key: str, secret_key: str) -> bool:
-        if access_key not in self.runtime and len(self.runtime) >= MAX_RUNTIME_KEYS:
+    async def add(self, access_key: str, secret_key: str) -> bool:
+        if await self.table.get(access_key) is None and await self.table.count(OWNER) >= MAX_RUNTIME_KEYS:
             return False
-        self.runtime[access_key] = secret_key
+        await self.table.set(access_key, secret_key, owner=OWNER)
+        self._cache.pop(access_key, None)
         return True
 
-    def remove(self, access_key: str) -> bool:
-        return self.runtime.pop(access_key, None) is not None
+    async def remove(self, access_key: str) -> bool:
+        self._cache.pop(access_key, None)
+        return await self.table.delete(access_key)
 
-    def describe(self, auth: dict[str, Any]) -> list[dict[str, str]]:
+    async def describe(self, auth: dict[str, Any]) -> list[dict[str, str]]:
         source = "profile" if isinstance(auth.get("keys"), dict) and auth["keys"] else "default"
         out = [{"access_key": k, "secret_key": _mask(v), "source": source}
                for k, v in self.profile_keys(auth).items()]
-        out += [{"access_key": k, "secret_key": _mask(v), "source": "admin"} for k, v in self.runtime.items()]
+        out += [{"access_key": k, "secret_key": _mask(v), "source": "admin"}
+                for k, v in await self.table.owned(OWNER)]
         return out
 
-    def clear(self) -> None:
-        self.runtime.clear()
+    async def clear(self) -> None:
+        self._cache.clear()
+        await self.table.clear()
 
 
 def _mask(secret: str) -> str:
