@@ -39,11 +39,11 @@ def image(tmp_path):
     return path
 
 
-def _create(server, url: str, key: str = KEY, resolve: bool = True) -> httpx.Response:
+def _create(server, url: str, key: str = KEY, resolve: bool = True, model: str = "wan2.6-i2v") -> httpx.Response:
     headers = {"Authorization": f"Bearer {key}", "X-DashScope-Async": "enable"}
     if resolve:
         headers["X-DashScope-OssResourceResolve"] = "enable"
-    body = {"model": "wan2.6-i2v", "input": {"prompt": "waves", "img_url": url}, "parameters": {"resolution": "720P"}}
+    body = {"model": model, "input": {"prompt": "waves", "img_url": url}, "parameters": {"resolution": "720P"}}
     return httpx.post(f"{server.url}{CREATE}", headers=headers, content=json.dumps(body))
 
 
@@ -56,7 +56,8 @@ def test_sdk_uploads_a_local_file_and_the_task_renders(wan, image):
     media = httpx.get(done.output.video_url, timeout=20)
     assert media.status_code == 200 and media.headers["content-type"] == "video/mp4"
     info = probe_mp4(media.content)
-    assert info["height"] == 720 and abs(info["duration"] - 5.0) < 0.1
+    # the uploaded image is portrait (720x1280): the output follows it, as it does an inline image
+    assert (info["width"], info["height"]) == (720, 1280) and abs(info["duration"] - 5.0) < 0.1
 
 
 def test_policy_errors_in_dashscope_shape(server):
@@ -72,13 +73,14 @@ def test_policy_errors_in_dashscope_shape(server):
     assert policy["upload_host"] == f"{server.url}/api/v1/uploads/oss"
 
 
-def _upload(server, key: str, name: str = "a.png", form_key: str | None = None, **changes) -> tuple[int, str]:
+def _upload(server, key: str, name: str = "a.png", form_key: str | None = None,
+            content: bytes = b"\x89PNG" + b"0" * 100, **changes) -> tuple[int, str]:
     auth = {"Authorization": f"Bearer {key}"}
     policy = httpx.get(f"{server.url}/api/v1/uploads?action=getPolicy&model=wan2.6-i2v", headers=auth).json()["data"]
     form = {"OSSAccessKeyId": policy["oss_access_key_id"], "Signature": policy["signature"],
             "policy": policy["policy"], "key": form_key or f"{policy['upload_dir']}/{name}",
             "success_action_status": "200", **changes}
-    reply = httpx.post(policy["upload_host"], data=form, files={"file": (name, b"\x89PNG" + b"0" * 100)})
+    reply = httpx.post(policy["upload_host"], data=form, files={"file": (name, content)})
     return reply.status_code, "oss://" + form["key"]
 
 
@@ -90,6 +92,32 @@ def test_oss_urls_only_for_files_the_key_uploaded(server):
                   _create(server, "oss://dashscope-instant/made/up.png"), _create(server, url, resolve=False)):
         assert reply.status_code == 400 and reply.json()["code"].startswith("InvalidParameter"), reply.text
         assert set(reply.json()) == {"request_id", "code", "message"}
+
+
+def _size_of_task(server, created: httpx.Response) -> str:
+    """The finished task's ``usage.video_ratio`` (wan2.2 reports the size it made)."""
+    assert created.status_code == 200, created.text
+    task = created.json()["output"]["task_id"]
+    done = VideoSynthesis.wait(task, api_key=KEY)
+    assert done.output.task_status == "SUCCEEDED", done
+    return done.usage["video_ratio"]
+
+
+def test_uploaded_images_set_the_output_orientation(server, wan):
+    """The size read from the upload's header steers the output like an inline image's: square and landscape
+    uploads give square and landscape sizes; an image outside 360-2000 px is refused as inline ones are."""
+    expected = {(960, 960): "960*960", (1280, 720): "1280*720", (1088, 832): "1088*832"}
+    for (w, h), size in expected.items():
+        status, url = _upload(server, KEY, name=f"{w}x{h}.png", content=base64.b64decode(png_base64(w, h)))
+        assert status == 200
+        assert _size_of_task(server, _create(server, url, model="wan2.2-i2v-flash")) == size
+    status, url = _upload(server, KEY, name="tiny.png", content=base64.b64decode(png_base64(200, 200)))
+    assert status == 200
+    tiny = _create(server, url)
+    assert tiny.status_code == 400 and "360 to 2000" in tiny.json()["message"]
+    status, url = _upload(server, "sk-someone-else", name="theirs.png", content=base64.b64decode(png_base64(200, 200)))
+    theirs = _create(server, url)  # not this key's file: refused as unknown, its size never consulted
+    assert theirs.status_code == 400 and theirs.json()["code"] == "InvalidParameter.DataInspection"
 
 
 def test_upload_refusals(server):

@@ -21,6 +21,7 @@ class Part:
     content_type: str | None
     size: int = 0
     value: bytearray = field(default_factory=bytearray)  # kept for text fields only (bounded)
+    head: bytearray = field(default_factory=bytearray)  # a file part's first bytes, up to the reader's keep_head
 
 
 def boundary_of(content_type: str | None) -> bytes:
@@ -57,9 +58,11 @@ def _disposition(headers: dict[str, str]) -> tuple[str, str | None]:
 
 
 class MultipartReader:
-    """Feed chunks in order, then ``finish()``; ``parts`` lists what was seen."""
+    """Feed chunks in order, then ``finish()``; ``parts`` lists what was seen. ``keep_head`` bytes of each file
+    part are kept (its header, to tell an image's size, or a small file whole)."""
 
-    def __init__(self, boundary: bytes) -> None:
+    def __init__(self, boundary: bytes, keep_head: int = 0) -> None:
+        self._keep_head = keep_head
         self._delimiter = b"\r\n--" + boundary
         self._buffer = bytearray(b"\r\n")  # so the first boundary looks like every other one
         self._state = "preamble"
@@ -87,6 +90,8 @@ class MultipartReader:
             if len(part.value) + len(data) > MAX_FIELD_BYTES:
                 raise MultipartError(f"form field {part.name!r} is too large")
             part.value += data
+        elif len(part.head) < self._keep_head:
+            part.head += data[: self._keep_head - len(part.head)]
 
     def _step(self) -> bool:
         buf = self._buffer

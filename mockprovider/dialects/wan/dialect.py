@@ -15,6 +15,7 @@ from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
 from ...engine.jobs import QUEUED, SUCCEEDED, THROTTLED, Job
 from ...engine.limits import OverLimit
 from ...engine.rng import stream, uuid4_text
+from ...media.imagesize import image_size
 from ...media.render import VideoSpec
 from ...media.routes import prewarm_output
 from ...web.body import BodyError, read_json
@@ -24,7 +25,16 @@ from ...web.values import parse_int
 from ..base import Dialect
 from . import responses as wire
 from .models import IMAGE2VIDEO, MAX_SHOWN_PROMPT, MODELS, VIDEO_GENERATION, Invalid, Params, validate
-from .uploads import MAX_FILE_BYTES, POLICY_TTL, Policy, Upload, UploadStore, object_key, oss_urls
+from .uploads import (
+    HEAD_BYTES,
+    MAX_FILE_BYTES,
+    POLICY_TTL,
+    Policy,
+    Upload,
+    UploadStore,
+    object_key,
+    oss_urls,
+)
 
 KEY_PREFIX = "sk-"
 TASK_KEPT = 86400.0
@@ -140,7 +150,7 @@ class WanDialect(Dialect):
                 return wire.error(self.request_id(), 413, "BadRequest.TooLarge", exc.message)
             return wire.error(self.request_id(), 400, "InvalidParameter", exc.message)
         try:
-            params = validate(body, path)
+            params = validate(body, path, lambda url: self._uploaded_image(key, url))
         except Invalid as exc:
             return wire.error(self.request_id(), exc.status, exc.code, exc.message)
         refused = self._check_oss(request, key, body.get("input"))
@@ -166,6 +176,12 @@ class WanDialect(Dialect):
         tasks.append(result.id)
         return json_response({"output": {"task_status": "PENDING", "task_id": result.id},
                               "request_id": self.request_id()})
+
+    def _uploaded_image(self, key: str, url: str) -> tuple[int, int] | None:
+        """The pixel size of an image this key uploaded (read at upload), so that the output follows its
+        orientation as it does an inline image's."""
+        upload = self.uploads.get(url[len("oss://"):])
+        return upload.image if upload is not None and upload.account == key else None
 
     def _check_oss(self, request: Request, key: str, inputs: Any) -> Response | None:
         """``oss://`` inputs must name files this key uploaded, and be sent with the resolve header."""
@@ -216,7 +232,7 @@ class WanDialect(Dialect):
     async def upload_file(self, request: Request, decision: RequestDecision) -> Response:
         """The OSS PostObject of the policy's form fields and one ``file`` part; 200 on success."""
         try:
-            reader = MultipartReader(boundary_of(request.headers.get("content-type")))
+            reader = MultipartReader(boundary_of(request.headers.get("content-type")), keep_head=HEAD_BYTES)
             async for chunk in request.stream():
                 reader.feed(chunk)
                 if sum(part.size for part in reader.parts if part.filename is not None) > MAX_FILE_BYTES:
@@ -243,7 +259,7 @@ class WanDialect(Dialect):
                                                                            "exists and can not be overwritten.")
         part = files[0]
         content_type = fields.get("x-oss-content-type") or part.content_type or "application/octet-stream"
-        self.uploads.put(name, Upload(policy.account, part.size, content_type[:200]))
+        self.uploads.put(name, Upload(policy.account, part.size, content_type[:200], image_size(bytes(part.head))))
         return Response(status_code=200)
 
     def _data(self, params: Params) -> dict[str, Any]:

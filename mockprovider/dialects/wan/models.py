@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,7 @@ MAX_NEGATIVE = 500
 MAX_SHOWN_PROMPT = 256  # the prompt kept per task for orig_prompt (memory is bounded per task)
 EDIT_INPUT_SECONDS = 5  # videoedit's input video, whose length the mock cannot know (duration 0 keeps it)
 DATA_URI = re.compile(r"^data:image/(png|jpeg|jpg|bmp|webp);base64,", re.I)
+ImageOf = Callable[[str], tuple[int, int] | None]  # an oss:// URL -> the uploaded image's size, if known
 MEDIA_TYPES = ("first_frame", "last_frame", "reference_image", "reference_video", "reference_voice",
                "reference_audio", "video", "first_clip", "driving_audio", "file", "link")
 
@@ -152,14 +154,17 @@ def _size(text: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def _url(value: Any, field: str, image: bool = True) -> tuple[int, int] | None:
+def _url(value: Any, field: str, image: bool = True, image_of: ImageOf | None = None) -> tuple[int, int] | None:
     """Checks an input URL: http(s), oss:// or (images) a base64 data URI; the image's size when it is known."""
     if not isinstance(value, str) or not value:
         raise Invalid(f"{field} must be a non-empty string.")
     if value.startswith("oss://"):  # an uploaded file's key (spaces and all): the dialect checks it is known
         if len(value) > MAX_URL or not value[6:] or any(ord(c) < 32 for c in value):
             raise Invalid("Invalid URL provided in your request.", "InvalidURL")
-        return None
+        size = image_of(value) if image and image_of is not None else None
+        if size is not None:
+            _check_pixels(size, field)
+        return size
     if value.startswith(("http://", "https://")):
         if http_url(value, ("http", "https"), MAX_URL) is None:
             raise Invalid("Invalid URL provided in your request.", "InvalidURL")
@@ -179,12 +184,15 @@ def _url(value: Any, field: str, image: bool = True) -> tuple[int, int] | None:
             if size is None or None in size:
                 raise Invalid("The media format is not supported or incorrect for the data inspection.",
                               "InvalidParameter.DataInspection")
-            width, height = size
-            if not (360 <= width <= 2000 and 360 <= height <= 2000):
-                raise Invalid(f"{field}: the image is {width}x{height}; width and height must be 360 to 2000 "
-                              "pixels.")
+            _check_pixels(size, field)
             return size
     raise Invalid("Invalid URL provided in your request.", "InvalidURL")
+
+
+def _check_pixels(size: tuple[int, int], field: str) -> None:
+    width, height = size
+    if not (360 <= width <= 2000 and 360 <= height <= 2000):
+        raise Invalid(f"{field}: the image is {width}x{height}; width and height must be 360 to 2000 pixels.")
 
 
 def _follow(tier: str, size: tuple[int, int] | None) -> tuple[int, int]:
@@ -228,7 +236,8 @@ def find_model(body: Any, path: str) -> Model:
     return model
 
 
-def validate(body: Any, path: str) -> Params:
+def validate(body: Any, path: str, image_of: ImageOf | None = None) -> Params:
+    """``image_of`` gives the size of an uploaded (``oss://``) image, which the output then follows."""
     model = find_model(body, path)
     inputs = body.get("input")
     if inputs is None:
@@ -249,7 +258,7 @@ def validate(body: Any, path: str) -> Params:
     if negative is not None and (not isinstance(negative, str)):
         raise Invalid("input.negative_prompt must be a string.")
 
-    image = _inputs_for(model, inputs, prompt)
+    image = _inputs_for(model, inputs, prompt, image_of)
     tier, size = _geometry(model, params, image)
 
     duration = _int(params, "duration")
@@ -293,10 +302,11 @@ def validate(body: Any, path: str) -> Params:
                   input_video_seconds=input_seconds)
 
 
-def _inputs_for(model: Model, inputs: dict, prompt: str) -> tuple[int, int] | bool | None:
+def _inputs_for(model: Model, inputs: dict, prompt: str, image_of: ImageOf | None
+                ) -> tuple[int, int] | bool | None:
     """Checks the inputs the model's kind needs; the first frame's size (None if not known, False if none)."""
     if model.media:
-        return _media(model, inputs, prompt)
+        return _media(model, inputs, prompt, image_of)
     if model.kind == T2V:
         if not prompt.strip():
             raise Invalid("Field required: input.prompt")
@@ -304,15 +314,15 @@ def _inputs_for(model: Model, inputs: dict, prompt: str) -> tuple[int, int] | bo
     if model.kind == I2V:
         if inputs.get("img_url") is None:
             raise Invalid("Field required: input.img_url")
-        return _url(inputs["img_url"], "input.img_url")
+        return _url(inputs["img_url"], "input.img_url", image_of=image_of)
     if model.kind == KF2V:
         first = inputs.get("first_frame_url", inputs.get("head_frame"))
         last = inputs.get("last_frame_url", inputs.get("tail_frame"))
         if first is None:
             raise Invalid("Field required: input.first_frame_url")
-        size = _url(first, "input.first_frame_url")
+        size = _url(first, "input.first_frame_url", image_of=image_of)
         if last is not None:
-            _url(last, "input.last_frame_url")
+            _url(last, "input.last_frame_url", image_of=image_of)
         return size
     refs = inputs.get("reference_video_urls", inputs.get("reference_urls"))
     if not isinstance(refs, list) or not refs:
@@ -326,7 +336,7 @@ def _inputs_for(model: Model, inputs: dict, prompt: str) -> tuple[int, int] | bo
     return False
 
 
-def _media(model: Model, inputs: dict, prompt: str) -> tuple[int, int] | bool | None:
+def _media(model: Model, inputs: dict, prompt: str, image_of: ImageOf | None) -> tuple[int, int] | bool | None:
     media = inputs.get("media")
     if model.kind == T2V:
         if media is not None:
@@ -345,7 +355,7 @@ def _media(model: Model, inputs: dict, prompt: str) -> tuple[int, int] | bool | 
             raise Invalid(f"input.media[{i}].type must be one of " + ", ".join(MEDIA_TYPES) + ".")
         kind = item["type"]
         image = kind in ("first_frame", "last_frame", "reference_image")
-        size = _url(item.get("url"), f"input.media[{i}].url", image=image)
+        size = _url(item.get("url"), f"input.media[{i}].url", image=image, image_of=image_of)
         if kind == "first_frame" or (kind == "reference_image" and first is False):
             first = size
         kinds.append(kind)

@@ -1,7 +1,7 @@
 """DashScope's temporary storage for local files (what ``dashscope.utils.oss_utils`` uses): an upload policy per key
 from ``GET /api/v1/uploads?action=getPolicy``, a multipart POST of the file to the policy's ``upload_host`` (here, on
-our own host), then ``oss://<upload_dir>/<name>`` in the create body. Only the files' metadata is kept, bounded in
-count and total bytes, oldest evicted first."""
+our own host), then ``oss://<upload_dir>/<name>`` in the create body. Only the files' metadata is kept (an image's
+pixel size among it, read from its first bytes), bounded in count and total bytes, oldest evicted first."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ MAX_TOTAL_BYTES = 50 * 2**30
 MAX_POLICIES = 10_000
 POLICY_TTL = 300.0  # expire_in_seconds
 MAX_OSS_URLS = 64
+HEAD_BYTES = 256 * 1024  # enough of a file to find a PNG/WebP header or a JPEG frame header past its EXIF
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Upload:
     account: str
     size: int
     content_type: str
+    image: tuple[int, int] | None = None  # (width, height) when the file is a PNG, JPEG or WebP
 
 
 class UploadStore:
