@@ -22,6 +22,14 @@ MODIFY = {"generation_type": "modify_video", "media": {"url": "https://example.c
           "model": "ray-2", "prompt": "night", "first_frame": {"url": "https://example.com/a.png"}}
 REFRAME = {"generation_type": "reframe_video", "media": {"url": "https://example.com/v.mp4"}, "aspect_ratio": "9:16",
            "model": "ray-flash-2", "x_start": 0, "x_end": 100, "grid_position_x": 3}
+IMAGE = {"model": "photon-1", "prompt": "a lighthouse", "aspect_ratio": "4:3", "format": "png",
+         "callback_url": "http://127.0.0.1:9/cb", "image_ref": [{"url": "https://example.com/a.png", "weight": 0.4}],
+         "style_ref": [{"url": "https://example.com/s.png", "weight": 0.8}],
+         "character_ref": {"identity0": {"images": ["https://example.com/c.png"]}},
+         "modify_image_ref": {"url": "https://example.com/m.png", "weight": 1.0}, "sync": False,
+         "sync_timeout": 1.5}
+IMAGE_REFRAME = {"generation_type": "reframe_image", "media": {"url": "https://example.com/a.png"},
+                 "aspect_ratio": "21:9", "model": "photon-flash-1", "format": "jpg", "y_start": 0, "y_end": 90}
 UPSCALE = {"generation_type": "upscale_video", "resolution": "1080p", "callback_url": "http://127.0.0.1:9/cb"}
 AUDIO = {"generation_type": "add_audio", "prompt": "waves", "negative_prompt": "music"}
 STATUSES = (200, 201, 400, 401, 402, 404, 413, 422, 429)
@@ -67,6 +75,16 @@ def test_modify_and_reframe_bodies(fuzzer, body):
 
 
 @FUZZ_SETTINGS
+@given(body=st.one_of(mutated_bodies(IMAGE).map(lambda b: ("", b)),
+                      mutated_bodies(IMAGE_REFRAME).map(lambda b: ("/reframe", b))))
+def test_image_bodies(fuzzer, body):
+    kind, raw = body
+    reply = fuzzer.expect_clean(fuzzer.request("POST", f"{BASE}/generations/image{kind}", HEADERS, raw))
+    assert reply.status in STATUSES, reply.text()[:300]
+    _detail(reply)
+
+
+@FUZZ_SETTINGS
 @given(body=st.one_of(mutated_bodies(UPSCALE).map(lambda b: ("upscale", b)),
                       mutated_bodies(AUDIO).map(lambda b: ("audio", b))))
 def test_follow_up_bodies(fuzzer, body):
@@ -99,7 +117,9 @@ def test_list_queries(fuzzer, limit, offset):
 
 
 @pytest.mark.parametrize(("path", "valid"), [("/generations/video", VIDEO), ("/generations/video/modify", MODIFY),
-                                             ("/generations/video/reframe", REFRAME)])
+                                             ("/generations/video/reframe", REFRAME),
+                                             ("/generations/image", IMAGE),
+                                             ("/generations/image/reframe", IMAGE_REFRAME)])
 def test_every_field_with_every_edge_value(fuzzer, path, valid):
     for _field, body in field_sweep(valid):
         reply = fuzzer.expect_clean(fuzzer.request("POST", BASE + path, HEADERS, body))

@@ -1,10 +1,12 @@
 """Luma's Dream Machine API v1 (lumaai 1.x): generations (text/image-to-video, keyframes, extend, interpolate,
-modify, reframe, upscale, audio), get, list, delete, credits, concepts, ping and callbacks."""
+modify, reframe, upscale, audio; Photon images and image reframes), get, list, delete, credits, concepts, ping and
+callbacks."""
 
 from __future__ import annotations
 
 import uuid
 from collections import deque
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -17,7 +19,7 @@ from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
 from ...engine.jobs import QUEUED, RUNNING, SUCCEEDED, TERMINAL, THROTTLED, Job
 from ...engine.limits import OverLimit
 from ...media.render import VideoSpec
-from ...media.routes import prewarm_output
+from ...media.routes import output_url, prewarm_output
 from ...media.stills import ImageSpec
 from ...web.body import BodyError, read_body
 from ...web.responses import json_response, no_content
@@ -30,6 +32,7 @@ from .models import (
     CONCEPTS,
     FPS,
     MODELS,
+    ImageParams,
     Invalid,
     Params,
     parse_body_error,
@@ -37,6 +40,8 @@ from .models import (
     validate,
     validate_edit,
     validate_follow_up,
+    validate_image,
+    validate_image_reframe,
 )
 
 PREFIX = "/dream-machine/v1"
@@ -91,6 +96,8 @@ class LumaDialect(Dialect):
             self.route(p + "/generations", self.list_generations, ["GET"], "list"),
             self.route(p + "/generations/video/modify", self.modify_video, ["POST"], "create"),
             self.route(p + "/generations/video/reframe", self.reframe_video, ["POST"], "create"),
+            self.route(p + "/generations/image", self.create_image, ["POST"], "create"),
+            self.route(p + "/generations/image/reframe", self.reframe_image, ["POST"], "create"),
             self.route(p + "/generations/concepts/list", self.list_concepts, ["GET"], "other"),
             self.route(p + "/generations/camera_motion/list", self.list_camera_motions, ["GET"], "other"),
             self.route(p + "/generations/{id}", self.get_generation, ["GET"], "status"),
@@ -162,23 +169,34 @@ class LumaDialect(Dialect):
 
     # -- creating -------------------------------------------------------------------------------------------
 
-    async def create_video(self, request: Request, decision: RequestDecision) -> Response:
+    async def _read(self, request: Request, decision: RequestDecision, check: Callable[[Any], Any]
+                    ) -> tuple[str, Any] | Response:
+        """The caller's key and its request body as ``check`` validated it, or the error to answer."""
         key = self._authenticate(request, decision)
         if isinstance(key, Response):
             return key
         body = await self._body(request)
         if isinstance(body, Response):
             return body
-        params = validate(body)
+        params = check(body)
         if isinstance(params, Invalid):
             return wire.error(params.status, params.detail)
+        return key, params
+
+    async def create_video(self, request: Request, decision: RequestDecision) -> Response:
+        read = await self._read(request, decision, validate)
+        if isinstance(read, Response):
+            return read
+        key, params = read
         for ref in params.references():
             source = self._own(key, ref)
             if source is None:
                 return wire.error(400, f"Generation {ref[:64]} not found")
+            if not isinstance(source.output, VideoSpec):
+                return wire.error(400, f"Generation {ref[:64]} is not a video")
             if source.state(self.ctx.engine.clock.now())[0] != SUCCEEDED:
                 return wire.error(400, f"Generation {ref[:64]} is not completed")
-        return self._submit(request, decision, key, params, 201)
+        return self._submit_video(request, decision, key, params, 201)
 
     async def modify_video(self, request: Request, decision: RequestDecision) -> Response:
         return await self._edit(request, decision, "modify_video")
@@ -187,16 +205,47 @@ class LumaDialect(Dialect):
         return await self._edit(request, decision, "reframe_video")
 
     async def _edit(self, request: Request, decision: RequestDecision, kind: str) -> Response:
-        key = self._authenticate(request, decision)
-        if isinstance(key, Response):
-            return key
-        body = await self._body(request)
-        if isinstance(body, Response):
-            return body
-        params = validate_edit(body, kind)
-        if isinstance(params, Invalid):
-            return wire.error(params.status, params.detail)
-        return self._submit(request, decision, key, params, 201)
+        read = await self._read(request, decision, lambda body: validate_edit(body, kind))
+        if isinstance(read, Response):
+            return read
+        return self._submit_video(request, decision, *read, 201)
+
+    async def create_image(self, request: Request, decision: RequestDecision) -> Response:
+        return await self._image(request, decision, validate_image)
+
+    async def reframe_image(self, request: Request, decision: RequestDecision) -> Response:
+        return await self._image(request, decision, validate_image_reframe)
+
+    async def _image(self, request: Request, decision: RequestDecision,
+                     check: Callable[[Any], ImageParams | Invalid]) -> Response:
+        """A Photon still; with ``sync`` the answer waits (up to ``sync_timeout``) for it to finish."""
+        read = await self._read(request, decision, check)
+        if isinstance(read, Response):
+            return read
+        key, params = read
+        width, height = params.size
+        fmt = "png" if params.format == "png" else "jpeg"
+        job = self._submit(request, decision, key, model=params.model.name, kind=params.generation_type,
+                           spec=ImageSpec(width, height, fmt), cents=params.cents, echo=params.request,
+                           callback_url=params.callback_url,
+                           usage={"images": 1, "megapixels": round(params.megapixels, 6)})
+        if isinstance(job, Response):
+            return job
+        state = QUEUED
+        if params.sync:
+            state = await self._hold(job, params.sync_timeout)
+        return json_response(self._render(job, state, self.origin(request), decision.behaviour.url_ttl), 201)
+
+    async def _hold(self, job: Job, seconds: float) -> str:
+        """Wait on the engine clock until ``job`` ends or ``seconds`` pass; its state then."""
+        clock = self.ctx.engine.clock
+        deadline = clock.now() + seconds
+        while True:
+            now = clock.now()
+            state, _ = job.state(now)
+            if state in TERMINAL or now >= deadline or self.ctx.engine.store.get(job.id) is not job:
+                return state
+            await clock.sleep(max(min(job.ends, deadline) - now, 0.001))
 
     async def upscale(self, request: Request, decision: RequestDecision) -> Response:
         return await self._follow_up(request, decision, "upscale_video")
@@ -214,12 +263,14 @@ class LumaDialect(Dialect):
         body = await self._body(request, optional=True)
         if isinstance(body, Response):
             return body
+        if not isinstance(source.output, VideoSpec):
+            return wire.error(400, "Generation is not a video")
         if source.state(self.ctx.engine.clock.now())[0] != SUCCEEDED:
             return wire.error(400, "Generation is not completed")
         params = validate_follow_up(body, kind, self._params_of(source))
         if isinstance(params, Invalid):
             return wire.error(params.status, params.detail)
-        return self._submit(request, decision, key, params, 200)
+        return self._submit_video(request, decision, key, params, 200)
 
     def _params_of(self, job: Job) -> Params:
         data = job.data or {}
@@ -228,28 +279,35 @@ class LumaDialect(Dialect):
                       duration=f"{spec.duration:g}s", resolution=data.get("res", "720p"),
                       aspect_ratio=data.get("ar", "16:9"), callback_url=None, audio=spec.audio)
 
-    def _submit(self, request: Request, decision: RequestDecision, key: str, params: Params,
-                status: int) -> Response:
+    def _submit_video(self, request: Request, decision: RequestDecision, key: str, params: Params,
+                      status: int) -> Response:
+        width, height = size_of(params.resolution, params.aspect_ratio)
+        job = self._submit(request, decision, key, model=params.model.name, kind=params.generation_type,
+                           spec=video_spec(width, height, params.seconds, params.audio), cents=params.cents,
+                           echo=params.request, callback_url=params.callback_url,
+                           usage={"seconds": params.seconds, "resolution": params.resolution,
+                                  "audio": params.audio},
+                           extra={"res": params.resolution, "ar": params.aspect_ratio})
+        if isinstance(job, Response):
+            return job
+        return json_response(wire.generation(job, QUEUED, job.data["c"], None, None), status)
+
+    def _submit(self, request: Request, decision: RequestDecision, key: str, *, model: str, kind: str, spec: Any,
+                cents: float, echo: dict[str, Any], callback_url: str | None, usage: dict[str, Any],
+                extra: dict[str, Any] | None = None) -> Job | Response:
+        """Admit one generation (its model's own create rate first); the job, or the error to answer."""
         engine = self.ctx.engine
-        model = params.model.name
-        profile = decision.assignment.profile
-        behaviour = profile.resolve(self.name, model)
+        behaviour = decision.assignment.profile.resolve(self.name, model)
         over = self._create_rate(key, model, behaviour, decision)
         if over is not None:
             return self.over_limit(request, over)
-        width, height = size_of(params.resolution, params.aspect_ratio)
-        spec = video_spec(width, height, params.seconds, params.audio)
-        created = wire.iso(engine.clock.epoch())
-        data: dict[str, Any] = {"r": wire.compact(params.request), "c": created, "res": params.resolution,
-                                "ar": params.aspect_ratio}
-        if params.callback_url is not None:
-            data["cb"] = params.callback_url
+        data: dict[str, Any] = {"r": wire.compact(echo), "c": wire.iso(engine.clock.epoch()), **(extra or {})}
+        if callback_url is not None:
+            data["cb"] = callback_url
             data["o"] = self.origin(request)
         result = engine.submit(
-            JobRequest(provider=self.name, model=model, account=key, kind=params.generation_type,
-                       make_id=new_generation_id, cost=params.cents, output=spec, data=data,
-                       refund_failures=True,
-                       usage={"seconds": params.seconds, "resolution": params.resolution, "audio": params.audio}),
+            JobRequest(provider=self.name, model=model, account=key, kind=kind, make_id=new_generation_id,
+                       cost=cents, output=spec, data=data, refund_failures=True, usage=usage),
             decision.assignment, queue_when_busy=False)
         if isinstance(result, OverLimit):
             return self.over_limit(request, result)
@@ -257,9 +315,9 @@ class LumaDialect(Dialect):
             return wire.error(400, "Contains blacklisted words")
         prewarm_output(self.ctx, result)
         self._remember(result)
-        if params.callback_url is not None:
+        if callback_url is not None:
             self._watch(result, behaviour)
-        return json_response(wire.generation(result, QUEUED, created, None, None), status)
+        return result
 
     def _create_rate(self, key: str, model: str, behaviour, decision: RequestDecision) -> OverLimit | None:
         """A ``requests_per_minute`` set for one model counts that model's creates (Luma's RPM is on
@@ -287,6 +345,8 @@ class LumaDialect(Dialect):
     def _render(self, job: Job, state: str, origin: str, ttl: float) -> dict[str, Any]:
         if state != SUCCEEDED:
             return wire.generation(job, state, job.data["c"], None, None)
+        if isinstance(job.output, ImageSpec):
+            return wire.generation(job, state, job.data["c"], None, output_url(self.ctx, origin, job, 0, ttl))
         links = self.ctx.links
         signed = links.url("", job.id, THUMBNAIL, ttl, "jpg").partition("?")[2]
         return wire.generation(job, state, job.data["c"], links.url(origin, job.id, 0, ttl),
@@ -301,7 +361,8 @@ class LumaDialect(Dialect):
             return PlainTextResponse(f"This asset link is {'expired' if problem == 'expired' else 'not valid'}.",
                                      403)
         job = self.ctx.engine.get(self.name, job_id)
-        if job is None or job.state(self.ctx.engine.clock.now())[0] != SUCCEEDED:
+        if job is None or not isinstance(job.output, VideoSpec) or \
+                job.state(self.ctx.engine.clock.now())[0] != SUCCEEDED:
             return PlainTextResponse("No such asset.", 404)
         spec = ImageSpec(job.output.width, job.output.height, "jpeg", seed=int(job.id[:8], 16) % THUMBNAIL_VARIANTS)
         data = await self.ctx.media.get(spec)

@@ -6,7 +6,10 @@ that fits the schema but not the model (the documented prompt/loop/keyframe mess
 the model does not make) is a 400 with a string ``detail``.
 
 Costs are in USD cents (what ``GET /credits`` reports): Luma bills per pixel, so a model's price per second at
-720p is scaled by the output's pixel count.
+720p is scaled by the output's pixel count; Photon images are priced per megapixel.
+
+Photon image generations (``POST /generations/image``, ``.../image/reframe``) share the Generation object; their
+output is a still at the ratio with a 1080-pixel short side (Photon's "1080p" images), in ``assets.image``.
 """
 
 from __future__ import annotations
@@ -57,6 +60,25 @@ MODELS: dict[str, Model] = {m.name: m for m in (
     Model("ray-1-6", ("5s",), ("720p",), 8.0, concepts=False),
 )}
 SCHEMA_MODELS = tuple(MODELS)
+
+
+@dataclass(frozen=True)
+class ImageModel:
+    name: str
+    cents_per_megapixel: float
+
+
+# photon-1's price from the reference's price table; photon-flash-1 about a third of it, as resellers price them
+IMAGE_MODELS: dict[str, ImageModel] = {m.name: m for m in (
+    ImageModel("photon-1", 32.0),
+    ImageModel("photon-flash-1", 10.7),
+)}
+IMAGE_FORMATS = ("jpg", "png")
+IMAGE_SHORT_SIDE = "1080p"
+MAX_IMAGE_REFS = 4  # Photon takes up to four reference images
+DEFAULT_WEIGHT = 0.85
+DEFAULT_SYNC_TIMEOUT = 30.0
+MAX_SYNC_TIMEOUT = 60.0  # the SDK's read timeout: a longer hold could never be answered
 
 
 @dataclass(frozen=True)
@@ -321,18 +343,28 @@ def validate_edit(body: Any, kind: str) -> Params | Invalid:
         else:
             ratio = _literal(body, "aspect_ratio", RATIOS, required=True) or "16:9"
             request["aspect_ratio"] = ratio
-            for field in ("grid_position_x", "grid_position_y", "resized_height", "resized_width", "x_end",
-                          "x_start", "y_end", "y_start"):
-                value = body.get(field)
-                if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                    raise schema_error([field], "int_type", "Input should be a valid integer")
-                if value is not None and not 0 <= value <= 100_000:
-                    raise bad(f"{field} is out of range")
-                request[field] = value
+            request.update(_crop_fields(body))
         return Params(model=model, generation_type=kind, request=request, duration="5s", resolution="720p",
                       aspect_ratio=ratio, callback_url=callback_url)
     except Reject as exc:
         return exc.invalid
+
+
+CROP_FIELDS = ("grid_position_x", "grid_position_y", "resized_height", "resized_width", "x_end", "x_start", "y_end",
+               "y_start")
+
+
+def _crop_fields(body: dict) -> dict[str, int | None]:
+    """A reframe's placement of its source in the new frame (pixels)."""
+    out: dict[str, int | None] = {}
+    for field in CROP_FIELDS:
+        value = body.get(field)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise schema_error([field], "int_type", "Input should be a valid integer")
+        if value is not None and not 0 <= value <= 100_000:
+            raise bad(f"{field} is out of range")
+        out[field] = value
+    return out
 
 
 def validate_follow_up(body: Any, kind: str, source: Params) -> Params | Invalid:
@@ -363,6 +395,140 @@ def validate_follow_up(body: Any, kind: str, source: Params) -> Params | Invalid
         return Params(model=source.model, generation_type=kind, request=request, duration=source.duration,
                       resolution=resolution, aspect_ratio=source.aspect_ratio, callback_url=callback_url,
                       audio=audio)
+    except Reject as exc:
+        return exc.invalid
+
+
+@dataclass(frozen=True)
+class ImageParams:
+    model: ImageModel
+    generation_type: str  # image | reframe_image
+    request: dict[str, Any]
+    aspect_ratio: str
+    format: str  # jpg | png
+    callback_url: str | None
+    sync: bool = False
+    sync_timeout: float = DEFAULT_SYNC_TIMEOUT
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return size_of(IMAGE_SHORT_SIDE, self.aspect_ratio)
+
+    @property
+    def megapixels(self) -> float:
+        width, height = self.size
+        return width * height / 1e6
+
+    @property
+    def cents(self) -> float:
+        return round(self.model.cents_per_megapixel * self.megapixels, 2)
+
+
+def _number(body: dict, field: str, loc: list[Any], low: float, high: float) -> float | None:
+    value = body.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise schema_error(loc, "float_type", "Input should be a valid number")
+    if not low <= value <= high:
+        raise schema_error(loc, "less_than_equal" if value > high else "greater_than_equal",
+                           f"Input should be {'less' if value > high else 'greater'} than or equal to "
+                           f"{high if value > high else low}")
+    return float(value)
+
+
+def _weighted(value: Any, loc: list[Any]) -> dict[str, Any]:
+    ref = _object(value, loc)
+    url = _url(ref, "url", [*loc, "url"], required=True)
+    weight = _number(ref, "weight", [*loc, "weight"], 0.0, 1.0)
+    return {"url": url, "weight": DEFAULT_WEIGHT if weight is None else weight}
+
+
+def _refs(body: dict, field: str) -> list[dict[str, Any]] | None:
+    value = body.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise schema_error([field], "list_type", "Input should be a valid list")
+    if len(value) > MAX_IMAGE_REFS:
+        raise bad(f"Too many {field} images, maximum is {MAX_IMAGE_REFS}")
+    return [_weighted(item, [field, i]) for i, item in enumerate(value)]
+
+
+def _character_ref(body: dict) -> dict[str, Any] | None:
+    value = body.get("character_ref")
+    if value is None:
+        return None
+    identity = _object(_object(value, ["character_ref"]).get("identity0"), ["character_ref", "identity0"])
+    images = identity.get("images")
+    loc = ["character_ref", "identity0", "images"]
+    if not isinstance(images, list):
+        raise schema_error(loc, "list_type", "Input should be a valid list")
+    if not images:
+        raise bad("character_ref.identity0 needs at least one image")
+    if len(images) > MAX_IMAGE_REFS:
+        raise bad(f"Too many character_ref images, maximum is {MAX_IMAGE_REFS}")
+    urls = [_url({"u": url}, "u", [*loc, i], required=True) for i, url in enumerate(images)]
+    return {"identity0": {"images": urls}}
+
+
+def _image_model(body: dict) -> ImageModel:
+    name = _literal(body, "model", tuple(IMAGE_MODELS)) or "photon-1"
+    return IMAGE_MODELS[name]
+
+
+def _sync(body: dict) -> tuple[bool, float]:
+    sync = _bool(body, "sync")
+    timeout = _number(body, "sync_timeout", ["sync_timeout"], 0.0, 10**9)
+    return sync, min(DEFAULT_SYNC_TIMEOUT if timeout is None else timeout, MAX_SYNC_TIMEOUT)
+
+
+def validate_image(body: Any) -> ImageParams | Invalid:
+    """``POST /generations/image`` (``generations.image.create``)."""
+    try:
+        body = _object(body, [])
+        model = _image_model(body)
+        _literal(body, "generation_type", ("image",))
+        aspect_ratio = _literal(body, "aspect_ratio", RATIOS) or "16:9"
+        fmt = _literal(body, "format", IMAGE_FORMATS) or "jpg"
+        callback_url = _url(body, "callback_url")
+        image_ref = _refs(body, "image_ref")
+        style_ref = _refs(body, "style_ref")
+        character_ref = _character_ref(body)
+        modify = body.get("modify_image_ref")
+        modify_ref = _weighted(modify, ["modify_image_ref"]) if modify is not None else None
+        sync, sync_timeout = _sync(body)
+        prompt = _prompt(body, required=True)
+        request = {"generation_type": "image", "model": model.name, "prompt": prompt, "aspect_ratio": aspect_ratio,
+                   "callback_url": callback_url, "format": fmt, "image_ref": image_ref, "style_ref": style_ref,
+                   "character_ref": character_ref, "modify_image_ref": modify_ref}
+        return ImageParams(model=model, generation_type="image", request=request, aspect_ratio=aspect_ratio,
+                           format=fmt, callback_url=callback_url, sync=sync, sync_timeout=sync_timeout)
+    except Reject as exc:
+        return exc.invalid
+
+
+def validate_image_reframe(body: Any) -> ImageParams | Invalid:
+    """``POST /generations/image/reframe`` (``generations.image.reframe``): an image at another ratio."""
+    try:
+        body = _object(body, [])
+        _literal(body, "generation_type", ("reframe_image",), required=True)
+        name = _literal(body, "model", tuple(IMAGE_MODELS), required=True)
+        model = IMAGE_MODELS[name or "photon-1"]
+        aspect_ratio = _literal(body, "aspect_ratio", RATIOS, required=True) or "16:9"
+        media = body.get("media")
+        if media is None:
+            raise schema_error(["media"], "missing", "Field required")
+        media_url = _url(_object(media, ["media"]), "url", ["media", "url"], required=True)
+        fmt = _literal(body, "format", IMAGE_FORMATS) or "jpg"
+        callback_url = _url(body, "callback_url")
+        prompt = _prompt(body, required=False)
+        request: dict[str, Any] = {"generation_type": "reframe_image", "model": model.name,
+                                   "aspect_ratio": aspect_ratio, "media": {"url": media_url}, "format": fmt,
+                                   "callback_url": callback_url, "prompt": prompt}
+        request.update(_crop_fields(body))
+        return ImageParams(model=model, generation_type="reframe_image", request=request,
+                           aspect_ratio=aspect_ratio, format=fmt, callback_url=callback_url)
     except Reject as exc:
         return exc.invalid
 

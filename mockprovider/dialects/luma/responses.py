@@ -56,20 +56,25 @@ def failure_reason(job: Job, state: str) -> str | None:
     return FAILURES.get(reason, FAILURES["internal"])
 
 
+IMAGE_KINDS = frozenset({"image", "reframe_image"})
+
+
 def generation(job: Job, state: str, created: str, video_url: str | None, image_url: str | None
                ) -> dict[str, Any]:
-    """One Generation, as create, get, list, upscale, audio and the callbacks show it."""
+    """One Generation, as create, get, list, upscale, audio and the callbacks show it; an image generation's
+    still is in ``assets.image`` (its ``video`` null)."""
     data = job.data or {}
     request = dict(REQUEST_NULLS.get(job.kind, {}))
     request.update(data.get("r") or {})
     wire_state = STATE[state]
     return {
         "id": job.id,
-        "generation_type": "video",
+        "generation_type": "image" if job.kind in IMAGE_KINDS else "video",
         "state": wire_state,
         "failure_reason": failure_reason(job, state),
         "created_at": created,
-        "assets": {"video": video_url, "image": image_url, "progress_video": None} if video_url else None,
+        "assets": {"video": video_url, "image": image_url, "progress_video": None}
+        if video_url or image_url else None,
         "model": job.model,
         "request": request,
     }
@@ -83,6 +88,10 @@ REQUEST_NULLS: dict[str, dict[str, None]] = {
                                     "resized_height", "resized_width", "x_end", "x_start", "y_end", "y_start")),
     "upscale_video": dict.fromkeys(("callback_url",)),
     "add_audio": dict.fromkeys(("callback_url", "prompt", "negative_prompt")),
+    "image": dict.fromkeys(("prompt", "callback_url", "image_ref", "style_ref", "character_ref",
+                            "modify_image_ref")),
+    "reframe_image": dict.fromkeys(("callback_url", "prompt", "grid_position_x", "grid_position_y",
+                                    "resized_height", "resized_width", "x_end", "x_start", "y_end", "y_start")),
 }
 
 
