@@ -23,6 +23,7 @@ from ..base import Dialect
 from . import generation, personas, router, workflows
 from . import responses as wire
 from .models import IMAGE_TO_VIDEO, MODELS, TEXT_TO_VIDEO, validate
+from .persona_api import PersonaApi
 from .uploads import MAX_FILENAME, UPLOAD_PATH, Uploads
 from .usage import UsageBook, parse_range
 
@@ -46,7 +47,7 @@ OWNED = ("/v1/tasks", "/v1/uploads", "/v1/organization", "/v1/voices", "/v1/avat
          *(f"/v1/{endpoint}" for endpoint in generation.KIND), UPLOAD_PATH)
 
 
-class RunwayDialect(Dialect):
+class RunwayDialect(PersonaApi, Dialect):
     name = "runway"
     title = "Runway"
 
@@ -57,6 +58,7 @@ class RunwayDialect(Dialect):
         self.routers = router.RouterBook()
         self.personas = personas.PersonaBook()
         self._upload_rng = stream(ctx.settings.seed, "runway-uploads")
+        self._persona_rng = stream(ctx.settings.seed, "runway-personas")
 
     def routes(self) -> list[BaseRoute]:
         generations = [self.route(f"/v1/{endpoint}", self._generation_handler(endpoint), ["POST"], "create")
@@ -77,16 +79,7 @@ class RunwayDialect(Dialect):
             self.route("/v1/workflows/{workflow_id}", self.get_workflow, ["GET"], "account"),
             self.route("/v1/workflows/{workflow_id}", self.run_workflow, ["POST"], "create"),
             self.route("/v1/workflow_invocations/{invocation_id}", self.get_invocation, ["GET"], "status"),
-            self.route("/v1/voices", self.create_voice, ["POST"], "account"),
-            self.route("/v1/voices", self.list_voices, ["GET"], "account"),
-            self.route("/v1/voices/{voice_id}", self.get_voice, ["GET"], "account"),
-            self.route("/v1/voices/{voice_id}", self.update_voice, ["PATCH"], "account"),
-            self.route("/v1/voices/{voice_id}", self.delete_voice, ["DELETE"], "account"),
-            self.route("/v1/avatars", self.create_avatar, ["POST"], "account"),
-            self.route("/v1/avatars", self.list_avatars, ["GET"], "account"),
-            self.route("/v1/avatars/{avatar_id}", self.get_avatar, ["GET"], "account"),
-            self.route("/v1/avatars/{avatar_id}", self.update_avatar, ["PATCH"], "account"),
-            self.route("/v1/avatars/{avatar_id}", self.delete_avatar, ["DELETE"], "account"),
+            *self.persona_routes(),
             self.route("/v1/uploads", self.create_upload, ["POST"], "create"),
             Route(UPLOAD_PATH + "/{upload_id}", self.receive_upload, methods=["POST"]),
             self.route("/v1/tasks/{task_id}", self.get_task, ["GET"], "status"),
@@ -225,7 +218,7 @@ class RunwayDialect(Dialect):
         model = body.get("model") if isinstance(body, dict) else None
         behaviour = decision.assignment.profile.resolve(self.name, model if isinstance(model, str) else None)
         found = generation.validate(endpoint, body, lambda uri: self.uploads.find(uri, key, now), behaviour.fps,
-                                    lambda kind, ident: self.personas.has(key, kind, ident))
+                                    lambda kind, ident: self.personas.status(key, kind, ident, now))
         if isinstance(found, list):
             return wire.error(400, "Validation of body failed", issues=found)
         data = {"createdAt": wire.iso(engine.clock.epoch()), "in": found.inputs, "k": found.kind,
@@ -443,141 +436,14 @@ class RunwayDialect(Dialect):
         origin, ttl = self.origin(request), decision.behaviour.url_ttl
         return [output_url(self.ctx, origin, job, i, ttl) for i in range((job.data or {}).get("n", 1))]
 
-    # -- custom voices and avatars -------------------------------------------------------------------------
+    # -- custom voices, avatars and documents (persona_api.PersonaApi) ------------------------------------
+
+    def new_id(self) -> str:
+        return new_task_id(self._upload_rng)
 
     def _uri_check(self, key: str):
         now = self.ctx.engine.clock.now()
         return generation.Checker("", "", {}, lambda uri: self.uploads.find(uri, key, now)).uri
-
-    async def _persona_body(self, request: Request, decision: RequestDecision):
-        """(key, body) or Runway's error."""
-        key = self._check_headers(request, decision)
-        if isinstance(key, Response):
-            return key
-        body = await self._body(request)
-        return body if isinstance(body, Response) else (key, body)
-
-    async def create_voice(self, request: Request, decision: RequestDecision) -> Response:
-        found = await self._persona_body(request, decision)
-        if isinstance(found, Response):
-            return found
-        key, body = found
-        voices = self.personas.voices(key)
-        issues = personas.voice_issues(body, True, self._uri_check(key))
-        if not issues and len(voices) >= personas.MAX_PER_ACCOUNT:
-            issues = [generation.custom([], f"At most {personas.MAX_PER_ACCOUNT} voices per organization")]
-        if issues:
-            return wire.error(400, "Validation of body failed", issues=issues)
-        voice = personas.Voice(new_task_id(self._upload_rng), body["name"], body.get("description"),
-                               wire.iso(self.ctx.engine.clock.epoch()))
-        voices[voice.id] = voice
-        return json_response({"id": voice.id})
-
-    def _voice_of(self, request: Request, key: str) -> personas.Voice | Response:
-        found = self.personas.voices(key).get(request.path_params["voice_id"])
-        return found if found is not None else wire.error(404, "Voice not found.")
-
-    async def get_voice(self, request: Request, decision: RequestDecision) -> Response:
-        key = self._check_headers(request, decision)
-        if isinstance(key, Response):
-            return key
-        voice = self._voice_of(request, key)
-        return voice if isinstance(voice, Response) else json_response(voice.wire())
-
-    async def update_voice(self, request: Request, decision: RequestDecision) -> Response:
-        found = await self._persona_body(request, decision)
-        if isinstance(found, Response):
-            return found
-        key, body = found
-        voice = self._voice_of(request, key)
-        if isinstance(voice, Response):
-            return voice
-        issues = personas.voice_issues(body, False, self._uri_check(key))
-        if issues:
-            return wire.error(400, "Validation of body failed", issues=issues)
-        voice.name = body.get("name") or voice.name
-        if "description" in body:
-            voice.description = body["description"]
-        return json_response(voice.wire())
-
-    async def delete_voice(self, request: Request, decision: RequestDecision) -> Response:
-        key = self._check_headers(request, decision)
-        if isinstance(key, Response):
-            return key
-        voice = self._voice_of(request, key)
-        if isinstance(voice, Response):
-            return voice
-        self.personas.voices(key).pop(voice.id, None)
-        return no_content()
-
-    async def list_voices(self, request: Request, decision: RequestDecision) -> Response:
-        key = self._check_headers(request, decision)
-        if isinstance(key, Response):
-            return key
-        return self._page(request, [v.wire() for v in reversed(self.personas.voices(key).values())])
-
-    async def create_avatar(self, request: Request, decision: RequestDecision) -> Response:
-        found = await self._persona_body(request, decision)
-        if isinstance(found, Response):
-            return found
-        key, body = found
-        avatars, voices = self.personas.avatars(key), self.personas.voices(key)
-        issues = personas.avatar_issues(body, True, self._uri_check(key), voices)
-        if not issues and len(avatars) >= personas.MAX_PER_ACCOUNT:
-            issues = [generation.custom([], f"At most {personas.MAX_PER_ACCOUNT} avatars per organization")]
-        if issues:
-            return wire.error(400, "Validation of body failed", issues=issues)
-        stamp = wire.iso(self.ctx.engine.clock.epoch())
-        avatar = personas.Avatar(new_task_id(self._upload_rng), stamp, stamp,
-                                 {name: body[name] for name in personas.AVATAR_FIELDS if body.get(name) is not None})
-        avatars[avatar.id] = avatar
-        return json_response(avatar.wire(voices))
-
-    def _avatar_of(self, request: Request, key: str) -> personas.Avatar | Response:
-        found = self.personas.avatars(key).get(request.path_params["avatar_id"])
-        return found if found is not None else wire.error(404, "Avatar not found.")
-
-    async def get_avatar(self, request: Request, decision: RequestDecision) -> Response:
-        key = self._check_headers(request, decision)
-        if isinstance(key, Response):
-            return key
-        avatar = self._avatar_of(request, key)
-        return avatar if isinstance(avatar, Response) else json_response(avatar.wire(self.personas.voices(key)))
-
-    async def update_avatar(self, request: Request, decision: RequestDecision) -> Response:
-        found = await self._persona_body(request, decision)
-        if isinstance(found, Response):
-            return found
-        key, body = found
-        avatar = self._avatar_of(request, key)
-        if isinstance(avatar, Response):
-            return avatar
-        voices = self.personas.voices(key)
-        issues = personas.avatar_issues(body, False, self._uri_check(key), voices)
-        if issues:
-            return wire.error(400, "Validation of body failed", issues=issues)
-        avatar.fields.update({name: body[name] for name in personas.AVATAR_FIELDS if body.get(name) is not None})
-        if "startScript" in body and body["startScript"] is None:
-            avatar.fields.pop("startScript", None)
-        avatar.updated = wire.iso(self.ctx.engine.clock.epoch())
-        return json_response(avatar.wire(voices))
-
-    async def delete_avatar(self, request: Request, decision: RequestDecision) -> Response:
-        key = self._check_headers(request, decision)
-        if isinstance(key, Response):
-            return key
-        avatar = self._avatar_of(request, key)
-        if isinstance(avatar, Response):
-            return avatar
-        self.personas.avatars(key).pop(avatar.id, None)
-        return no_content()
-
-    async def list_avatars(self, request: Request, decision: RequestDecision) -> Response:
-        key = self._check_headers(request, decision)
-        if isinstance(key, Response):
-            return key
-        voices = self.personas.voices(key)
-        return self._page(request, [a.wire(voices) for a in reversed(self.personas.avatars(key).values())])
 
     async def create_upload(self, request: Request, decision: RequestDecision) -> Response:
         key = self._check_headers(request, decision)

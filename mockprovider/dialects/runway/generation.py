@@ -8,11 +8,7 @@ value here is the mock's own choice and is marked ``# mock`` (a test pins its be
 
 from __future__ import annotations
 
-import base64
-import binascii
-import ipaddress
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,9 +16,9 @@ from typing import Any
 from ...media.render import MAX_DURATION, VideoSpec
 from ...media.sound import AudioSpec
 from ...media.stills import ImageSpec
-from ...web.values import http_url
 from .catalog import FIELDS
-from .models import _MISSING, MAX_SEED, MAX_URL_LENGTH, custom, invalid_type, invalid_value, too_big
+from .models import _MISSING, MAX_SEED, asset_issues, custom, invalid_type, invalid_value, too_big
+from .personas import readiness_issue
 from .schema import check_fields
 
 VIDEO, IMAGE, AUDIO = "video", "image", "audio"
@@ -44,8 +40,6 @@ RECIPE_RATE = {VIDEO: 15, IMAGE: 5}  # mock: credits per second / per image; pri
 AVATAR_CREDITS = (2, 2, 6)  # prices.md: gwm1_avatars 2 up front + 2 per 6 s
 SPEECH_CHARS_PER_SECOND = 15
 FIELDS_WITH_CHOICES = {"recipes/multi_shot_video": ("duration",)}  # the SDK's enum already bounds it
-MAX_DATA_URI = 5 * 2**20
-DATA_URI = re.compile(r"^data:([a-z]+)/([a-z0-9.+-]+);base64,(.*)$", re.S | re.I)
 INPUT_SECONDS = 5.0  # mock: how long an input video is when we cannot know (external URL)
 
 # (min, max, default) for int durations; "auto" allowed where AUTO lists the model. Sources: SDK docstrings
@@ -145,7 +139,7 @@ class Generation:
 
 
 UploadLookup = Callable[[str], Any]  # runway:// URI -> Upload | str (why refused)
-Known = Callable[[str, str], bool]  # ("avatar" | "voice", id) -> whether the caller's account holds it
+Known = Callable[[str, str], "str | None"]  # ("avatar" | "voice", id) -> its status, None if not the caller's
 
 
 def _even(value: float) -> int:
@@ -192,9 +186,7 @@ class Checker:
         self.upload_sizes: list[int] = []
 
     def uri(self, value: Any, path: list, media: str) -> list[dict[str, Any]]:
-        if not isinstance(value, str):
-            return [invalid_type(path, "string", value)]
-        if value.startswith("runway://"):
+        if isinstance(value, str) and value.startswith("runway://"):
             found = self.uploads(value)
             if isinstance(found, str):
                 return [custom(path, found)]
@@ -202,27 +194,7 @@ class Checker:
                 return [custom(path, f"Expected a {media} asset, but the upload is {found.content_type}")]
             self.upload_sizes.append(found.size)
             return []
-        if value.startswith("data:"):
-            match = DATA_URI.match(value)
-            if not match or match.group(1).lower() != media:
-                return [custom(path, f"Data URIs here must be base64-encoded {media} files")]
-            try:
-                decoded = base64.b64decode(match.group(3), validate=True)
-            except (binascii.Error, ValueError):
-                return [custom(path, "The data URI is not valid base64")]
-            if len(decoded) > MAX_DATA_URI:
-                return [too_big(path, MAX_DATA_URI, "file", "Data URIs must be at most 5MB")]
-            return []
-        if len(value) > MAX_URL_LENGTH:
-            return [too_big(path, MAX_URL_LENGTH, "string", "URLs must be at most 2048 characters")]
-        parts = http_url(value, ("https",), MAX_URL_LENGTH)
-        if parts is None:
-            return [custom(path, "Invalid asset URI: must be an HTTPS URL, a runway:// upload URI or a data URI")]
-        try:
-            ipaddress.ip_address(parts.hostname)
-        except ValueError:
-            return []
-        return [custom(path, "Asset URLs must use a domain name, not an IP address")]
+        return asset_issues(value, path, media)
 
     def run(self) -> None:
         fields = FIELDS[self.endpoint][self.model]
@@ -290,13 +262,12 @@ class Checker:
 
     def _avatar(self) -> None:
         avatar, speech = self.body.get("avatar"), self.body.get("speech")
-        if isinstance(avatar, dict) and avatar.get("type") == "custom" and not self._known("avatar",
-                                                                                           avatar.get("avatarId")):
-            self.issues.append(custom(["avatar", "avatarId"], "Avatar not found"))
+        if isinstance(avatar, dict) and avatar.get("type") == "custom":
+            self._persona("avatar", avatar.get("avatarId"), ["avatar", "avatarId"])
         if isinstance(speech, dict):
             voice = speech.get("voice")
-            if isinstance(voice, dict) and voice.get("type") == "custom" and not self._known("voice", voice.get("id")):
-                self.issues.append(custom(["speech", "voice", "id"], "Voice not found"))
+            if isinstance(voice, dict) and voice.get("type") == "custom":
+                self._persona("voice", voice.get("id"), ["speech", "voice", "id"])
             text = speech.get("text")
             if speech.get("type") == "text" and isinstance(text, str):
                 if not text.strip():
@@ -307,8 +278,13 @@ class Checker:
                     self.issues.append(too_big(["speech", "text"], 5000, "string",
                                                "Too big: expected string to have <=5000 characters"))
 
-    def _known(self, kind: str, ident: Any) -> bool:
-        return isinstance(ident, str) and self.known is not None and self.known(kind, ident)
+    def _persona(self, kind: str, ident: Any, path: list) -> None:
+        """A custom voice or avatar must be the caller's, and READY."""
+        status = self.known(kind, ident) if isinstance(ident, str) and self.known is not None else None
+        if status is None:
+            self.issues.append(custom(path, f"{kind.capitalize()} not found"))
+        elif (issue := readiness_issue(kind, status, path)) is not None:
+            self.issues.append(issue)
 
     def _range(self, name: str, low: float, high: float) -> None:
         value = self.body.get(name)

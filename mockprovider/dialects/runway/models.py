@@ -22,7 +22,8 @@ MAX_PROMPT_UTF16 = 1000
 MAX_URL_LENGTH = 2048
 MAX_DATA_URI_BYTES = 5 * 2**20
 MAX_SEED = 4_294_967_295
-DATA_URI = re.compile(r"^data:(image/(?:png|jpeg|jpg|webp|gif));base64,(.*)$", re.S)
+DATA_URI = re.compile(r"^data:([a-z]+)/([a-z0-9.+-]+);base64,(.*)$", re.S | re.I)
+IMAGE_SUBTYPES = ("png", "jpeg", "jpg", "webp", "gif")
 
 GEN4_RATIOS = ("1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672")
 VEO_RATIOS = ("1280:720", "720:1280", "1080:1920", "1920:1080")
@@ -125,25 +126,28 @@ def custom(path: list, message: str) -> dict[str, Any]:
 _MISSING = object()
 
 
-def _check_uri(uri: Any, path: list) -> list[dict[str, Any]]:
-    if not isinstance(uri, str):
-        return [invalid_type(path, "string", uri)]
-    if uri.startswith("runway://"):
+def asset_issues(value: Any, path: list, media: str) -> list[dict[str, Any]]:
+    """Issues of one asset reference carrying ``media`` (image, video, audio): an HTTPS URL with a host name, a
+    base64 data URI of that media type, or a ``runway://`` URI (whose upload the caller checks)."""
+    if not isinstance(value, str):
+        return [invalid_type(path, "string", value)]
+    if value.startswith("runway://"):
         return []
-    if uri.startswith("data:"):
-        match = DATA_URI.match(uri)
-        if not match:
-            return [custom(path, "Data URIs must be base64-encoded images (png, jpeg, webp or gif)")]
+    if value.startswith("data:"):
+        match = DATA_URI.match(value)
+        if not match or match.group(1).lower() != media or (
+                media == "image" and match.group(2).lower() not in IMAGE_SUBTYPES):
+            return [custom(path, f"Data URIs here must be base64-encoded {media} files")]
         try:
-            decoded = base64.b64decode(match.group(2), validate=True)
+            decoded = base64.b64decode(match.group(3), validate=True)
         except (binascii.Error, ValueError):
             return [custom(path, "The data URI is not valid base64")]
         if len(decoded) > MAX_DATA_URI_BYTES:
             return [too_big(path, MAX_DATA_URI_BYTES, "file", "Data URIs must be at most 5MB")]
         return []
-    if len(uri) > MAX_URL_LENGTH:
+    if len(value) > MAX_URL_LENGTH:
         return [too_big(path, MAX_URL_LENGTH, "string", "URLs must be at most 2048 characters")]
-    parts = http_url(uri, ("https",), MAX_URL_LENGTH)
+    parts = http_url(value, ("https",), MAX_URL_LENGTH)
     if parts is None:
         return [custom(path, "Invalid asset URI: must be an HTTPS URL, a runway:// upload URI or a data URI")]
     try:
@@ -155,7 +159,7 @@ def _check_uri(uri: Any, path: list) -> list[dict[str, Any]]:
 
 def _check_prompt_image(value: Any, model: Model) -> list[dict[str, Any]]:
     if isinstance(value, str):
-        return _check_uri(value, ["promptImage"])
+        return asset_issues(value, ["promptImage"], "image")
     if not isinstance(value, list):
         return [invalid_type(["promptImage"], "string | array", value)]
     if not 1 <= len(value) <= len(model.positions):
@@ -168,7 +172,7 @@ def _check_prompt_image(value: Any, model: Model) -> list[dict[str, Any]]:
             issues.append(invalid_type(["promptImage", i], "object", item))
             continue
         if "uri" in item:
-            issues += _check_uri(item["uri"], ["promptImage", i, "uri"])
+            issues += asset_issues(item["uri"], ["promptImage", i, "uri"], "image")
         else:
             issues.append(invalid_type(["promptImage", i, "uri"], "string", _MISSING))
         position = item.get("position", _MISSING)
