@@ -62,6 +62,8 @@ BODIES = {
                                                              "prompt": "a warm low voice, slightly raspy"}},
     "/v1/avatars": {"name": "a", "personality": "kind", "referenceImage": IMAGE, "startScript": "hi",
                     "imageProcessing": "none", "voice": {"type": "runway-live-preset", "presetId": "mia"}},
+    "/v1/voices/preview": {"model": "eleven_multilingual_ttv_v2", "prompt": "a calm voice for a museum guide"},
+    "/v1/documents": {"name": "FAQ", "content": "# Returns\nWithin 30 days."},
     "/v1/uploads": {"filename": "a.png", "type": "ephemeral"},
     "/v1/organization/usage": {"startDate": "2026-11-01", "beforeDate": "2026-12-01"},
 }
@@ -109,10 +111,34 @@ def test_raw_bodies(fuzzer, body, endpoint):
 @given(ident=st.text(min_size=1, max_size=80))
 def test_workflow_and_invocation_ids(fuzzer, ident):
     from urllib.parse import quote
-    for path in ("/v1/workflows/", "/v1/workflow_invocations/", "/v1/voices/", "/v1/avatars/"):
+    for path in ("/v1/workflows/", "/v1/workflow_invocations/", "/v1/voices/", "/v1/avatars/", "/v1/documents/"):
         reply = fuzzer.expect_clean(fuzzer.request("GET", path + quote(ident, safe=""), HEADERS, b""))
         # an id ending in "/" (sent as %2F, decoded by the server) is Starlette's trailing-slash redirect
         assert reply.status in (200, 404) or (reply.status == 307 and ident.endswith("/")), reply.text()[:300]
+
+
+PATCHES = {"/v1/voices/": "/v1/voices", "/v1/avatars/": "/v1/avatars", "/v1/documents/": "/v1/documents"}
+
+
+@FUZZ_SETTINGS
+@given(data=st.data(), item=st.sampled_from(sorted(PATCHES)))
+def test_updates_of_a_real_item(fuzzer, data, item):
+    """PATCH bodies against an item that exists: Runway's 4xx or the updated item (200, a document 204)."""
+    made = fuzzer.request("POST", PATCHES[item], HEADERS, json.dumps(BODIES[PATCHES[item]]).encode())
+    assert made.status == 200, made.text()[:300]
+    body = data.draw(mutated_bodies(BODIES[PATCHES[item]]))
+    reply = fuzzer.expect_clean(fuzzer.request("PATCH", item + json.loads(made.body)["id"], HEADERS, body))
+    assert reply.status in (200, 204, 400, 413), reply.text()[:300]
+    fuzzer.request("DELETE", item + json.loads(made.body)["id"], HEADERS, b"")
+
+
+@FUZZ_SETTINGS
+@given(query=st.dictionaries(st.sampled_from(["limit", "cursor", "sort", "order"]), st.text(max_size=30)))
+def test_list_queries(fuzzer, query):
+    from urllib.parse import urlencode
+    for path in ("/v1/voices", "/v1/avatars", "/v1/documents"):
+        reply = fuzzer.expect_clean(fuzzer.request("GET", f"{path}?{urlencode(query)}", HEADERS, b""))
+        assert reply.status in (200, 400), reply.text()[:300]
 
 
 @FUZZ_SETTINGS
