@@ -75,6 +75,7 @@ def _number(kind: type, minimum: float | None = None, maximum: float | None = No
 
 
 PORT = _number(int, 1, 65535)
+MAX_WORKERS = 64
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
@@ -125,6 +126,9 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--state", type=_state_url, default=_env("STATE", "memory"),
                    help="where shared state lives: memory (this process) or redis://HOST:PORT/DB, shared by "
                         "replicas and workers [MOCKPROVIDER_STATE]")
+    p.add_argument("--workers", type=_number(int, 1, MAX_WORKERS), default=_env("WORKERS", "1"),
+                   help="processes serving the same port (and --tls-port), sharing the state in Redis: needs "
+                        "--state redis://...; a worker that dies is replaced [MOCKPROVIDER_WORKERS]")
     p.add_argument("--media-dir", type=Path, default=_env("MEDIA_DIR"),
                    help="disk cache for rendered MP4s [MOCKPROVIDER_MEDIA_DIR]")
     p.add_argument("--media-bitrate", choices=("small", "realistic"), default=_env("MEDIA_BITRATE", "small"),
@@ -198,11 +202,15 @@ def settings_from(args: argparse.Namespace) -> Settings:
                            "toxiproxy_url": args.toxiproxy_url})
 
 
-def _banner(app, settings: Settings, tls=None) -> str:
+def _banner(app, settings: Settings, tls=None, workers: int = 1) -> str:
     origin = settings.public_url or f"http://{settings.host}:{settings.port}"
+    if workers > 1:
+        seed = (f"{workers} workers, each its own seed"
+                + (f" derived from {settings.seed}" if settings.seed is not None else "") + " (/__mock/health)")
+    else:
+        seed = f"seed: {app.engine.seed}{'' if app.engine.fixed_seed else ' (random; --seed replays)'}"
     lines = [f"mockprovider {__version__} on {origin}  (profile: {app.engine.selector.active.profile.name}, "
-             f"seed: {app.engine.seed}{'' if app.engine.fixed_seed else ' (random; --seed replays)'}, "
-             f"time scale: {settings.time_scale:g})"]
+             f"{seed}, time scale: {settings.time_scale:g}, state: {app.ctx.state.redacted})"]
     for name, urls in app.base_urls(origin).items():
         for how, url in urls.items():
             lines.append(f"  {name:<8} {how:<22} {url}")
@@ -250,7 +258,21 @@ def port_problem(host: str, port: int) -> str | None:
     return None
 
 
-def serve(settings: Settings, log_level: str = "info") -> int:
+def workers_problem(settings: Settings, workers: int) -> str | None:
+    """Why ``--workers`` cannot be used with these settings, else None."""
+    if workers <= 1:
+        return None
+    if settings.state == "memory":
+        return (f"--workers {workers} needs --state redis://HOST:PORT/DB (or MOCKPROVIDER_STATE): each worker is "
+                "its own process, and only Redis lets them share jobs, limits and profiles")
+    if settings.extra.get("proxy"):
+        return ("--proxy cannot run with --workers: the chaos proxy keeps its proxies and toxics in one process and "
+                "binds each proxy's port; run `mockprovider proxy` beside the workers and give them "
+                "--toxiproxy-url http://HOST:8474, which every worker drives")
+    return None
+
+
+def serve(settings: Settings, log_level: str = "info", workers: int = 1) -> int:
     from .app import create_app
     from .web.protocol import raise_fd_limit
 
@@ -286,25 +308,39 @@ def serve(settings: Settings, log_level: str = "info") -> int:
         except (ValueError, OSError) as exc:
             print(f"mockprovider: cannot start TLS: {exc}", file=sys.stderr)
             return 2
-    from uvicorn._compat import asyncio_run
-
-    from .serving import serve_all, servers
-
     if limits is not None and limits[1] > limits[0]:
         logging.getLogger("mockprovider").debug("open-file limit raised from %s to %s", *limits)
     uvicorn_level = "debug" if log_level == "debug" else "warning"
+    if workers > 1:
+        return serve_workers(app, settings, tls, workers, log_level, uvicorn_level)
+    from uvicorn._compat import asyncio_run
+
+    from .serving import GC_THRESHOLDS, serve_all, servers
+
     main_server, companions = servers(app, settings, tls, log_level=uvicorn_level, access_log=settings.access_log,
                                       timeout_keep_alive=75, backlog=4096)
     if settings.access_log:
         logging.getLogger("uvicorn.access").setLevel("INFO")  # uvicorn set it to its own level
     print(_banner(app, settings, tls), flush=True)
-    # Thousands of requests held open by latency profiles keep hundreds of thousands of objects alive; a full
-    # sweep over them stalls the event loop for hundreds of ms. Sweep the oldest generation 100x less often
-    # (bench/bench_held.py: loop lag p99 90 ms -> 7 ms; bench/bench_soak.py: memory still flat).
-    gc.set_threshold(700, 10, 1000)
+    gc.set_threshold(*GC_THRESHOLDS)
     # uvicorn's own loop choice: uvloop where installed
     asyncio_run(serve_all(main_server, companions), loop_factory=main_server.config.get_loop_factory())
     return 0
+
+
+def serve_workers(app, settings: Settings, tls, workers: int, log_level: str, uvicorn_level: str) -> int:
+    """The banner once, then uvicorn's supervisor over ``workers`` processes (mockprovider/serving.py); its
+    own lines (a worker died, was replaced) are logged with ours."""
+    from .serving import WorkerConfig, run_workers
+
+    config = WorkerConfig(settings, workers, tls, log_level, log_level=uvicorn_level,
+                          access_log=settings.access_log, timeout_keep_alive=75, backlog=4096)
+    supervisor_log = logging.getLogger("uvicorn.error")
+    supervisor_log.handlers[:] = logging.getLogger("mockprovider").handlers
+    supervisor_log.setLevel(log_level.upper())
+    supervisor_log.propagate = False
+    print(_banner(app, settings, tls, workers), flush=True)
+    return run_workers(config)
 
 
 def profiles_command(args: argparse.Namespace) -> int:
@@ -359,7 +395,10 @@ def main(argv: list[str] | None = None) -> int:
             settings = settings_from(args)
         except ValueError as exc:
             parser.error(str(exc))
-        return serve(settings, args.log_level)
+        problem = workers_problem(settings, args.workers)
+        if problem is not None:
+            parser.error(problem)
+        return serve(settings, args.log_level, args.workers)
     if args.command == "report":
         from .insight.table import report_command
 
