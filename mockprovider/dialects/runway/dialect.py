@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from functools import lru_cache
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -24,7 +25,7 @@ from . import generation, personas, router, workflows
 from . import responses as wire
 from .models import IMAGE_TO_VIDEO, MODELS, TEXT_TO_VIDEO, validate
 from .persona_api import PersonaApi
-from .uploads import MAX_FILENAME, UPLOAD_PATH, Uploads
+from .uploads import LIFETIME, MAX_FILENAME, MAX_UPLOADS, UPLOAD_PATH, Uploads
 from .usage import UsageBook, parse_range
 
 API_VERSION = "2024-11-06"
@@ -53,7 +54,7 @@ class RunwayDialect(PersonaApi, Dialect):
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
-        self.uploads = Uploads()
+        self.uploads = Uploads(ctx.state.table("runway:uploads", MAX_UPLOADS, ttl=LIFETIME))
         self.usage = UsageBook()
         self.routers = router.RouterBook()
         self.personas = personas.PersonaBook()
@@ -94,8 +95,11 @@ class RunwayDialect(PersonaApi, Dialect):
     def owns(self, path: str) -> bool:
         return path.startswith(OWNED)
 
-    def reset(self) -> None:
-        self.uploads.reset()
+    async def startup(self) -> None:
+        await self.uploads.start(self.ctx.state)
+
+    async def reset(self) -> None:
+        await self.uploads.reset()
         self.usage.reset()
         self.routers.reset()
         self.personas.reset()
@@ -162,7 +166,7 @@ class RunwayDialect(PersonaApi, Dialect):
         params = validate(body, endpoint)
         if not isinstance(params, list):
             now = self.ctx.engine.clock.now()
-            checker = generation.Checker(endpoint, "", body, lambda uri: self.uploads.find(uri, key, now))
+            checker = generation.Checker(endpoint, "", body, await self.uploads.finder(body, key, now))
             params = generation.upload_issues(body, checker) or params
         if isinstance(params, list):
             return wire.error(400, "Validation of body failed", issues=params)
@@ -217,7 +221,7 @@ class RunwayDialect(PersonaApi, Dialect):
         now = engine.clock.now()
         model = body.get("model") if isinstance(body, dict) else None
         behaviour = decision.assignment.profile.resolve(self.name, model if isinstance(model, str) else None)
-        found = generation.validate(endpoint, body, lambda uri: self.uploads.find(uri, key, now), behaviour.fps,
+        found = generation.validate(endpoint, body, await self.uploads.finder(body, key, now), behaviour.fps,
                                     lambda kind, ident: self.personas.status(key, kind, ident, now))
         if isinstance(found, list):
             return wire.error(400, "Validation of body failed", issues=found)
@@ -250,7 +254,7 @@ class RunwayDialect(PersonaApi, Dialect):
                 return body
             engine = self.ctx.engine
             now = engine.clock.now()
-            checker = generation.Checker("", "", {}, lambda uri: self.uploads.find(uri, key, now))
+            checker = generation.Checker("", "", {}, await self.uploads.finder(body, key, now))
             issues = router.input_issues(kind, body, checker.uri)
             if issues:
                 return wire.error(400, "Validation of body failed", issues=issues)
@@ -406,7 +410,7 @@ class RunwayDialect(PersonaApi, Dialect):
         engine = self.ctx.engine
         now = engine.clock.now()
         behaviour = decision.assignment.profile.resolve(self.name, spec.get("model"))
-        found = generation.validate(flow.endpoint, spec, lambda uri: self.uploads.find(uri, key, now), behaviour.fps)
+        found = generation.validate(flow.endpoint, spec, await self.uploads.finder(spec, key, now), behaviour.fps)
         if isinstance(found, list):
             return wire.error(400, "Validation of body failed", issues=workflows.relocate(found, origin))
         result = engine.submit(
@@ -441,9 +445,9 @@ class RunwayDialect(PersonaApi, Dialect):
     def new_id(self) -> str:
         return new_task_id(self._upload_rng)
 
-    def _uri_check(self, key: str):
+    async def _uri_check(self, key: str, body: Any):
         now = self.ctx.engine.clock.now()
-        return generation.Checker("", "", {}, lambda uri: self.uploads.find(uri, key, now)).uri
+        return generation.Checker("", "", {}, await self.uploads.finder(body, key, now)).uri
 
     async def create_upload(self, request: Request, decision: RequestDecision) -> Response:
         key = self._check_headers(request, decision)
@@ -466,9 +470,8 @@ class RunwayDialect(PersonaApi, Dialect):
         if issues:
             return wire.error(400, "Validation of body failed", issues=issues)
         engine = self.ctx.engine
-        bits = self._upload_rng.getrandbits(128)
-        return json_response(self.uploads.create(key, body["filename"], engine.clock.now(), bits,
-                                                 self.origin(request)))
+        return json_response(await self.uploads.create(key, body["filename"], engine.clock.now(),
+                                                       self._upload_rng, self.origin(request)))
 
     async def receive_upload(self, request: Request) -> Response:
         return await self.uploads.receive(request, self.ctx.engine.clock.now())

@@ -142,7 +142,7 @@ class PersonaApi:
         if isinstance(found, Response):
             return found
         key, body = found
-        issues = personas.voice_issues(body, True, self._uri_check(key))
+        issues = personas.voice_issues(body, True, await self._uri_check(key, body))
         if issues:
             return wire.error(400, "Validation of body failed", issues=issues)
         full = self._full("voice", key)
@@ -162,7 +162,7 @@ class PersonaApi:
         if isinstance(looked, Response):
             return looked
         voice = looked[1]
-        issues = personas.voice_issues(body, False, self._uri_check(key))
+        issues = personas.voice_issues(body, False, await self._uri_check(key, body))
         if issues:
             return wire.error(400, "Validation of body failed", issues=issues)
         voice.name = body.get("name") or voice.name
@@ -202,7 +202,7 @@ class PersonaApi:
         if isinstance(found, Response):
             return found
         key, body = found
-        issues = personas.avatar_issues(body, True, self._uri_check(key), self.personas.voices(key),
+        issues = personas.avatar_issues(body, True, await self._uri_check(key, body), self.personas.voices(key),
                                         self.personas.documents(key))
         if issues:
             return wire.error(400, "Validation of body failed", issues=issues)
@@ -225,7 +225,7 @@ class PersonaApi:
         if isinstance(looked, Response):
             return looked
         avatar = looked[1]
-        issues = personas.avatar_issues(body, False, self._uri_check(key), self.personas.voices(key),
+        issues = personas.avatar_issues(body, False, await self._uri_check(key, body), self.personas.voices(key),
                                         self.personas.documents(key))
         if issues:
             return wire.error(400, "Validation of body failed", issues=issues)

@@ -4,16 +4,21 @@ Step 1, ``POST /v1/uploads`` ``{filename, type: "ephemeral"}``, answers ``{runwa
 presigned POST policy. Step 2 is an unauthenticated multipart POST of ``fields`` plus a ``file`` part to
 ``uploadUrl`` (ours, under ``/__uploads/runway/``), answered 204 the way a storage bucket does. Only a URI whose
 upload completed, for the same account, within its 24 h lifetime, is accepted afterwards.
+
+Uploads are kept in a state table and the policy is signed with a secret every replica shares, so step 2 and
+the generation that uses the URI may land on replicas other than the one that answered step 1.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import re
 import secrets
-from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,6 +33,7 @@ MAX_BYTES = 200 * 2**20
 MAX_UPLOADS = 10_000
 MAX_FILENAME = 255
 URI = re.compile(r"^runway://upload/([0-9a-f]{32})$")
+MAX_URIS = 64  # runway:// URIs looked up per request body; more are refused as unknown
 
 
 @dataclass
@@ -56,29 +62,45 @@ def s3_error(status: int, code: str, message: str) -> Response:
 
 
 class Uploads:
-    def __init__(self, secret: bytes | None = None) -> None:
+    def __init__(self, table: Any, secret: bytes | None = None) -> None:
         self._secret = secret or secrets.token_bytes(32)
-        self._uploads: OrderedDict[str, Upload] = OrderedDict()
+        self._uploads = table
 
-    def reset(self) -> None:
-        self._uploads.clear()
+    async def start(self, state: Any) -> None:
+        """Sign policies with the secret every replica shares (with a shared state backend)."""
+        if state.shared:
+            self._secret = await state.secret("runway-uploads")
+
+    async def reset(self) -> None:
+        await self._uploads.clear()
 
     def _policy(self, upload_id: str) -> str:
         return hmac.new(self._secret, upload_id.encode(), hashlib.sha256).hexdigest()
 
-    def create(self, account: str, filename: str, now: float, rng_bits: int, origin: str) -> dict[str, object]:
-        upload_id = f"{rng_bits:032x}"
-        self._uploads[upload_id] = Upload(upload_id, account, filename, now)
-        while len(self._uploads) > MAX_UPLOADS:
-            self._uploads.popitem(last=False)
+    async def _get(self, upload_id: str) -> Upload | None:
+        found = await self._uploads.get(upload_id)
+        return None if found is None else Upload(**found)
+
+    async def create(self, account: str, filename: str, now: float, rng: Any, origin: str) -> dict[str, object]:
+        upload_id, _ = await self._uploads.add_new(
+            lambda r: f"{r.getrandbits(128):032x}", rng,
+            lambda made: dataclasses.asdict(Upload(made, account, filename, now)))
         return {"runwayUri": URI_PREFIX + upload_id, "uploadUrl": f"{origin}{UPLOAD_PATH}/{upload_id}",
                 "fields": {"key": f"ephemeral/{upload_id}/{filename}", "policy": self._policy(upload_id),
                            "x-amz-algorithm": "AWS4-HMAC-SHA256"}}
 
-    def find(self, uri: str, account: str, now: float) -> Upload | str:
-        """The completed upload a ``runway://`` URI names, or why it is refused."""
+    async def finder(self, body: Any, account: str, now: float) -> Callable[[str], Upload | str]:
+        """What ``find`` answers for each ``runway://`` URI in ``body``, looked up at once: validation
+        asks synchronously, deep in the body."""
+        ids = {m.group(1) for m in (URI.match(u) for u in _upload_uris(body)) if m}
+        found = {k: Upload(**v) for k, v in (await self._uploads.get_many(ids)).items()} if ids else {}
+        return lambda uri: self.find(uri, account, now, found)
+
+    @staticmethod
+    def find(uri: str, account: str, now: float, known: dict[str, Upload]) -> Upload | str:
+        """The completed upload a ``runway://`` URI names (among ``known``), or why it is refused."""
         match = URI.match(uri)
-        upload = self._uploads.get(match.group(1)) if match else None
+        upload = known.get(match.group(1)) if match else None
         if upload is None or upload.account != account:
             return "Invalid Runway upload URI: no upload with this URI exists for your organization"
         if not upload.done:
@@ -89,7 +111,8 @@ class Uploads:
 
     async def receive(self, request: Request, now: float) -> Response:
         """Step 2: the multipart POST to ``uploadUrl`` (no auth; the policy field proves the URL came from us)."""
-        upload = self._uploads.get(request.path_params["upload_id"])
+        upload_id = request.path_params["upload_id"]
+        upload = await self._get(upload_id) if len(upload_id) == 32 else None
         if upload is None:
             return s3_error(404, "NoSuchUpload", "The specified upload does not exist.")
         if now - upload.created > LIFETIME:
@@ -120,4 +143,22 @@ class Uploads:
         upload.content_type = file.content_type
         upload.size = file.size
         upload.done = True
+        await self._uploads.set(upload.id, dataclasses.asdict(upload))
         return Response(status_code=204)
+
+
+def _upload_uris(value: Any) -> list[str]:
+    """The ``runway://upload/`` strings anywhere in a request body (at most MAX_URIS of them)."""
+    found: list[str] = []
+    stack, seen = [value], 0
+    while stack and seen < 10_000 and len(found) < MAX_URIS:
+        item = stack.pop()
+        seen += 1
+        if isinstance(item, str):
+            if item.startswith(URI_PREFIX):
+                found.append(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
