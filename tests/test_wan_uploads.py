@@ -4,6 +4,7 @@ oss:// URLs not uploaded by the key (or without the header) are refused; the sto
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 
@@ -14,6 +15,7 @@ from dashscope import VideoSynthesis
 from kling_client import png_base64, probe_mp4
 
 from mockprovider.dialects.wan.uploads import Upload, UploadStore
+from mockprovider.state import Backend
 from mockprovider.testing import MockServer
 
 KEY = "sk-upload-1"
@@ -130,11 +132,12 @@ def test_upload_refusals(server):
 
 
 def test_store_is_bounded_and_evicts_oldest_first():
-    store = UploadStore(max_files=3, max_bytes=1000)
-    for i in range(5):
-        store.put(f"k{i}", Upload("a", 10, "image/png"))
-    assert len(store) == 3 and store.get("k0") is None and store.get("k4") is not None
-    store.put("big", Upload("a", 990, "image/png"))
-    assert store.get("k2") is None and store.get("k4") is not None and store.get("big") is not None
-    store.put("huge", Upload("a", 1001, "image/png"))
-    assert len(store) == 0  # a file over the whole cap evicts everything, itself included
+    async def scenario() -> None:
+        store = UploadStore(Backend(), max_files=3)
+        for i in range(5):
+            assert await store.add(f"k{i}", Upload("a", 10, "image/png", (640, 480)))
+        assert not await store.add("k4", Upload("b", 1, "image/png"))  # OSS's forbid-overwrite
+        found = await store.get_many([f"k{i}" for i in range(5)])
+        assert sorted(found) == ["k2", "k3", "k4"] and found["k4"] == Upload("a", 10, "image/png", (640, 480))
+
+    asyncio.run(scenario())

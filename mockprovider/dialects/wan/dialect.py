@@ -59,7 +59,7 @@ class WanDialect(Dialect):
         self._max_tasks = ctx.settings.max_jobs
         self._tasks: dict[str, deque[str]] = {}  # account -> task ids, oldest first
         self._upload_ids = stream(ctx.engine.seed, self.name, "uploads")
-        self.uploads = UploadStore()
+        self.uploads = UploadStore(ctx.state)
 
     # -- the dialect contract -------------------------------------------------------------------------------
 
@@ -111,11 +111,11 @@ class WanDialect(Dialect):
         # submission_rate (the documented "RPS limit for task submission") and anything else
         return wire.error(rid, 429, "Throttling", "Requests throttling triggered.")
 
-    def reset(self) -> None:
+    async def reset(self) -> None:
         self._request_ids = stream(self.ctx.engine.seed, self.name, "request_ids")
         self._tasks.clear()
         self._upload_ids = stream(self.ctx.engine.seed, self.name, "uploads")
-        self.uploads.clear()
+        await self.uploads.clear()
 
     # -- auth -----------------------------------------------------------------------------------------------
 
@@ -149,11 +149,13 @@ class WanDialect(Dialect):
             if exc.status == 413:
                 return wire.error(self.request_id(), 413, "BadRequest.TooLarge", exc.message)
             return wire.error(self.request_id(), 400, "InvalidParameter", exc.message)
+        urls = oss_urls(body.get("input")) if isinstance(body, dict) else []
+        uploaded = await self.uploads.get_many([u[len("oss://"):] for u in urls or ()])
         try:
-            params = validate(body, path, lambda url: self._uploaded_image(key, url))
+            params = validate(body, path, lambda url: self._uploaded_image(key, url, uploaded))
         except Invalid as exc:
             return wire.error(self.request_id(), exc.status, exc.code, exc.message)
-        refused = self._check_oss(request, key, body.get("input"))
+        refused = self._check_oss(request, key, urls, uploaded)
         if refused is not None:
             return refused
         model = params.model
@@ -177,15 +179,16 @@ class WanDialect(Dialect):
         return json_response({"output": {"task_status": "PENDING", "task_id": result.id},
                               "request_id": self.request_id()})
 
-    def _uploaded_image(self, key: str, url: str) -> tuple[int, int] | None:
+    def _uploaded_image(self, key: str, url: str, uploaded: dict[str, Upload]) -> tuple[int, int] | None:
         """The pixel size of an image this key uploaded (read at upload), so that the output follows its
         orientation as it does an inline image's."""
-        upload = self.uploads.get(url[len("oss://"):])
+        upload = uploaded.get(url[len("oss://"):])
         return upload.image if upload is not None and upload.account == key else None
 
-    def _check_oss(self, request: Request, key: str, inputs: Any) -> Response | None:
-        """``oss://`` inputs must name files this key uploaded, and be sent with the resolve header."""
-        urls = oss_urls(inputs)
+    def _check_oss(self, request: Request, key: str, urls: list[str] | None, uploaded: dict[str, Upload]
+                   ) -> Response | None:
+        """``oss://`` inputs (``urls``, found in the body's input) must name files this key uploaded
+        (``uploaded``), and be sent with the resolve header."""
         if urls is None:
             return wire.error(self.request_id(), 400, "InvalidParameter", "Too many oss:// URLs in input.")
         if not urls:
@@ -195,7 +198,7 @@ class WanDialect(Dialect):
                               "The media format is not supported or incorrect for the data inspection: oss:// URLs "
                               "need the X-DashScope-OssResourceResolve: enable header.")
         for url in urls:
-            upload = self.uploads.get(url[len("oss://"):])
+            upload = uploaded.get(url[len("oss://"):])
             if upload is None or upload.account != key:
                 return wire.error(self.request_id(), 400, "InvalidParameter.DataInspection",
                                   "Download the media resource timed out during the data inspection process.")
@@ -221,7 +224,7 @@ class WanDialect(Dialect):
         access = "LTAI" + "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
                                   for _ in range(20))
         upload_dir = f"dashscope-instant/{uuid4_text(rng).replace('-', '')}/{uuid4_text(rng)}"
-        self.uploads.grant(access, Policy(key, upload_dir, now + POLICY_TTL))
+        await self.uploads.grant(access, Policy(key, upload_dir, now + POLICY_TTL))
         output = {"policy": uuid4_text(rng).replace("-", ""), "signature": uuid4_text(rng).replace("-", "")[:28],
                   "upload_dir": upload_dir, "upload_host": self.origin(request) + UPLOAD_PATH,
                   "expire_in_seconds": int(POLICY_TTL), "max_file_size_mb": MAX_FILE_BYTES // 2**20,
@@ -243,7 +246,7 @@ class WanDialect(Dialect):
             return wire.error(self.request_id(), 400, "InvalidParameter", str(exc))
         fields = {p.name: p.value.decode("utf-8", "replace") for p in parts if p.filename is None}
         files = [p for p in parts if p.filename is not None and p.name == "file"]
-        policy = self.uploads.policy(fields.get("OSSAccessKeyId", ""), self.ctx.engine.clock.now())
+        policy = await self.uploads.policy(fields.get("OSSAccessKeyId", ""), self.ctx.engine.clock.now())
         if policy is None or not fields.get("policy") or not fields.get("Signature"):
             return wire.error(self.request_id(), 403, "AccessDenied", "Invalid according to Policy: the upload "
                                                                       "policy is unknown or has expired.")
@@ -254,12 +257,12 @@ class WanDialect(Dialect):
         if len(files) != 1:
             return wire.error(self.request_id(), 400, "InvalidParameter", "The form must hold one file part "
                                                                           "named file.")
-        if self.uploads.get(name) is not None:
-            return wire.error(self.request_id(), 409, "FileAlreadyExists", "The object you specified already "
-                                                                           "exists and can not be overwritten.")
         part = files[0]
         content_type = fields.get("x-oss-content-type") or part.content_type or "application/octet-stream"
-        self.uploads.put(name, Upload(policy.account, part.size, content_type[:200], image_size(bytes(part.head))))
+        upload = Upload(policy.account, part.size, content_type[:200], image_size(bytes(part.head)))
+        if not await self.uploads.add(name, upload):
+            return wire.error(self.request_id(), 409, "FileAlreadyExists", "The object you specified already "
+                                                                           "exists and can not be overwritten.")
         return Response(status_code=200)
 
     def _data(self, params: Params) -> dict[str, Any]:

@@ -1,18 +1,17 @@
 """DashScope's temporary storage for local files (what ``dashscope.utils.oss_utils`` uses): an upload policy per key
 from ``GET /api/v1/uploads?action=getPolicy``, a multipart POST of the file to the policy's ``upload_host`` (here, on
 our own host), then ``oss://<upload_dir>/<name>`` in the create body. Only the files' metadata is kept (an image's
-pixel size among it, read from its first bytes), bounded in count and total bytes, oldest evicted first."""
+pixel size among it, read from its first bytes), bounded in count, oldest evicted first. Policies and files are in
+state tables: the policy from one replica, the upload to another and the create on a third agree."""
 
 from __future__ import annotations
 
 import posixpath
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 MAX_FILE_BYTES = 100 * 2**20  # the policy's max_file_size_mb
 MAX_FILES = 10_000
-MAX_TOTAL_BYTES = 50 * 2**30
 MAX_POLICIES = 10_000
 POLICY_TTL = 300.0  # expire_in_seconds
 MAX_OSS_URLS = 64
@@ -35,44 +34,36 @@ class Upload:
 
 
 class UploadStore:
-    def __init__(self, max_files: int = MAX_FILES, max_bytes: int = MAX_TOTAL_BYTES) -> None:
-        self.max_files = max_files
-        self.max_bytes = max_bytes
-        self._policies: OrderedDict[str, Policy] = OrderedDict()  # access key id -> policy
-        self._files: OrderedDict[str, Upload] = OrderedDict()  # object key -> upload, oldest first
-        self._bytes = 0
+    """Upload policies by access key id and uploaded files' metadata by object key."""
 
-    def clear(self) -> None:
-        self._policies.clear()
-        self._files.clear()
-        self._bytes = 0
+    def __init__(self, state: Any, max_files: int = MAX_FILES) -> None:
+        self._policies = state.table("wan:policies", MAX_POLICIES, ttl=POLICY_TTL * 2)
+        self._files = state.table("wan:files", max_files)
 
-    def grant(self, access_key: str, policy: Policy) -> None:
-        self._policies[access_key] = policy
-        while len(self._policies) > MAX_POLICIES:
-            self._policies.popitem(last=False)
+    async def clear(self) -> None:
+        await self._policies.clear()
+        await self._files.clear()
 
-    def policy(self, access_key: str, now: float) -> Policy | None:
-        policy = self._policies.get(access_key)
-        if policy is None or now > policy.expires:
+    async def grant(self, access_key: str, policy: Policy) -> None:
+        await self._policies.set(access_key, [policy.account, policy.upload_dir, policy.expires])
+
+    async def policy(self, access_key: str, now: float) -> Policy | None:
+        found = await self._policies.get(access_key) if access_key and len(access_key) <= 64 else None
+        if found is None or now > found[2]:
             return None
-        return policy
+        return Policy(*found)
 
-    def put(self, key: str, upload: Upload) -> None:
-        old = self._files.pop(key, None)
-        if old is not None:
-            self._bytes -= old.size
-        self._files[key] = upload
-        self._bytes += upload.size
-        while len(self._files) > self.max_files or self._bytes > self.max_bytes:
-            _, gone = self._files.popitem(last=False)
-            self._bytes -= gone.size
+    async def add(self, key: str, upload: Upload) -> bool:
+        """Store a new file (False if the object exists: OSS's x-oss-forbid-overwrite)."""
+        image = list(upload.image) if upload.image else None
+        return await self._files.add(key, [upload.account, upload.size, upload.content_type, image])
 
-    def get(self, key: str) -> Upload | None:
-        return self._files.get(key)
+    async def get(self, key: str) -> Upload | None:
+        return (await self.get_many([key])).get(key)
 
-    def __len__(self) -> int:
-        return len(self._files)
+    async def get_many(self, keys: list[str]) -> dict[str, Upload]:
+        found = await self._files.get_many(k for k in keys if len(k) <= 1024)
+        return {k: Upload(v[0], v[1], v[2], tuple(v[3]) if v[3] else None) for k, v in found.items()}
 
 
 def object_key(key: str, policy: Policy) -> str | None:
