@@ -106,6 +106,11 @@ class MiniMax:
             _raise_for(response.json())
         return response.content
 
+    def upload(self, purpose: str, filename: str, content: bytes) -> dict[str, Any]:
+        """``POST /v1/files/upload`` (multipart ``purpose`` and ``file``): the file object."""
+        return self._checked(self.http.post("/v1/files/upload", data={"purpose": purpose},
+                                            files={"file": (filename, content)}))["file"]
+
     def list_files(self, purpose: str = "video_generation") -> list[dict[str, Any]]:
         return self._checked(self.http.get("/v1/files/list", params={"purpose": purpose}))["files"]
 

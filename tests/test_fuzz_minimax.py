@@ -7,7 +7,16 @@ import base64
 import json
 
 import pytest
-from fuzzing import FUZZ_SETTINGS, Fuzzer, field_sweep, header_values, mutated_bodies, query_values
+from fuzzing import (
+    FUZZ_SETTINGS,
+    Fuzzer,
+    field_sweep,
+    header_values,
+    mutated_bodies,
+    path_segments,
+    query_values,
+    raw_bodies,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 from kling_client import png_base64
@@ -53,6 +62,28 @@ def test_create_bodies(fuzzer, body):
         _minimax_shape(reply)
 
 
+def _multipart(fields: dict[str, str], filename: str, boundary: str = "fuzzb") -> bytes:
+    out = b""
+    for name, value in fields.items():
+        extra = f'; filename="{filename}"' if name == "file" else ""
+        out += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"{extra}\r\n\r\n'.encode(
+            "utf-8", "surrogatepass") + value.encode("utf-8", "surrogatepass") + b"\r\n"
+    return out + f"--{boundary}--\r\n".encode()
+
+
+@FUZZ_SETTINGS
+@given(body=raw_bodies(), content_type=header_values(),
+       fields=st.dictionaries(st.sampled_from(["purpose", "file", "other"]), query_values(), max_size=3),
+       filename=st.one_of(query_values(), st.sampled_from(["a.mp3", "b.WAV", "c.txt", "d.mkv", ".", "../x.mp3"])))
+def test_upload_forms(fuzzer, body, content_type, fields, filename):
+    for headers, payload in (({"Content-Type": content_type}, body),
+                             ({"Content-Type": "multipart/form-data; boundary=fuzzb"},
+                              _multipart(fields, filename.replace('"', "").replace("\r", "").replace("\n", "")))):
+        reply = fuzzer.expect_clean(fuzzer.request("POST", "/v1/files/upload", HEADERS | headers, payload))
+        assert reply.status == 200, reply.text()[:300]
+        _minimax_shape(reply)
+
+
 @FUZZ_SETTINGS
 @given(value=query_values(), endpoint=st.sampled_from(["/v1/query/video_generation?task_id=",
                                                         "/v1/files/retrieve?file_id=",
@@ -90,3 +121,11 @@ def test_every_field_with_every_edge_value(fuzzer, valid):
     for _field, body in field_sweep(valid):
         reply = fuzzer.expect_clean(fuzzer.request("POST", "/v1/video_generation", HEADERS, body))
         assert reply.status in (200, 413), reply.text()[:300]
+
+
+@FUZZ_SETTINGS
+@given(file_id=path_segments(), query=query_values())
+def test_uploaded_file_links(fuzzer, file_id, query):
+    reply = fuzzer.expect_clean(fuzzer.request("GET", f"/v1/files/content/{file_id}?exp={query}&sig={query}"))
+    # a request line of tens of kilobytes is refused by the HTTP server itself, before any route
+    assert reply.status in (403, 404, 307) or (reply.status == 400 and len(file_id + query) > 8000), reply.text()[:300]

@@ -1,5 +1,6 @@
-"""MiniMax's video generation API (v1, Hailuo): create, query, the files that hold the outputs (retrieve,
-retrieve_content, list, delete), the token plan's remaining quota, and callbacks with the challenge handshake."""
+"""MiniMax's video generation API (v1, Hailuo): create, query, the files that hold the outputs and the ones callers
+upload (upload, retrieve, retrieve_content, list, delete), the token plan's remaining quota, and callbacks with the
+challenge handshake."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute
 
 from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
@@ -19,17 +20,31 @@ from ...engine.limits import DAY, OverLimit
 from ...engine.rng import stream
 from ...media.render import VideoSpec
 from ...media.routes import job_output, mp4_response, prewarm_output
+from ...state.tables import TooLarge
 from ...web.body import BodyError, read_json
+from ...web.multipart import MultipartError, MultipartReader, boundary_of
 from ...web.responses import json_response
 from ...web.values import parse_int, whole_number
 from ...webhooks import policy_for
 from ..base import Dialect
 from . import responses as wire
 from .models import FPS, MODELS, Invalid, validate
+from .uploads import (
+    FILE_IDS,
+    MAX_FILE_BYTES,
+    MAX_FILES,
+    MAX_TOTAL_BYTES,
+    UPLOAD_FORMATS,
+    Uploaded,
+    check_upload,
+    clean_name,
+    max_bytes,
+)
 
-FILE_ENDPOINTS = frozenset({"retrieve", "retrieve_content", "list", "delete", "upload"})  # /v1/files/<these>
+FILE_ENDPOINTS = frozenset({"retrieve", "retrieve_content", "list", "delete", "upload", "content"})
 
-PURPOSES = ("video_generation", "voice_clone", "prompt_audio", "t2a_async_input", "t2a_async")
+PURPOSES = ("video_generation", *UPLOAD_FORMATS, "t2a_async")
+UPLOAD_LINK = 0  # the output index an uploaded file's download link is signed for
 MAX_ID_DIGITS = 24
 CHALLENGE_TIMEOUT = 3.0  # real seconds the receiver has to echo the challenge (a network round trip: not scaled)
 
@@ -58,6 +73,11 @@ class MiniMaxDialect(Dialect):
         self._max_listed = ctx.settings.max_jobs
         self._listed: dict[str, deque[str]] = {}  # account -> task ids, oldest first
         self._challenges = stream(ctx.engine.seed, self.name, "challenges")
+        self._file_ids = stream(ctx.engine.seed, self.name, "file_ids")
+        # uploaded files: metadata (owned by the account, for lists) and bytes, in tables every replica sees
+        self._uploads = ctx.state.table("minimax:uploads", MAX_FILES)
+        self._contents = ctx.state.table("minimax:contents", MAX_FILES, max_bytes=MAX_TOTAL_BYTES,
+                                         max_value=MAX_FILE_BYTES)
 
     # -- the dialect contract -------------------------------------------------------------------------------
 
@@ -69,6 +89,8 @@ class MiniMaxDialect(Dialect):
             self.route("/v1/files/retrieve_content", self.retrieve_content, ["GET"], "download"),
             self.route("/v1/files/list", self.list_files, ["GET"], "list"),
             self.route("/v1/files/delete", self.delete_file, ["POST"], "other"),
+            self.route("/v1/files/upload", self.upload_file, ["POST"], "create"),
+            self.route("/v1/files/content/{file_id}", self.uploaded_content, ["GET", "HEAD"], "download"),
             self.route("/v1/token_plan/remains", self.remains, ["GET"], "account"),
             self.route("/v1/api/openplatform/coding_plan/remains", self.remains, ["GET"], "account"),
         ]
@@ -100,9 +122,12 @@ class MiniMaxDialect(Dialect):
             return wire.error(1024, task_id="")
         return wire.error(1002, task_id="")
 
-    def reset(self) -> None:
+    async def reset(self) -> None:
         self._listed.clear()
         self._challenges = stream(self.ctx.engine.seed, self.name, "challenges")
+        self._file_ids = stream(self.ctx.engine.seed, self.name, "file_ids")
+        await self._uploads.clear()
+        await self._contents.clear()
 
     # -- auth -----------------------------------------------------------------------------------------------
 
@@ -199,10 +224,26 @@ class MiniMaxDialect(Dialect):
             return wire.error(2013, "invalid params, file not found")
         return job
 
+    async def _uploaded(self, key: str, raw: Any) -> Uploaded | None:
+        file_id = _file_id(raw)
+        if file_id is None or not FILE_IDS[0] <= file_id < FILE_IDS[1]:
+            return None
+        value = await self._uploads.get(str(file_id))
+        if value is None or value["a"] != key:
+            return None
+        return Uploaded.from_value(file_id, value)
+
+    def _upload_url(self, request: Request, file: Uploaded, ttl: float) -> str:
+        signed = self.ctx.links.url("", f"mmf{file.file_id}", UPLOAD_LINK, ttl, file.extension).partition("?")[2]
+        return f"{self.origin(request)}/v1/files/content/{file.file_id}?{signed}"
+
     async def retrieve_file(self, request: Request, decision: RequestDecision) -> Response:
         key = self._authenticate(decision)
         if isinstance(key, Response):
             return key
+        uploaded = await self._uploaded(key, request.query_params.get("file_id"))
+        if uploaded is not None:
+            return wire.ok({"file": uploaded.wire(self._upload_url(request, uploaded, decision.behaviour.url_ttl))})
         job = self._file(key, request.query_params.get("file_id"))
         if isinstance(job, Response):
             return job
@@ -217,6 +258,9 @@ class MiniMaxDialect(Dialect):
         key = self._authenticate(decision)
         if isinstance(key, Response):
             return key
+        uploaded = await self._uploaded(key, request.query_params.get("file_id"))
+        if uploaded is not None:
+            return await self._content_response(request, uploaded)
         job = self._file(key, request.query_params.get("file_id"))
         if isinstance(job, Response):
             return job
@@ -230,7 +274,13 @@ class MiniMaxDialect(Dialect):
         if purpose not in PURPOSES:
             return wire.error(2013, "invalid params, purpose must be one of " + ", ".join(PURPOSES))
         files: list[dict[str, Any]] = []
-        if purpose == "video_generation":
+        if purpose in UPLOAD_FORMATS:
+            ttl = decision.behaviour.url_ttl
+            for file_id, value in reversed(await self._uploads.owned(key)):
+                if value["p"] == purpose:
+                    uploaded = Uploaded.from_value(int(file_id), value)
+                    files.append(uploaded.wire(self._upload_url(request, uploaded, ttl)))
+        elif purpose == "video_generation":
             engine = self.ctx.engine
             now = engine.clock.now()
             ttl = decision.behaviour.url_ttl
@@ -255,11 +305,76 @@ class MiniMaxDialect(Dialect):
             return wire.error(2013, "invalid params, the request body must be a JSON object")
         if body.get("purpose", "video_generation") not in PURPOSES:
             return wire.error(2013, "invalid params, purpose must be one of " + ", ".join(PURPOSES))
+        uploaded = await self._uploaded(key, body.get("file_id"))
+        if uploaded is not None:
+            await self._uploads.delete(str(uploaded.file_id))
+            await self._contents.delete(str(uploaded.file_id))
+            return wire.ok({"file_id": uploaded.file_id})
         job = self._file(key, body.get("file_id"))
         if isinstance(job, Response):
             return job
         job.data = {**(job.data or {}), "fd": 1}
         return wire.ok({"file_id": wire.file_id_of(job.id)})
+
+    async def upload_file(self, request: Request, decision: RequestDecision) -> Response:
+        """A multipart ``purpose`` and ``file``: the file object (no download_url), as MiniMax answers."""
+        key = self._authenticate(decision)
+        if isinstance(key, Response):
+            return key
+        limit = MAX_FILE_BYTES
+        try:
+            reader = MultipartReader(boundary_of(request.headers.get("content-type")), keep_head=limit + 1)
+            async for chunk in request.stream():
+                reader.feed(chunk)
+                if sum(part.size for part in reader.parts if part.filename is not None) > limit:
+                    return wire.error(2013, f"invalid params, file size exceeds {limit // 2**20}MB")
+            parts = reader.finish()
+        except MultipartError as exc:
+            return wire.error(2013, f"invalid params, {exc}")
+        fields = {p.name: p.value.decode("utf-8", "replace") for p in parts if p.filename is None}
+        files = [p for p in parts if p.filename is not None and p.name == "file"]
+        purpose = fields.get("purpose")
+        problem = check_upload(purpose, files[0].filename if len(files) == 1 else None)
+        if problem is not None:
+            return wire.error(2013, problem)
+        assert purpose is not None
+        part = files[0]
+        if part.size > max_bytes(purpose):
+            return wire.error(2013, f"invalid params, file size exceeds {max_bytes(purpose) // 10**6}MB")
+        if part.size == 0:
+            return wire.error(2013, "invalid params, file is empty")
+        now = int(self.ctx.engine.clock.epoch())
+        name = clean_name(part.filename or "")
+        try:
+            file_id, _ = await self._uploads.add_new(
+                lambda rng: str(rng.randrange(*FILE_IDS)), self._file_ids,
+                lambda file_id: Uploaded(int(file_id), key, purpose, name, part.size, now).to_value(), owner=key)
+            await self._contents.set(file_id, bytes(part.head))
+        except TooLarge:
+            return wire.error(2013, f"invalid params, file size exceeds {MAX_FILE_BYTES // 2**20}MB")
+        file = Uploaded(int(file_id), key, purpose, name, part.size, now).wire("")
+        del file["download_url"]
+        return wire.ok({"file": file})
+
+    async def _content_response(self, request: Request, file: Uploaded) -> Response:
+        data = await self._contents.get(str(file.file_id))
+        if data is None:  # evicted from the bounded store
+            return wire.error(2013, "invalid params, file not found")
+        return Response(b"" if request.method == "HEAD" else data, media_type=file.content_type,
+                        headers={"content-length": str(len(data)),
+                                 "content-disposition": f'attachment; filename="{file.filename}"'})
+
+    async def uploaded_content(self, request: Request, decision: RequestDecision) -> Response:
+        """An uploaded file's ``download_url``: signed and expiring like the videos' links, no key needed."""
+        file_id = _file_id(request.path_params["file_id"])
+        problem = None if file_id is None else self.ctx.links.check(
+            f"mmf{file_id}", UPLOAD_LINK, request.query_params.get("exp"), request.query_params.get("sig"))
+        if file_id is None or problem is not None:
+            return PlainTextResponse(f"This link is {'expired' if problem == 'expired' else 'not valid'}.", 403)
+        value = await self._uploads.get(str(file_id))
+        if value is None:
+            return PlainTextResponse("No such file.", 404)
+        return await self._content_response(request, Uploaded.from_value(file_id, value))
 
     # -- the token plan's quota -----------------------------------------------------------------------------
 
