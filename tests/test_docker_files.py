@@ -179,7 +179,12 @@ def run_cli(argv: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatc
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     seen: list[tuple[str, object]] = []
-    monkeypatch.setattr(cli, "serve", lambda settings, log_level="warning": seen.append(("serve", settings)) or 0)
+    def fake_serve(settings, log_level="warning", workers=1):
+        settings.extra["workers"] = workers  # what `serve --workers` would run
+        seen.append(("serve", settings))
+        return 0
+
+    monkeypatch.setattr(cli, "serve", fake_serve)
 
     async def fake_proxy(host, port, config, seed):
         seen.append(("proxy", (host, port, config, seed)))
