@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+import random
 import time
 from collections.abc import AsyncIterator
 from functools import lru_cache
@@ -24,6 +25,7 @@ from ...engine.limits import OverLimit
 from ...engine.rng import stream, uuid4_text
 from ...media.render import VideoSpec
 from ...media.routes import job_output, prewarm_output
+from ...state.tables import TooLarge
 from ...web.body import BodyError, read_body, read_json
 from ...web.endpoint import endpoint
 from ...web.responses import json_response
@@ -63,7 +65,7 @@ class FalDialect(Dialect):
         seed = ctx.engine.seed
         self._request_ids = stream(seed, "fal", "request_ids")
         self.webhook_key = Ed25519Key.generate(stream(seed, "fal", "webhook-key"))
-        self.storage = Storage()
+        self.storage = Storage(ctx.state)
         self.reserved: frozenset[str] = frozenset()
         self._pending_renders: set[asyncio.Task] = set()
 
@@ -137,8 +139,13 @@ class FalDialect(Dialect):
             return wire.error(429, "Daily request limit reached for this account", rid)
         return wire.error(429, "Too many requests, slow down", rid)
 
-    def reset(self) -> None:
-        self.storage.clear()
+    async def startup(self) -> None:
+        await self.storage.start(self.ctx.state)
+        if self.ctx.state.shared:  # replicas run with their own seeds: all sign with the key their JWKS publish
+            self.webhook_key = Ed25519Key.generate(random.Random(await self.ctx.state.secret("fal-webhook-key")))
+
+    async def reset(self) -> None:
+        await self.storage.clear()
         self._request_ids = stream(self.ctx.engine.seed, "fal", "request_ids")
 
     # -- auth -----------------------------------------------------------------------------------------------
@@ -576,8 +583,8 @@ class FalDialect(Dialect):
                 or not isinstance(body.get("file_name", ""), str):
             return wire.error(422, wire.validation_detail("content_type", "Input should be a valid string",
                                                           "string_type"), self.request_id())
-        upload_id, name = self.storage.initiate(body.get("content_type") or "application/octet-stream",
-                                                body.get("file_name"))
+        upload_id, name = await self.storage.initiate(body.get("content_type") or "application/octet-stream",
+                                                      body.get("file_name"))
         origin = self.origin(request)
         return json_response({"upload_url": f"{origin}{CDN}/upload/{upload_id}",
                               "file_url": f"{origin}{CDN}/files/{upload_id}/{name}"})
@@ -587,7 +594,12 @@ class FalDialect(Dialect):
             data = await read_body(request, self.ctx.settings.max_body)
         except BodyError as exc:
             return wire.error(exc.status, exc.message, self.request_id())
-        if not self.storage.complete(request.path_params["upload_id"], data, request.headers.get("content-type")):
+        try:
+            done = await self.storage.complete(request.path_params["upload_id"], data,
+                                               request.headers.get("content-type"))
+        except TooLarge as exc:
+            return wire.error(413, f"File too large: {exc}", self.request_id())
+        if not done:
             return wire.error(404, "No such upload", self.request_id())
         return Response(status_code=200)
 
@@ -599,12 +611,15 @@ class FalDialect(Dialect):
             data = await read_body(request, self.ctx.settings.max_body)
         except BodyError as exc:
             return wire.error(exc.status, exc.message, self.request_id())
-        file_id, name = self.storage.put(data, request.headers.get("content-type") or "application/octet-stream",
-                                         request.headers.get("x-fal-file-name"))
+        try:
+            content_type = request.headers.get("content-type") or "application/octet-stream"
+            file_id, name = await self.storage.put(data, content_type, request.headers.get("x-fal-file-name"))
+        except TooLarge as exc:
+            return wire.error(413, f"File too large: {exc}", self.request_id())
         return json_response({"access_url": f"{self.origin(request)}{CDN}/files/{file_id}/{name}"})
 
     async def cdn_file(self, request: Request, decision: RequestDecision) -> Response:
-        stored = self.storage.get(request.path_params["file_id"])
+        stored = await self.storage.get(request.path_params["file_id"])
         if stored is None or stored.name != request.path_params["name"]:
             return wire.error(404, "File not found", self.request_id())
         body = b"" if request.method == "HEAD" else stored.data

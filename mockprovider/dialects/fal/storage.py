@@ -1,6 +1,7 @@
 """fal's storage as fal-client uses it: a CDN token from the REST host, single-part uploads to the CDN, the
-GCS-style initiate + PUT fallback, and the uploaded files served back. Files live in memory, bounded in count and
-bytes (the oldest go first)."""
+GCS-style initiate + PUT fallback, and the uploaded files served back. Files live in state tables, bounded in count
+and bytes (the oldest go first), and tokens are signed with a secret every replica shares: a file uploaded through
+one replica is served by any other."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import hmac
 import re
 import secrets
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
+
+import orjson
 
 MAX_FILES = 1000
 MAX_BYTES = 256 * 2**20
 TOKEN_TTL = 3600.0  # real seconds: fal-client compares expires_at with its own clock
+PENDING_TTL = 3600.0  # an initiated upload not completed within this is forgotten
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -25,19 +29,33 @@ class Stored:
     name: str
 
 
+def _pack(stored: Stored) -> bytes:
+    """One value per file: its type and name as a JSON line, then the bytes (one read serves it)."""
+    return orjson.dumps([stored.content_type, stored.name]) + b"\n" + stored.data
+
+
+def _unpack(raw: bytes) -> Stored:
+    head, _, data = raw.partition(b"\n")
+    content_type, name = orjson.loads(head)
+    return Stored(data, content_type, name)
+
+
 class Storage:
-    def __init__(self, max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES) -> None:
-        self.max_files = max_files
+    """``put`` and ``complete`` raise state.tables.TooLarge for a file past ``max_bytes``."""
+
+    def __init__(self, state: Any, max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES) -> None:
         self.max_bytes = max_bytes
-        self._files: OrderedDict[str, Stored] = OrderedDict()
-        self._pending: OrderedDict[str, tuple[str, str]] = OrderedDict()  # GCS-style upload id -> (type, name)
-        self._bytes = 0
+        self._files = state.table("fal:files", max_files, max_bytes=max_bytes)
+        self._pending = state.table("fal:pending", max_files, ttl=PENDING_TTL)  # upload id -> (type, name)
         self._secret = secrets.token_bytes(32)
 
-    def clear(self) -> None:
-        self._files.clear()
-        self._pending.clear()
-        self._bytes = 0
+    async def start(self, state: Any) -> None:
+        if state.shared:
+            self._secret = await state.secret("fal-storage")
+
+    async def clear(self) -> None:
+        await self._files.clear()
+        await self._pending.clear()
 
     # -- tokens ---------------------------------------------------------------------------------------------
 
@@ -64,41 +82,29 @@ class Storage:
         cleaned = SAFE_NAME.sub("_", (name or "upload.bin"))[-100:].strip("._") or "upload.bin"
         return cleaned
 
-    def put(self, data: bytes, content_type: str, name: str | None) -> tuple[str, str]:
+    async def put(self, data: bytes, content_type: str, name: str | None) -> tuple[str, str]:
         """Store a file; returns (file id, clean name)."""
-        if len(data) > self.max_bytes:
-            raise ValueError("file larger than the mock's upload store")
+        self._files.check_size(data)
         file_id = secrets.token_hex(12)
         clean = self.clean_name(name)
-        self._files[file_id] = Stored(data, content_type[:200] or "application/octet-stream", clean)
-        self._bytes += len(data)
-        while len(self._files) > self.max_files or self._bytes > self.max_bytes:
-            _, old = self._files.popitem(last=False)
-            self._bytes -= len(old.data)
+        await self._files.set(file_id, _pack(Stored(data, content_type[:200] or "application/octet-stream", clean)))
         return file_id, clean
 
-    def get(self, file_id: str) -> Stored | None:
-        return self._files.get(file_id)
+    async def get(self, file_id: str) -> Stored | None:
+        raw = await self._files.get(file_id) if len(file_id) <= 64 else None
+        return None if raw is None else _unpack(raw)
 
-    def initiate(self, content_type: str, name: str | None) -> tuple[str, str]:
+    async def initiate(self, content_type: str, name: str | None) -> tuple[str, str]:
         """A GCS-style upload: returns (upload id, clean name); the bytes come with ``complete``."""
         upload_id = secrets.token_hex(12)
         clean = self.clean_name(name)
-        self._pending[upload_id] = (content_type[:200] or "application/octet-stream", clean)
-        while len(self._pending) > self.max_files:
-            self._pending.popitem(last=False)
+        await self._pending.set(upload_id, [content_type[:200] or "application/octet-stream", clean])
         return upload_id, clean
 
-    def complete(self, upload_id: str, data: bytes, content_type: str | None) -> bool:
-        pending = self._pending.pop(upload_id, None)
+    async def complete(self, upload_id: str, data: bytes, content_type: str | None) -> bool:
+        self._files.check_size(data)
+        pending = await self._pending.pop(upload_id) if len(upload_id) <= 64 else None
         if pending is None:
             return False
-        if len(data) > self.max_bytes:
-            return False
-        stored = Stored(data, (content_type or pending[0])[:200], pending[1])
-        self._files[upload_id] = stored
-        self._bytes += len(data)
-        while len(self._files) > self.max_files or self._bytes > self.max_bytes:
-            _, old = self._files.popitem(last=False)
-            self._bytes -= len(old.data)
+        await self._files.set(upload_id, _pack(Stored(data, (content_type or pending[0])[:200], pending[1])))
         return True

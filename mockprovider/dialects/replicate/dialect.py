@@ -28,6 +28,7 @@ from ...engine.limits import OverLimit
 from ...engine.rng import derive_seed, stream
 from ...media.render import VideoSpec
 from ...media.routes import output_url, prewarm_output
+from ...state.tables import TooLarge
 from ...web.body import BodyError, read_body, read_json
 from ...web.responses import json_response, no_content
 from ...web.values import parse_int
@@ -35,7 +36,7 @@ from ...webhooks import StandardWebhooks, policy_for
 from ..base import Dialect
 from . import responses as wire
 from .events import PredictionWebhooks
-from .files import MAX_NAME_BYTES, FileStore
+from .files import MAX_BYTES, MAX_NAME_BYTES, FileStore
 from .models import MAX_PROBLEMS, MODELS, Problem, VideoModel, describe, echoed, find, type_name, validate
 
 TOKEN_PREFIX = "r8_"
@@ -111,7 +112,8 @@ class ReplicateDialect(Dialect):
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
-        self.files = FileStore()
+        self.files = FileStore(ctx.state)
+        self._secret_root: str | None = None
         self._max_listed = ctx.settings.max_jobs
         self._listed: dict[str, deque[tuple[int, str]]] = {}  # account -> (n, prediction id), oldest first
         self._order = itertools.count(1)
@@ -180,8 +182,12 @@ class ReplicateDialect(Dialect):
                                 headers={"retry-after": "1"})
         return wire.throttled(self.ctx.engine.wait_hint(over))
 
-    def reset(self) -> None:
-        self.files.clear()
+    async def startup(self) -> None:
+        if self.ctx.state.shared:  # replicas run with their own seeds: derive account secrets from a shared one
+            self._secret_root = (await self.ctx.state.secret("replicate-webhooks")).hex()
+
+    async def reset(self) -> None:
+        await self.files.clear()
         self._listed.clear()
         self._order = itertools.count(1)
         for waiting in self._waiters.values():
@@ -575,11 +581,12 @@ class ReplicateDialect(Dialect):
 
     def signing_secret(self, profile_auth: dict[str, Any], key: str) -> str:
         """The account's default webhook secret: the profile's ``auth.webhook_secret``, else one derived from
-        the run's seed and the token (stable across restarts with the same seed)."""
+        the run's seed (or with shared state, a secret every replica shares) and the token."""
         configured = profile_auth.get("webhook_secret")
         if isinstance(configured, str) and _usable_secret(configured):
             return configured
-        raw = hashlib.sha256(f"{self.ctx.engine.seed}/replicate/{key}".encode()).digest()
+        root = self._secret_root or self.ctx.engine.seed
+        raw = hashlib.sha256(f"{root}/replicate/{key}".encode()).digest()
         return "whsec_" + base64.b64encode(raw).decode()
 
     def _signer(self, profile_auth: dict[str, Any], key: str) -> StandardWebhooks:
@@ -643,7 +650,11 @@ class ReplicateDialect(Dialect):
         finally:
             await form.close()
         engine = self.ctx.engine
-        stored = self.files.add(self._file_ids, key, name, content_type, data, metadata, engine.clock.now())
+        try:
+            stored = await self.files.add(self._file_ids, key, name, content_type, data, metadata,
+                                          engine.clock.now())
+        except TooLarge:
+            return wire.problem(413, f"The file is too large: at most {MAX_BYTES // 2**20} MiB")
         return json_response(stored.wire(self.origin(request), engine.clock.epoch), 201)
 
     async def list_files(self, request: Request, decision: RequestDecision) -> Response:
@@ -653,14 +664,14 @@ class ReplicateDialect(Dialect):
         engine = self.ctx.engine
         origin = self.origin(request)
         return json_response({"previous": None, "next": None, "results": [
-            f.wire(origin, engine.clock.epoch) for f in self.files.owned(key, engine.clock.now())]})
+            f.wire(origin, engine.clock.epoch) for f in await self.files.owned(key, engine.clock.now())]})
 
     async def get_file(self, request: Request, decision: RequestDecision) -> Response:
         key = self._authenticate(decision)
         if isinstance(key, Response):
             return key
         engine = self.ctx.engine
-        stored = self.files.get(key, request.path_params["file_id"], engine.clock.now())
+        stored = await self.files.get(key, request.path_params["file_id"], engine.clock.now())
         if stored is None:
             return wire.not_found()
         return json_response(stored.wire(self.origin(request), engine.clock.epoch))
@@ -669,7 +680,7 @@ class ReplicateDialect(Dialect):
         key = self._authenticate(decision)
         if isinstance(key, Response):
             return key
-        if not self.files.delete(key, request.path_params["file_id"], self.ctx.engine.clock.now()):
+        if not await self.files.delete(key, request.path_params["file_id"], self.ctx.engine.clock.now()):
             return wire.not_found()
         return no_content()
 
@@ -677,10 +688,11 @@ class ReplicateDialect(Dialect):
         key = self._authenticate(decision)
         if isinstance(key, Response):
             return key
-        stored = self.files.get(key, request.path_params["file_id"], self.ctx.engine.clock.now())
-        if stored is None:
+        stored = await self.files.get(key, request.path_params["file_id"], self.ctx.engine.clock.now())
+        content = None if stored is None else await self.files.content(stored.id)
+        if stored is None or content is None:
             return wire.not_found()
-        return Response(stored.content, media_type=stored.content_type,
+        return Response(content, media_type=stored.content_type,
                         headers={"content-disposition": f'attachment; filename="{_header_safe(stored.name)}"'})
 
 

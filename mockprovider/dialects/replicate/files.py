@@ -1,13 +1,13 @@
-"""Replicate's files API: what the SDK uploads when a model input is a file, kept in memory with bounds on
-count and bytes (oldest evicted first) and Replicate's 24-hour expiry."""
+"""Replicate's files API: what the SDK uploads when a model input is a file, bounded in count and bytes (oldest
+evicted first) with Replicate's 24-hour expiry. Kept in state tables (metadata by id and owner, contents apart),
+so a file uploaded through one replica is listed, read and downloaded through any other."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import random
-from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from .responses import iso
@@ -16,13 +16,17 @@ EXPIRY = 24 * 3600.0
 MAX_NAME_BYTES = 255
 
 
+MAX_FILES = 1000
+MAX_BYTES = 64 * 2**20
+
+
 @dataclass(slots=True)
 class StoredFile:
     id: str
     account: str
     name: str
     content_type: str
-    content: bytes
+    size: int
     metadata: dict[str, Any]
     created: float  # engine time
     sha256: str
@@ -33,7 +37,7 @@ class StoredFile:
             "id": self.id,
             "name": self.name,
             "content_type": self.content_type,
-            "size": len(self.content),
+            "size": self.size,
             "etag": self.md5,
             "checksums": {"sha256": self.sha256, "md5": self.md5},
             "metadata": self.metadata,
@@ -44,60 +48,54 @@ class StoredFile:
 
 
 class FileStore:
-    def __init__(self, max_files: int = 1000, max_bytes: int = 64 * 2**20) -> None:
-        self.max_files = max_files
-        self.max_bytes = max_bytes
-        self.size = 0
-        self._files: OrderedDict[str, StoredFile] = OrderedDict()
+    """``add`` raises state.tables.TooLarge for a file past ``max_bytes``."""
 
-    def __len__(self) -> int:
-        return len(self._files)
+    def __init__(self, state: Any, max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES) -> None:
+        # Real seconds bound how long Redis keeps a file; the 24 h expiry itself is checked on the engine clock.
+        self._meta = state.table("replicate:files", max_files, ttl=EXPIRY)
+        self._content = state.table("replicate:contents", max_files, ttl=EXPIRY, max_bytes=max_bytes)
 
-    def add(self, rng: random.Random, account: str, name: str, content_type: str, content: bytes,
-            metadata: dict[str, Any], now: float) -> StoredFile:
-        self.expire(now)
-        file_id = base64.b64encode(f"{rng.getrandbits(128):032x}".encode()).decode().rstrip("=")
-        stored = StoredFile(id=file_id, account=account, name=name, content_type=content_type, content=content,
-                            metadata=metadata, created=now, sha256=hashlib.sha256(content).hexdigest(),
-                            md5=hashlib.md5(content, usedforsecurity=False).hexdigest())
-        while self._files and (len(self._files) >= self.max_files or self.size + len(content) > self.max_bytes):
-            self._drop(next(iter(self._files)))
-        self._files[file_id] = stored
-        self.size += len(content)
+    async def add(self, rng: random.Random, account: str, name: str, content_type: str, content: bytes,
+                  metadata: dict[str, Any], now: float) -> StoredFile:
+        self._content.check_size(content)
+        digests = hashlib.sha256(content).hexdigest(), hashlib.md5(content, usedforsecurity=False).hexdigest()
+
+        def made(file_id: str) -> dict[str, Any]:
+            return asdict(StoredFile(file_id, account, name, content_type, len(content), metadata, now, *digests))
+
+        file_id, stored = await self._meta.add_new(
+            lambda r: base64.b64encode(f"{r.getrandbits(128):032x}".encode()).decode().rstrip("="), rng, made,
+            owner=account)
+        await self._content.set(file_id, content)
+        return StoredFile(**stored)
+
+    async def get(self, account: str, file_id: str, now: float) -> StoredFile | None:
+        found = await self._meta.get(file_id) if len(file_id) <= 64 else None
+        if found is None or found["account"] != account:
+            return None
+        stored = StoredFile(**found)
+        if now >= stored.created + EXPIRY:
+            await self._drop(file_id)
+            return None
         return stored
 
-    def get(self, account: str, file_id: str, now: float) -> StoredFile | None:
-        found = self._files.get(file_id)
-        if found is None or found.account != account:
-            return None
-        if now >= found.created + EXPIRY:
-            self._drop(file_id)
-            return None
-        return found
+    async def content(self, file_id: str) -> bytes | None:
+        return await self._content.get(file_id)
 
-    def delete(self, account: str, file_id: str, now: float) -> bool:
-        if self.get(account, file_id, now) is None:
+    async def delete(self, account: str, file_id: str, now: float) -> bool:
+        if await self.get(account, file_id, now) is None:
             return False
-        self._drop(file_id)
+        await self._drop(file_id)
         return True
 
-    def owned(self, account: str, now: float, limit: int = 100) -> list[StoredFile]:
-        self.expire(now)
-        out = [f for f in reversed(self._files.values()) if f.account == account]
-        return out[:limit]
+    async def owned(self, account: str, now: float, limit: int = 100) -> list[StoredFile]:
+        files = [StoredFile(**v) for _, v in await self._meta.owned(account)]
+        return [f for f in reversed(files) if now < f.created + EXPIRY][:limit]
 
-    def expire(self, now: float) -> None:
-        while self._files:
-            oldest = next(iter(self._files.values()))
-            if now < oldest.created + EXPIRY:
-                return
-            self._drop(oldest.id)
+    async def clear(self) -> None:
+        await self._meta.clear()
+        await self._content.clear()
 
-    def clear(self) -> None:
-        self._files.clear()
-        self.size = 0
-
-    def _drop(self, file_id: str) -> None:
-        stored = self._files.pop(file_id, None)
-        if stored is not None:
-            self.size -= len(stored.content)
+    async def _drop(self, file_id: str) -> None:
+        await self._meta.delete(file_id)
+        await self._content.delete(file_id)
