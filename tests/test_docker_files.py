@@ -213,10 +213,60 @@ def listening(name: str, monkeypatch: pytest.MonkeyPatch, shell: dict[str, str] 
         return {9090}  # its default --web.listen-address
     if service["image"].startswith("grafana/grafana:"):
         return {3000}  # its default http_port
+    if service["image"].startswith("redis:"):
+        command = service.get("command", [])
+        return {int(command[command.index("--port") + 1]) if "--port" in command else 6379}
+    if service["image"].startswith("haproxy:"):
+        return {port for _, port in haproxy_binds(haproxy_config_of(name))}
     if service["image"].startswith("ghcr.io/shopify/toxiproxy:"):
         flags = dict(a.lstrip("-").partition("=")[::2] for a in service["command"])
         return {int(flags.get("port", "8474"))} | proxies_listen_ports(name, flags.get("config"))
     return set()
+
+
+HAPROXY_CONFIG = "/usr/local/etc/haproxy/haproxy.cfg"  # where the official image reads it
+
+
+def haproxy_config_of(name: str) -> str:
+    path = host_path(name, HAPROXY_CONFIG)
+    assert path is not None and path.is_file(), f"{name}: nothing mounted at {HAPROXY_CONFIG}"
+    return path.read_text()
+
+
+def haproxy_sections(config: str) -> dict[str, list[list[str]]]:
+    """``"frontend providers"`` (etc.) -> its lines split into words, comments dropped."""
+    sections: dict[str, list[list[str]]] = {}
+    current: list[list[str]] = []
+    for raw in config.splitlines():
+        line = raw.split("#", 1)[0].rstrip()
+        if not line.strip():
+            continue
+        if not line[0].isspace():
+            current = sections.setdefault(" ".join(line.split()), [])
+        else:
+            current.append(line.split())
+    return sections
+
+
+def haproxy_binds(config: str) -> list[tuple[str, int]]:
+    binds = []
+    for name, lines in haproxy_sections(config).items():
+        if name.startswith(("frontend ", "listen ")):
+            for words in lines:
+                if words[0] == "bind":
+                    host, _, port = words[1].rpartition(":")
+                    binds.append((host, int(port)))
+    return binds
+
+
+def haproxy_backends(config: str) -> dict[str, list[str]]:
+    """Each backend's server addresses (``server`` and ``server-template`` lines)."""
+    backends = {}
+    for name, lines in haproxy_sections(config).items():
+        if name.startswith("backend "):
+            backends[name.split()[1]] = [w[2] if w[0] == "server" else w[3] for w in lines
+                                         if w[0] in ("server", "server-template")]
+    return backends
 
 
 def api_port(name: str, monkeypatch: pytest.MonkeyPatch, shell: dict[str, str] | None = None) -> int:
@@ -362,7 +412,7 @@ def test_ports_urls_and_dependencies_match(monkeypatch):
             if ours(name) and argv_of(name)[1] != "serve":
                 assert "healthcheck" in service, f"{name}: the image's healthcheck checks the server, not this"
             check = (service.get("healthcheck") or {}).get("test")
-            if check:
+            if check and re.search(r"http://", " ".join(check)):
                 url = re.search(r"(http://[^' ]+)", " ".join(check)).group(1)
                 assert urlsplit(url).hostname == "127.0.0.1", f"{name}: a healthcheck runs inside the container"
                 reaches(url.replace("127.0.0.1", name), f"{name} healthcheck")
@@ -602,3 +652,65 @@ def test_ports_are_published_on_loopback_unless_opted_in():
             for mapping in service.get("ports", []):
                 published = interpolate(str(mapping), shell)
                 assert published.count(":") == 2 and published.startswith(f"{host}:"), (name, published)
+
+
+# ------------------------------------------------------------------ several replicas (compose profile "replicas")
+
+REPLICA = "mockprovider-replica"
+
+
+def haproxy_binary() -> str:
+    from system_packages import binary
+
+    return binary(("haproxy", "/usr/sbin/haproxy"), "haproxy")
+
+
+def test_the_replicas_profile_shares_redis_behind_the_load_balancer(monkeypatch):
+    s = services()
+    assert s["redis"]["profiles"] == s[REPLICA]["profiles"] == s["lb"]["profiles"] == ["replicas"]
+    assert s["redis"]["image"].startswith("redis:") and s["lb"]["image"].startswith("haproxy:")  # official images
+    assert ours(REPLICA) and s[REPLICA]["deploy"]["replicas"] == 2
+    assert "ports" not in s[REPLICA], "scaled replicas cannot share a host port: the LB publishes it"
+    assert "MOCKPROVIDER_SEED" not in service_env(REPLICA, {"MOCKPROVIDER_SEED": "7"}), "one seed, the same ids"
+    for shell in ({}, {"MOCKPROVIDER_WORKERS": "2"}):
+        what, settings = run_cli(argv_of(REPLICA, shell)[1:], {**image_env(), **service_env(REPLICA, shell)},
+                                 monkeypatch)
+        assert what == "serve" and settings.extra["workers"] == int(shell.get("MOCKPROVIDER_WORKERS", "1"))
+        state = urlsplit(settings.state)
+        assert state.scheme == "redis" and state.port in listening(state.hostname, monkeypatch)
+        assert state.hostname in s[REPLICA]["depends_on"]
+    config = haproxy_config_of("lb")
+    replica_ports = listening(REPLICA, monkeypatch)
+    (addresses,) = haproxy_backends(config).values()
+    assert addresses and all(a == f"{REPLICA}:{p}" for a in addresses for p in replica_ports), addresses
+    sections = haproxy_sections(config)
+    backend = next(lines for name, lines in sections.items() if name.startswith("backend "))
+    health = re.search(r"'http://127\.0\.0\.1:' \+ .*? \+ '(/[^']+)'", " ".join(healthcheck_command())).group(1)
+    assert ["option", "httpchk", "GET", health] in backend, "the LB checks the image's readiness route"
+    assert ["nameserver", "dns", "127.0.0.11:53"] in sections["resolvers docker"]  # Docker's embedded DNS
+    assert all(w[-4:] == ["resolvers", "docker", "init-addr", "none"] for w in backend if w[0] == "server-template")
+
+
+def test_the_load_balancer_config_is_valid_for_haproxy(tmp_path):
+    version = subprocess.run([haproxy_binary(), "-v"], capture_output=True, text=True).stdout
+    tag = services()["lb"]["image"].split(":", 1)[1]
+    assert re.search(rf"HA-?Proxy version {re.escape(tag)}\.", version), (tag, version)  # the version the image pins
+    done = subprocess.run([haproxy_binary(), "-c", "-f", str(ROOT / "docker/haproxy/haproxy.cfg")],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def loopback_haproxy_config(config: str, port: int, upstreams: list[int]) -> str:
+    """The repo's config with its bind on a loopback port and the replicas' DNS template replaced by the
+    given loopback ports; every other line (timeouts, checks, balancing, retries) as it is."""
+    lines = []
+    for line in config.splitlines():
+        words = line.split("#", 1)[0].split()
+        if words[:1] == ["bind"]:
+            lines.append(f"    bind 127.0.0.1:{port}")
+        elif words[:1] == ["server-template"]:
+            assert words[3] == f"{REPLICA}:8000", line
+            lines += [f"    server replica{i} 127.0.0.1:{p}" for i, p in enumerate(upstreams)]
+        else:
+            lines.append(line)
+    return "\n".join(lines) + "\n"
