@@ -54,3 +54,16 @@ def test_wan_over_the_submission_rate_gets_throttling(server, monkeypatch):
     assert [submit("sk-rate-c").status_code for _ in range(2)] == [200, 200]
     assert server.admin("POST", "/clock", json={"advance": "1s"}).status_code == 200
     assert submit("sk-rate-a").status_code == 200
+
+
+def test_realistic_profile_limits_wan21_submissions_only(server, monkeypatch):
+    """``realistic`` carries wan2.1's published 2 submissions a second; newer models publish none, so none."""
+    monkeypatch.setattr(dashscope, "base_http_api_url", f"{server.url}/api/v1")
+    assert server.admin("PUT", "/profile", json={"profile": {"extends": "realistic"}}).status_code == 200
+
+    def submit(model: str, key: str):
+        rsp = VideoSynthesis.async_call(model=model, prompt="a cat", api_key=key)
+        return rsp.status_code, rsp.code
+
+    assert [submit("wanx2.1-t2v-turbo", "sk-real-a") for _ in range(3)] == [(200, "")] * 2 + [(429, "Throttling")]
+    assert [submit("wan2.6-t2v", "sk-real-b") for _ in range(4)] == [(200, "")] * 4
