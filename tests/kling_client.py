@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import struct
-import threading
 import time
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import av
 import httpx
 import jwt
+from webhook_receiver import WebhookReceiver
 
 ACCESS_KEY = "ak_test"  # the documented default pair
 SECRET_KEY = "sk_test"
@@ -96,53 +94,16 @@ def png_base64(width: int, height: int) -> str:
     return base64.b64encode(png).decode()
 
 
-class Receiver:
-    """A real HTTP server on 127.0.0.1 recording each callback POST; answers 500 to the first ``fail_first``."""
+class Receiver(WebhookReceiver):
+    """The shared receiver as Kling's tests use it: ``url`` an attribute (``/kling/callback``), ``wait_for`` a
+    predicate; 500 to the first ``fail_first`` POSTs, or to all with ``always_fail``."""
 
     def __init__(self, fail_first: int = 0, always_fail: bool = False) -> None:
-        self.received: list[dict[str, Any]] = []  # {"status": answered, "body": parsed JSON}
-        self.fail_first = fail_first
-        self.always_fail = always_fail
-        self.lock = threading.Lock()
-        receiver = self
+        super().__init__(fail_first=fail_first, always_fail=always_fail, path="/kling/callback")
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with receiver.lock:
-                    fail = receiver.always_fail or len(receiver.received) < receiver.fail_first
-                    status = 500 if fail else 200
-                    receiver.received.append({"status": status, "body": json.loads(raw),
-                                              "content_type": self.headers.get("Content-Type")})
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
+    @property  # type: ignore[override]
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/kling/callback"
+        return WebhookReceiver.url(self)
 
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def accepted(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [r["body"] for r in self.received if r["status"] == 200]
-
-    def wait_for(self, predicate, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            assert time.monotonic() < deadline, f"callbacks so far: {self.received}"
-            time.sleep(0.02)
+    def wait_for(self, predicate, timeout: float = 15.0) -> None:  # type: ignore[override]
+        self.wait_until(predicate, timeout)

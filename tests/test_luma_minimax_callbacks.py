@@ -5,9 +5,7 @@ then posts the query body with a lower-case status."""
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -16,6 +14,7 @@ import pytest
 from lumaai.types import Generation
 from minimax_client import MiniMax
 from test_minimax_api import decode
+from webhook_receiver import WebhookReceiver
 
 from mockprovider.testing import MockServer
 
@@ -23,59 +22,21 @@ LUMA_KEY = "luma-test-0123"
 MINIMAX_KEY = "sk-api-test-0123"
 
 
-class Receiver:
-    """Records each POST; answers the given statuses in turn (then 200), echoing a MiniMax challenge if told."""
+def challenge_receiver(statuses: list[int] | None = None, echo: bool = True) -> WebhookReceiver:
+    """The shared receiver, echoing a MiniMax challenge (or a wrong one when ``echo`` is off)."""
+    def reply(body: Any) -> bytes | None:
+        if isinstance(body, dict) and "challenge" in body:
+            return json.dumps({"challenge": body["challenge"] if echo else "wrong"}).encode()
+        return None
 
-    def __init__(self, statuses: list[int] | None = None, echo: bool = True) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.statuses = list(statuses or [])
-        self.lock = threading.Lock()
-        receiver = self
+    return WebhookReceiver(statuses, reply=reply, path="/callback")
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-                with receiver.lock:
-                    status = receiver.statuses.pop(0) if receiver.statuses else 200
-                    receiver.received.append({"status": status, "body": body,
-                                              "content_type": self.headers.get("Content-Type")})
-                reply = b"ok"
-                if isinstance(body, dict) and "challenge" in body:
-                    reply = json.dumps({"challenge": body["challenge"] if echo else "wrong"}).encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/callback"
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def bodies(self, accepted_only: bool = True) -> list[Any]:
-        with self.lock:
-            return [r["body"] for r in self.received if r["status"] == 200 or not accepted_only]
-
-    def wait_for(self, count: int, timeout: float = 15.0) -> list[Any]:
-        deadline = time.monotonic() + timeout
-        while len(self.bodies()) < count:
-            assert time.monotonic() < deadline, f"callbacks so far: {self.received}"
-            time.sleep(0.01)
-        time.sleep(0.1)  # nothing more should come
-        return self.bodies()
+def settled(receiver: WebhookReceiver, count: int, timeout: float = 15.0) -> list[Any]:
+    """The accepted bodies once ``count`` came, and a moment more to see that nothing else follows."""
+    receiver.wait_until(lambda: len(receiver.accepted()) >= count, timeout)
+    time.sleep(0.1)
+    return receiver.accepted()
 
 
 @pytest.fixture(scope="module")
@@ -104,13 +65,13 @@ def luma(server: MockServer) -> lumaai.LumaAI:
 
 
 def test_luma_posts_the_generation_when_dreaming_and_when_completed(server):
-    with Receiver() as receiver:
+    with challenge_receiver() as receiver:
         created = luma(server).generations.create(model="ray-2", prompt="a whale", resolution="540p",
-                                                  callback_url=receiver.url)
-        bodies = receiver.wait_for(2)
+                                                  callback_url=receiver.url())
+        bodies = settled(receiver, 2)
     generations = [Generation.model_validate(b) for b in bodies]
     assert [(g.id, g.state) for g in generations] == [(created.id, "dreaming"), (created.id, "completed")]
-    assert generations[0].assets is None and generations[1].request.callback_url == receiver.url
+    assert generations[0].assets is None and generations[1].request.callback_url == receiver.url()
     assert decode(httpx.get(generations[1].assets.video, timeout=30).content) == (960, 540, 5.0)
     assert receiver.received[0]["content_type"] == "application/json"
     assert [(a["event"], a["outcome"]) for a in journal(server, "luma", created.id)] == [
@@ -119,16 +80,16 @@ def test_luma_posts_the_generation_when_dreaming_and_when_completed(server):
 
 def test_luma_posts_failed_with_the_reason(server):
     profile(server, {"jobs": {"failure_rate": {"internal": 1.0}, "fail_at": 0.5}})
-    with Receiver() as receiver:
-        luma(server).generations.create(model="ray-2", prompt="a whale", callback_url=receiver.url)
-        bodies = receiver.wait_for(2)
+    with challenge_receiver() as receiver:
+        luma(server).generations.create(model="ray-2", prompt="a whale", callback_url=receiver.url())
+        bodies = settled(receiver, 2)
     assert [(b["state"], b["failure_reason"]) for b in bodies] == [("dreaming", None), ("failed", "Job failed")]
 
 
 def test_luma_retries_a_refused_callback_100ms_apart(server):
-    with Receiver(statuses=[500, 503]) as receiver:
-        created = luma(server).generations.create(model="ray-2", prompt="a whale", callback_url=receiver.url)
-        receiver.wait_for(2)
+    with challenge_receiver(statuses=[500, 503]) as receiver:
+        created = luma(server).generations.create(model="ray-2", prompt="a whale", callback_url=receiver.url())
+        settled(receiver, 2)
         assert [(r["status"], r["body"]["state"]) for r in receiver.received] == [
             (500, "dreaming"), (503, "dreaming"), (200, "dreaming"), (200, "completed")]
     attempts = journal(server, "luma", created.id)
@@ -140,9 +101,9 @@ def test_luma_retries_a_refused_callback_100ms_apart(server):
 
 
 def test_minimax_validates_with_the_challenge_then_posts_lower_case_updates(server):
-    with Receiver() as receiver, MiniMax(MINIMAX_KEY, server.url) as mm:
-        task_id = mm.create("MiniMax-Hailuo-2.3", "a cat", callback_url=receiver.url)
-        bodies = receiver.wait_for(3)
+    with challenge_receiver() as receiver, MiniMax(MINIMAX_KEY, server.url) as mm:
+        task_id = mm.create("MiniMax-Hailuo-2.3", "a cat", callback_url=receiver.url())
+        bodies = settled(receiver, 3)
         assert set(bodies[0]) == {"challenge"} and len(bodies[0]["challenge"]) >= 16
         assert [(b["task_id"], b["status"]) for b in bodies[1:]] == [(task_id, "processing"), (task_id, "success")]
         final = bodies[2]
@@ -154,9 +115,9 @@ def test_minimax_validates_with_the_challenge_then_posts_lower_case_updates(serv
 
 
 def test_minimax_sends_no_updates_when_the_challenge_is_not_echoed(server):
-    with Receiver(echo=False) as receiver, MiniMax(MINIMAX_KEY, server.url) as mm:
-        task_id = mm.create("MiniMax-Hailuo-2.3", "a cat", callback_url=receiver.url)
-        receiver.wait_for(1)
+    with challenge_receiver(echo=False) as receiver, MiniMax(MINIMAX_KEY, server.url) as mm:
+        task_id = mm.create("MiniMax-Hailuo-2.3", "a cat", callback_url=receiver.url())
+        settled(receiver, 1)
         mm.wait(task_id)
         time.sleep(0.2)
         assert len(receiver.received) == 1 and "challenge" in receiver.received[0]["body"]
@@ -167,8 +128,8 @@ def test_minimax_sends_no_updates_when_the_challenge_is_not_echoed(server):
 
 def test_minimax_posts_failed(server):
     profile(server, {"jobs": {"failure_rate": {"content_policy": 1.0}, "fail_at": 0.5}})
-    with Receiver() as receiver, MiniMax(MINIMAX_KEY, server.url) as mm:
-        task_id = mm.create("MiniMax-Hailuo-02", "a cat", callback_url=receiver.url)
-        bodies = receiver.wait_for(3)
+    with challenge_receiver() as receiver, MiniMax(MINIMAX_KEY, server.url) as mm:
+        task_id = mm.create("MiniMax-Hailuo-02", "a cat", callback_url=receiver.url())
+        bodies = settled(receiver, 3)
     assert [b["status"] for b in bodies[1:]] == ["processing", "failed"]
     assert bodies[2]["task_id"] == task_id and bodies[2]["base_resp"]["status_code"] == 1027

@@ -3,14 +3,11 @@ provider's unrouted paths still answer in that provider's own error shape."""
 
 from __future__ import annotations
 
-import re
-
 import httpx
 import pytest
-from starlette.routing import Match, Route
+from routing_support import fast_owner, owner_of, provider_routes
 
 from mockprovider.testing import MockServer
-from mockprovider.web.endpoint import Endpoint
 
 MINE = ("luma", "minimax")
 
@@ -21,49 +18,22 @@ def server():
         yield s
 
 
-def concrete(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", "123456789012345678", path)
-
-
-def provider_routes(server: MockServer) -> list[tuple[str, str, str]]:
-    """(provider, method, concrete path) of every provider endpoint on the server."""
-    out = []
-    for route in server.app.routes:
-        if isinstance(route, Route) and isinstance(route.app, Endpoint):
-            for method in sorted((route.methods or set()) - {"HEAD"}):
-                out.append((route.app.dialect.name, method, concrete(route.path)))
-    return out
-
-
-def owner_of(server: MockServer, method: str, path: str) -> str | None:
-    """The provider whose route Starlette picks for ``method path`` (the first full match, in app order)."""
-    scope = {"type": "http", "method": method, "path": path, "root_path": "", "query_string": b"", "headers": []}
-    for route in server.app.routes:
-        match, _ = route.matches(scope)
-        if match == Match.FULL:
-            return route.app.dialect.name if isinstance(getattr(route, "app", None), Endpoint) else "other"
-    return None
-
-
 def test_every_provider_route_reaches_its_own_provider(server):
-    routes = provider_routes(server)
+    routes = provider_routes(server.app)
     assert {p for p, _, _ in routes} >= {"runway", "kling", "veo", *MINE}
-    wrong = [(p, m, path, owner_of(server, m, path)) for p, m, path in routes if owner_of(server, m, path) != p]
+    wrong = [(p, m, path, owner_of(server.app, m, path)) for p, m, path in routes
+             if owner_of(server.app, m, path) != p]
     assert wrong == []
 
 
 def test_the_fast_router_agrees_with_the_full_one(server):
-    for provider, method, path in provider_routes(server):
-        scope = {"type": "http", "method": method, "path": path, "root_path": "", "query_string": b"",
-                 "headers": []}
-        route = server.app.router.fast_match(scope)
-        if route is not None:
-            assert route.app.dialect.name == provider, (method, path)
+    for provider, method, path in provider_routes(server.app):
+        assert fast_owner(server.app, method, path) in (None, provider), (method, path)
 
 
 def test_unrouted_paths_are_claimed_only_by_their_own_provider(server):
     dialects = {d.name: d for d in server.app.dialects}
-    for provider, _, path in provider_routes(server):
+    for provider, _, path in provider_routes(server.app):
         for name in MINE:
             if name != provider:
                 assert not dialects[name].owns(path), (name, path)

@@ -7,10 +7,9 @@ import re
 
 import httpx
 import pytest
-from starlette.routing import Match, Route
+from routing_support import fast_owner, owner_of, provider_routes
 
 from mockprovider.testing import MockServer
-from mockprovider.web.endpoint import Endpoint
 
 FILE_ID = "TjJKaU5qa3dZVE5rWWpobU1UTTVaV00yT0dWbE5HUmpaV1l4TWpka01EVQ"
 
@@ -27,20 +26,7 @@ def concrete(path: str) -> str:
 
 
 def routes(server: MockServer) -> list[tuple[str, str, str]]:
-    out = []
-    for route in server.app.routes:
-        if isinstance(route, Route) and isinstance(route.app, Endpoint):
-            for method in sorted((route.methods or set()) - {"HEAD"}):
-                out.append((route.app.dialect.name, method, concrete(route.path)))
-    return out
-
-
-def first_match(server: MockServer, method: str, path: str) -> str | None:
-    scope = {"type": "http", "method": method, "path": path, "root_path": "", "query_string": b"", "headers": []}
-    for route in server.app.routes:
-        if route.matches(scope)[0] == Match.FULL:
-            return route.app.dialect.name if isinstance(getattr(route, "app", None), Endpoint) else "other"
-    return None
+    return provider_routes(server.app, concrete)
 
 
 def test_no_route_shadows_another_either_way(server):
@@ -48,11 +34,8 @@ def test_no_route_shadows_another_either_way(server):
     mine = [r for r in everything if r[0] == "replicate"]
     assert len(mine) == 18
     for provider, method, path in everything:
-        assert first_match(server, method, path) == provider, (provider, method, path)
-        scope = {"type": "http", "method": method, "path": path, "root_path": "", "query_string": b"",
-                 "headers": []}
-        fast = server.app.router.fast_match(scope)
-        assert fast is None or fast.app.dialect.name == provider, (provider, method, path)
+        assert owner_of(server.app, method, path) == provider, (provider, method, path)
+        assert fast_owner(server.app, method, path) in (None, provider), (provider, method, path)
 
 
 def test_unrouted_paths_are_claimed_by_replicate_only_when_they_are_its_own(server):
