@@ -93,8 +93,8 @@ def test_readme_snippet_runs_unchanged(served, name):
     elif name == "kling":
         assert out.startswith("succeed http")
     elif name == "luma":
-        state, size, balance = out.split()
-        assert state == "completed" and int(size) > 1000 and float(balance) > 0
+        state, size, still, image, balance = out.split()
+        assert state == still == "completed" and int(size) > 1000 and int(image) > 1000 and float(balance) > 0
     elif name == "minimax":
         assert out.split() == ["Success", "1366", "768", "True"]
     elif name == "seedance":
