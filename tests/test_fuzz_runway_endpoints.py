@@ -29,6 +29,7 @@ BODIES = {
                           "quality": "high", "referenceImages": [{"uri": IMAGE, "tag": "cat"}]},
     "/v1/character_performance": {"model": "act_two", "character": {"type": "image", "uri": IMAGE},
                                   "reference": {"type": "video", "uri": VIDEO}, "expressionIntensity": 3},
+    "/v1/video_to_hdr": {"model": "ruby", "videoUri": VIDEO, "outputFormat": "hdr_prores", "proresProfile": "4444"},
     "/v1/video_upscale": {"model": "magnific_video_upscaler_creative", "videoUri": VIDEO, "creativity": 50},
     "/v1/sound_effect": {"model": "mirelo_sfx_2_0", "promptText": "rain", "duration": 3.5, "numVariants": 2},
     "/v1/text_to_speech": {"model": "eleven_v3", "promptText": "hi", "speed": 1.0,
@@ -72,6 +73,9 @@ BODIES = {
 @pytest.fixture(scope="module")
 def fuzzer():
     with MockServer(profile="happy", time_scale=0.01) as server, Fuzzer(server) as f:
+        # happy's timings at 4 fps: the tasks' background renders (HEVC, ProRes...) stay cheap
+        lean = {"jobs": {"queue": "100ms", "run": "1s"}, "outputs": {"fps": 4}}
+        assert server.admin("PUT", "/profile", {"profile": lean}).status_code == 200
         reply = f.request("POST", "/v1/uploads", HEADERS, json.dumps(BODIES["/v1/uploads"]).encode())
         assert reply.status == 200, reply.text()
         f.upload = json.loads(reply.body)

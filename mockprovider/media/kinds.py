@@ -1,12 +1,14 @@
-"""The kinds of output a job can have (video, image, audio): how each renders, its MIME type and extension."""
+"""The kinds of output a job can have (video, a video delivery such as ProRes or a PNG sequence, image, audio):
+how each renders, its MIME type and extension."""
 
 from __future__ import annotations
 
+from .deliveries import DeliverySpec, render_delivery
 from .render import VideoSpec, render_mp4
 from .sound import AudioSpec, render_audio
 from .stills import ImageSpec, render_image
 
-MediaSpec = VideoSpec | ImageSpec | AudioSpec
+MediaSpec = VideoSpec | DeliverySpec | ImageSpec | AudioSpec
 
 
 def render(spec: MediaSpec) -> bytes:
@@ -16,6 +18,8 @@ def render(spec: MediaSpec) -> bytes:
         return render_image(spec)
     if isinstance(spec, AudioSpec):
         return render_audio(spec)
+    if isinstance(spec, DeliverySpec):
+        return render_delivery(spec)
     raise TypeError(f"not a media spec: {spec!r}")
 
 

@@ -21,6 +21,7 @@ import struct
 import uuid
 import zlib
 
+from .deliveries import DeliverySpec
 from .render import PATTERN_VARIANTS, VideoSpec
 from .sound import AudioSpec
 
@@ -129,7 +130,12 @@ def _wav(data: bytes, tag: bytes) -> bytes:
     return bytes(out)
 
 
-SPLICES = {"end": _append, "png": _png, "jpeg": _jpeg, "mp3": _id3, "wav": _wav}
+def _zip(data: bytes, tag: bytes) -> bytes:
+    """The archive's comment (the end-of-central-directory record is the last 22 bytes when it has none)."""
+    return data[:-2] + struct.pack("<H", len(tag)) + tag
+
+
+SPLICES = {"end": _append, "png": _png, "jpeg": _jpeg, "mp3": _id3, "wav": _wav, "zip": _zip}
 
 
 def output_seed(job_id: str, index: int) -> int:
@@ -143,6 +149,11 @@ def output_of(spec, job_id: str, index: int, policy: str = SMALL) -> Output:
     rendered from the output's own seed (and audio names itself in its container metadata)."""
     if isinstance(spec, VideoSpec):
         return Output(output_spec(spec, job_id, index, policy), output_tag(job_id, index))
+    if isinstance(spec, DeliverySpec):  # the picture variant as for MP4s; a delivery's bitrate is its codec's own
+        delivered = dataclasses.replace(spec, video=output_spec(spec.video, job_id, index))
+        if spec.container == "zip":
+            return Output(delivered, f"{job_id}/{index}".encode(), "zip")
+        return Output(delivered, output_tag(job_id, index))
     seed = output_seed(job_id, index)
     name = f"{job_id}/{index}".encode()
     if spec.format in ("png", "jpeg", "mp3", "wav"):

@@ -1,6 +1,7 @@
 """Every Runway generation endpoint of runwayml 5.24.0 beyond the legacy table in ``models.py``: validation on top
 of the SDK's field types (``catalog.py``), the limits Runway states only in docs, the credit cost, and what the
-task outputs (an MP4, PNG/JPEG/WebP/SVG images, or MP3/WAV/FLAC/Ogg audio).
+task outputs (an MP4 or the ``outputFormat`` asked for, see ``formats.py``; PNG/JPEG/WebP/SVG images; or
+MP3/WAV/FLAC/Ogg audio).
 
 Facts are from runwayml 5.24.0's docstrings and the reference notes; where neither states a limit or a price the
 value here is the mock's own choice and is marked ``# mock`` (a test pins its behaviour, not Runway's).
@@ -13,9 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...media.deliveries import DeliverySpec
 from ...media.render import MAX_DURATION, VideoSpec
 from ...media.sound import AudioSpec
 from ...media.stills import ImageSpec
+from . import formats
 from .catalog import FIELDS
 from .models import _MISSING, MAX_SEED, asset_issues, custom, invalid_type, invalid_value, too_big
 from .personas import readiness_issue
@@ -105,7 +108,7 @@ VIDEO_RATE: dict[str, float] = {
     "kling2.5_turbo_pro": 7, "kling3.0_standard": 10, "kling3.0_pro": 15, "kling3.0_4k": 30,  # mock
     "klingO3_standard": 12, "klingO3_pro": 18, "klingO3_4k": 36, "kling_4": 20, "hailuo3": 10, "h3_max": 15,  # mock
     "wan3": 10, "wan3_prime": 20, "seedance2_mini": 20, "gemini_omni_flash": 15, "gemini_omni_flash_1.1": 15,  # mock
-    "grok_imagine_1_5_lite": 8, "enhance_frame_rate": 2, "ruby": 10,  # mock
+    "grok_imagine_1_5_lite": 8, "enhance_frame_rate": 2,  # mock
 }
 IMAGE_RATE: dict[str, float] = {
     "gen4_image": 5, "gen4_image_turbo": 2, "gemini_2.5_flash": 5, "gemini_image3_pro": 20, "gpt_image_2": 11,
@@ -236,6 +239,8 @@ class Checker:
         if self.endpoint == "image_to_video":
             self._positions()
         self._modes()
+        if {"outputFormat", "proresProfile"} & set(FIELDS[self.endpoint][self.model]):
+            self.issues += formats.format_issues(self.endpoint, self.model, body)
 
     def _recipe(self) -> None:
         body = self.body
@@ -392,6 +397,8 @@ def _video_rate(model: str, body: dict, size: tuple[int, int]) -> float:
         rate = 11 if short <= 480 else 16.25 if short <= 720 else 22  # 1080p: mock
     if model == "happyhorse_1_0" and short >= 1080:
         rate = 30
+    if model == "ruby":  # "All five profiles bill at the same rate: 20 credits per second ... 40 ... above 4 MP"
+        rate = 40 if size[0] * size[1] > 2560 * 1440 else 20
     fmt = body.get("outputFormat")
     if model in ("gen4.5", "aleph2") and isinstance(fmt, str) and fmt != "mp4":
         if fmt in TENBIT:
@@ -436,7 +443,7 @@ def plan(endpoint: str, model: str, body: dict, checker: Checker, fps: int) -> G
             credits, estimate = max(credits, 56), max(estimate, 56)
         if model == "magnific_video_upscaler_creative":
             credits = estimate = 150 if max(size) > 4096 or body.get("resolution") == "4k" else 25
-        output = VideoSpec(size[0], size[1], round(seconds, 3), fps, audio)
+        output = formats.delivered(endpoint, body, VideoSpec(size[0], size[1], round(seconds, 3), fps, audio))
         return Generation(endpoint, model, kind, output, 1, credits, estimate, inputs,
                           {"draft": True} if body.get("draft") else {})
     if kind == IMAGE:
@@ -574,6 +581,8 @@ def validate(endpoint: str, body: Any, uploads: UploadLookup, fps: int,
 def usage_of(found: Generation) -> dict[str, Any]:
     """What the cost ledger prices a task by (seconds, images, audio, resolution)."""
     out = found.output
+    if isinstance(out, DeliverySpec):
+        out = out.video
     if isinstance(out, VideoSpec):
         return {"seconds": out.duration, "audio": out.audio, "resolution": f"{min(out.width, out.height)}p"}
     if isinstance(out, ImageSpec):
