@@ -18,6 +18,7 @@ from ...engine.limits import OverLimit
 from ...engine.rng import stream
 from ...media.render import VideoSpec
 from ...media.routes import output_url, prewarm_output
+from ...state import StateUnavailable
 from ...web.body import BodyError, read_body, read_json
 from ...web.responses import json_response, no_content
 from ..base import Dialect
@@ -25,7 +26,7 @@ from . import generation, personas, router, workflows
 from . import responses as wire
 from .models import IMAGE_TO_VIDEO, MODELS, TEXT_TO_VIDEO, validate
 from .persona_api import PersonaApi
-from .uploads import LIFETIME, MAX_FILENAME, MAX_UPLOADS, UPLOAD_PATH, Uploads
+from .uploads import LIFETIME, MAX_FILENAME, MAX_UPLOADS, UPLOAD_PATH, Uploads, s3_error
 from .usage import UsageBook, parse_range
 
 API_VERSION = "2024-11-06"
@@ -474,7 +475,10 @@ class RunwayDialect(PersonaApi, Dialect):
                                                        self._upload_rng, self.origin(request)))
 
     async def receive_upload(self, request: Request) -> Response:
-        return await self.uploads.receive(request, self.ctx.engine.clock.now())
+        try:
+            return await self.uploads.receive(request, self.ctx.engine.clock.now())
+        except StateUnavailable:  # a plain route (the storage bucket's), outside the endpoint's 503 handling
+            return s3_error(503, "ServiceUnavailable", "Please reduce your request rate.")
 
     async def organization_usage(self, request: Request, decision: RequestDecision) -> Response:
         key = self._check_headers(request, decision)
