@@ -78,7 +78,8 @@ class Table:
         raise NotImplementedError
 
     async def owned(self, owner: str, limit: int | None = None) -> list[tuple[str, Any]]:
-        """``owner``'s entries, oldest first (the newest ``limit`` of them with a limit)."""
+        """``owner``'s entries, oldest first (of the newest ``limit`` with a limit: those since expired or
+        evicted are left out, not replaced by older ones)."""
         raise NotImplementedError
 
     async def count(self, owner: str) -> int:
@@ -174,13 +175,17 @@ class MemoryTable(Table):
         return None if self._live(key) is None else self._drop(key)
 
     async def owned(self, owner: str, limit: int | None = None) -> list[tuple[str, Any]]:
+        if limit is not None and limit <= 0:
+            return []
         keys = list(self._owners.get(owner, ()))
+        if limit is not None:
+            keys = keys[-limit:]
         out = []
         for key in keys:
             entry = self._live(key)
             if entry is not None:
                 out.append((key, entry[0]))
-        return out if limit is None else out[-limit:] if limit > 0 else []
+        return out
 
     async def count(self, owner: str) -> int:
         return len(await self.owned(owner)) if self.ttl is not None else len(self._owners.get(owner, ()))
@@ -257,16 +262,12 @@ return 1
 _OWNED = """
 local t, owner, limit = KEYS[1], ARGV[1], tonumber(ARGV[2])
 local okey = t .. ':o:' .. owner
-local keys = redis.call('ZRANGE', okey, 0, -1)
+local keys
+if limit >= 0 then keys = redis.call('ZRANGE', okey, -limit, -1) else keys = redis.call('ZRANGE', okey, 0, -1) end
 local out = {}
 for _, k in ipairs(keys) do
   local v = redis.call('GET', t .. ':v:' .. k)
   if v then out[#out + 1] = k; out[#out + 1] = v end
-end
-if limit >= 0 and #out > 2 * limit then
-  local cut = {}
-  for i = #out - 2 * limit + 1, #out do cut[#cut + 1] = out[i] end
-  return cut
 end
 return out
 """
@@ -341,11 +342,14 @@ class RedisTable(Table):
         return None if raw is None else decode(raw)
 
     async def owned(self, owner: str, limit: int | None = None) -> list[tuple[str, Any]]:
+        if limit is not None and limit <= 0:
+            return []
         flat = await self._call(self._owned(keys=[self.key], args=[owner, -1 if limit is None else limit]))
         return [(flat[i].decode(), decode(flat[i + 1])) for i in range(0, len(flat), 2)]
 
     async def count(self, owner: str) -> int:
-        return len(await self.owned(owner))
+        """How many entries ``owner`` has (with a ttl, those expired since the last write may still count)."""
+        return int(await self._call(self.redis.zcard(f"{self.key}:o:{owner}")))
 
     async def clear(self) -> None:
         async def unlink_all() -> None:
@@ -438,3 +442,21 @@ async def shared_secret(state: Any, name: str) -> bytes:
 
 
 _local_secrets: weakref.WeakKeyDictionary[Any, dict[str, bytes]] = weakref.WeakKeyDictionary()
+
+
+class TaskIndex:
+    """Each account's task ids, oldest first, bounded (what a provider's list endpoint pages through): a table
+    whose entries are owned by the account. Every replica lists the tasks any replica made."""
+
+    def __init__(self, state: Any, name: str, max_items: int, ttl: float | None = None) -> None:
+        self.table = state.table(name, max_items, ttl=ttl)
+
+    async def add(self, account: str, job_id: str) -> None:
+        await self.table.set(job_id, 0, owner=account)
+
+    async def newest(self, account: str, limit: int | None = None) -> list[str]:
+        """The account's task ids, newest first (the newest ``limit`` with a limit)."""
+        return [job_id for job_id, _ in reversed(await self.table.owned(account, limit))]
+
+    async def clear(self) -> None:
+        await self.table.clear()
