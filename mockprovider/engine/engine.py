@@ -82,6 +82,7 @@ class Engine:
         self.stats = EngineStats()
         self.insight = Insight(self.clock, journal_size, prices)
         self.store.on_remove = self.insight.forget
+        self.limits.on_replan = self.insight.changed
         self._requests_rng = stream(self.seed, "requests")
         self._submissions: dict[tuple[str, str], tuple[int, itertools.count]] = {}
         self._generation = 0

@@ -66,6 +66,7 @@ class LimitBook:
         self.max_kept_idle = max_kept_idle
         self._scopes: dict[tuple[str, str], Scope] = {}
         self._sweep_at = SWEEP_FLOOR
+        self.on_replan: Callable[[Job], None] | None = None  # told of each job whose admission time moved
 
     def scope(self, provider: str, account: str) -> Scope:
         key = (provider, account)
@@ -205,6 +206,8 @@ class LimitBook:
         """Give ``job`` the slot that frees first (it waits, throttled, until then)."""
         limit = limits.concurrent_jobs
         if limit is None:
+            if scope.slots_limit is not None:  # the limit was lifted: jobs still waiting start now
+                self.reschedule(scope, limits, now)
             job.admitted = now
         elif limit == 0:
             job.admitted = math.inf
@@ -224,16 +227,23 @@ class LimitBook:
         limit = limits.concurrent_jobs
         jobs = self.live(scope, now)
         scope.slots_limit = limit
+        replanned = self.on_replan
         if limit is None:
             scope.slots = []
             for job in jobs:
-                job.admitted = min(job.admitted, now)
+                if job.admitted > now:
+                    job.admitted = now
+                    if replanned is not None:
+                        replanned(job)
             return
         slots = [now] * limit if limit else []
         for job in jobs:
             need = min(job.slots, limit) if limit else 0
             if job.admitted > now and job.cancelled_at is None:
+                before = job.admitted
                 job.admitted = max(now, _take(slots, need)) if slots else math.inf
+                if replanned is not None and job.admitted != before:
+                    replanned(job)
             elif slots:
                 _take(slots, need)
             for _ in range(need):

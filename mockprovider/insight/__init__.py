@@ -145,9 +145,8 @@ class Insight:
         self.ledger.changed(job)
 
     def forget(self, job: Any) -> None:
-        """The job left the store (expired, evicted or deleted): keep its polls in its group's figures."""
+        """The job left the store (expired, evicted or deleted): settle it if it has not been yet."""
         self.ledger.forget(job)
-        self.observer.group(job.provider, job.account).polls.add(job.polls)
 
     def downloaded(self, job: Any, size: int) -> None:
         """Media of ``job`` was served outside a provider endpoint (the shared media route)."""

@@ -2,7 +2,10 @@
 
 Every job with a planned end goes on one heap at creation (one push, no task or timer); whoever reads figures
 (the report, a metrics scrape) and every submission settle the jobs whose end has passed, so counts stay
-incremental and the heap holds about the jobs in flight.
+incremental and the heap holds about the jobs in flight. A job whose end moves (a cancel, a slot that frees
+early, a limit that changes, a job that waited forever for a slot getting one) is scheduled again
+(:meth:`Ledger.changed`); its older heap entries are stale and skipped. Jobs live at once (peak concurrency) are
+counted as they start and end, per key and per provider, so nothing here walks the job store.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ SETTLE_PER_SUBMIT = 4
 class Tally:
     """Finished jobs of one group (plus ``created``, counted at submission)."""
 
-    __slots__ = ("cancelled", "created", "duration_sum", "durations", "failed", "queued_s", "succeeded",
-                 "throttled_s", "units", "unpriced", "usd", "usd_by_model")
+    __slots__ = ("cancelled", "created", "duration_sum", "durations", "failed", "live", "peak", "queued_s",
+                 "succeeded", "throttled_s", "units", "unpriced", "usd", "usd_by_model")
 
     def __init__(self) -> None:
         self.created = 0
@@ -37,6 +40,8 @@ class Tally:
         self.unpriced = 0
         self.durations = [0] * len(DURATION_BUCKETS)  # not cumulative
         self.duration_sum = 0.0
+        self.live = 0  # jobs created and not yet settled
+        self.peak = 0  # the most live at once
 
     @property
     def finished(self) -> int:
@@ -57,6 +62,8 @@ class Tally:
         self.unpriced += other.unpriced
         self.durations = [a + b for a, b in zip(self.durations, other.durations, strict=True)]
         self.duration_sum += other.duration_sum
+        self.live += other.live
+        self.peak = max(self.peak, other.peak, self.live)
 
 
 def outcome_of(job: Any) -> str:
@@ -79,12 +86,16 @@ class Ledger:
         self.observer = observer
         self.clock = clock
         self._heap: list[tuple[float, int, Any]] = []
-        self._unending: dict[str, Any] = {}  # jobs with no planned end (stuck, or waiting for a slot forever)
+        # jobs created and not settled: id -> (seq of the job's current heap entry, or 0 with no planned end
+        # (stuck, or waiting for a slot that never frees), the job)
+        self._tracked: dict[str, tuple[int, Any]] = {}
         self._seq = 0
+        self.providers: dict[str, list[int]] = {}  # provider -> [jobs live, peak]
 
     def clear(self) -> None:
         self._heap.clear()
-        self._unending.clear()
+        self._tracked.clear()
+        self.providers.clear()
 
     def tally(self, provider: str, key: str | None) -> Tally:
         group = self.observer.group(provider, key)
@@ -93,47 +104,71 @@ class Ledger:
         return group.jobs
 
     def created(self, job: Any) -> None:
-        self.tally(job.provider, job.account).created += 1
+        tally = self.tally(job.provider, job.account)
+        tally.created += 1
+        now = self.clock.now()
+        self.settle(now, SETTLE_PER_SUBMIT)
+        live = self.providers.get(job.provider)
+        if live is None:
+            live = self.providers[job.provider] = [0, 0]
+        heap = self._heap
+        if heap and heap[0][0] <= now and (tally.live >= tally.peak or live[0] >= live[1]):
+            self.settle(now)  # a new peak, perhaps: count only the jobs really live now
+        tally.live += 1
+        if tally.live > tally.peak:
+            tally.peak = tally.live
+        live[0] += 1
+        if live[0] > live[1]:
+            live[1] = live[0]
         self._schedule(job)
-        self.settle(self.clock.now(), SETTLE_PER_SUBMIT)
 
     def changed(self, job: Any) -> None:
-        """The job's end moved (a cancel): settle it at its new end."""
-        self._schedule(job)
+        """The job's end moved (a cancel, a re-planned slot): settle it at its new end."""
+        if job.id in self._tracked and not job.settled:
+            self._schedule(job)
 
     def forget(self, job: Any) -> None:
-        """The job left the store: keep nothing of it beyond its tally."""
-        self._unending.pop(job.id, None)
+        """The job left the store: settle it now if it has ended (the ledger keeps no job that left)."""
+        tracked = self._tracked.get(job.id)
+        if tracked is not None and tracked[1] is job and not job.settled and job.ends <= self.clock.now():
+            self._finish(job)
 
     def _schedule(self, job: Any) -> None:
         end = job.ends
         if end == math.inf:
-            self._unending[job.id] = job
+            self._tracked[job.id] = (0, job)
             return
-        self._unending.pop(job.id, None)
         self._seq += 1
+        self._tracked[job.id] = (self._seq, job)
         heapq.heappush(self._heap, (end, self._seq, job))
 
     def settle(self, now: float, budget: int | None = None) -> None:
         heap = self._heap
+        tracked = self._tracked
         while heap and heap[0][0] <= now:
             if budget is not None:
                 if budget <= 0:
                     return
                 budget -= 1
-            _, _, job = heapq.heappop(heap)
-            if job.settled:
-                continue
-            end = job.ends
-            if end > now:  # it waited for a slot longer than planned
+            _, seq, job = heapq.heappop(heap)
+            current = tracked.get(job.id)
+            if current is None or current[0] != seq or job.settled:
+                continue  # stale: settled, or scheduled again since
+            if job.ends > now:  # it waited for a slot longer than planned
                 self._schedule(job)
                 continue
-            job.settled = True
             self._finish(job)
 
     def _finish(self, job: Any) -> None:
+        job.settled = True
+        if self._tracked.get(job.id, (0, None))[1] is job:
+            del self._tracked[job.id]
         scale = self.clock.scale
         tally = self.tally(job.provider, job.account)
+        tally.live = max(tally.live - 1, 0)  # 0 when the key's group was folded into "(other keys)" meanwhile
+        live = self.providers.get(job.provider)
+        if live is not None:
+            live[0] = max(live[0] - 1, 0)
         outcome = outcome_of(job)
         if outcome == SUCCEEDED:
             tally.succeeded += 1
@@ -159,20 +194,25 @@ class Ledger:
                 tally.durations[i] += 1
                 break
 
+    def peak(self, provider: str) -> int:
+        live = self.providers.get(provider)
+        return 0 if live is None else live[1]
+
     def in_flight(self) -> list[Any]:
-        """Jobs created and not yet settled (after settling what is due)."""
+        """Jobs created and not yet settled (after settling what is due): a walk of the jobs in flight only.
+        It also catches jobs whose end moved without the ledger hearing of it."""
         now = self.clock.now()
         self.settle(now)
-        seen: dict[str, Any] = {}
-        for _, _, job in [*self._heap, *((0, 0, j) for j in self._unending.values())]:
-            if job.settled or job.id in seen:
-                continue
-            if job.ends <= now:  # ended before its place on the heap (a slot freed early)
-                job.settled = True
+        out = []
+        for seq, job in list(self._tracked.values()):
+            end = job.ends
+            if end <= now:  # ended before its place on the heap
                 self._finish(job)
                 continue
-            seen[job.id] = job
-        return list(seen.values())
+            if (seq == 0) != (end == math.inf):  # got a planned end, or lost it
+                self._schedule(job)
+            out.append(job)
+        return out
 
 
 def in_flight_state(job: Any, now: float) -> str:

@@ -59,6 +59,28 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
     return sorted_values[rank - 1]
 
 
+def histogram_summary(hist: dict[int, int], zeros: int, *quantiles: tuple[str, float]) -> dict[str, Any]:
+    """``summary`` of a distribution of whole numbers given as value -> count, plus ``zeros`` zeros: exact
+    mean and nearest-rank percentiles in O(distinct values)."""
+    count = zeros + sum(hist.values())
+    out: dict[str, Any] = {"count": count,
+                           "mean": round(sum(v * n for v, n in hist.items()) / count, 6) if count else None}
+    ordered = sorted(hist.items())
+    for name, q in quantiles:
+        if not count:
+            out[name] = None
+            continue
+        rank, acc, found = max(math.ceil(q * count), 1), zeros, 0
+        if rank > zeros:
+            for value, n in ordered:
+                acc += n
+                if acc >= rank:
+                    found = value
+                    break
+        out[name] = found
+    return out
+
+
 def summary(values: Iterable[float], *quantiles: tuple[str, float], mean: bool = False) -> dict[str, Any]:
     ordered = sorted(values)
     out: dict[str, Any] = {"count": len(ordered)}
@@ -74,7 +96,7 @@ class Group:
     """What one key (or all keys pushed out of the table) did toward one provider."""
 
     __slots__ = ("downloads", "early", "early_by", "intervals", "jobs", "lag_buckets", "lag_sum", "lags",
-                 "media_bytes", "peak", "poll_count", "polls", "requests", "retries", "webhooks", "with_hint")
+                 "media_bytes", "poll_count", "poll_hist", "requests", "retries", "webhooks", "with_hint")
 
     def __init__(self) -> None:
         self.requests = 0
@@ -83,7 +105,7 @@ class Group:
         self.lag_buckets = [0] * len(LAG_BUCKETS)
         self.lag_sum = 0.0
         self.poll_count = 0  # status polls that found their job
-        self.polls = Samples()  # polls per job, of jobs that left the store
+        self.poll_hist: dict[int, int] = {}  # polls so far -> jobs polled that often (jobs polled at least once)
         self.retries = {"429": 0, "5xx": 0, "fault": 0}
         self.with_hint = 0
         self.early = 0
@@ -91,7 +113,6 @@ class Group:
         self.downloads = 0
         self.media_bytes = 0
         self.webhooks = {"delivered": 0, "failed": 0, "acknowledged": 0}
-        self.peak = 0
         self.jobs: Any = None  # the ledger's Tally of this group's jobs
 
     def merge(self, other: Group) -> None:
@@ -101,7 +122,9 @@ class Group:
         self.lag_buckets = [a + b for a, b in zip(self.lag_buckets, other.lag_buckets, strict=True)]
         self.lag_sum += other.lag_sum
         self.poll_count += other.poll_count
-        self.polls.extend(other.polls)
+        hist = self.poll_hist
+        for n, jobs in other.poll_hist.items():
+            hist[n] = hist.get(n, 0) + jobs
         for k, v in other.retries.items():
             self.retries[k] += v
         self.with_hint += other.with_hint
@@ -111,7 +134,6 @@ class Group:
         self.media_bytes += other.media_bytes
         for k, v in other.webhooks.items():
             self.webhooks[k] += v
-        self.peak = max(self.peak, other.peak)
         if other.jobs is not None:
             if self.jobs is None:
                 self.jobs = other.jobs
@@ -189,8 +211,16 @@ class Observer:
         kind = record.endpoint
         if kind == "status":
             last = job.last_poll
-            job.polls += 1
+            n = job.polls = job.polls + 1
             group.poll_count += 1
+            hist = group.poll_hist
+            if n > 1:
+                before = hist.get(n - 1, 0)
+                if before > 1:
+                    hist[n - 1] = before - 1
+                elif before:
+                    del hist[n - 1]
+            hist[n] = hist.get(n, 0) + 1
             job.last_poll = record.real
             if last is not None:
                 group.intervals.add(record.real - last)

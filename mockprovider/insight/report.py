@@ -1,7 +1,8 @@
 """The client-behaviour report: per provider and per key, since the last reset (``GET /__mock/report``).
 
-Built on demand from the ledger (finished jobs), the jobs in flight, the jobs still in the store (polls per
-job, peak concurrency) and the observer's figures. Its top-level shape is stable (the live page reads it)::
+Built on demand from counters kept as jobs and requests happen: the ledger (finished jobs, jobs live at once),
+the observer's figures (polls per job as a histogram, intervals, lags, retries...) and a walk of the jobs in
+flight only, never of the job store. Its top-level shape is stable (the live page reads it)::
 
     {"providers": {<name>: {"jobs", "polls_per_job", "poll_interval_s", "detection_lag_s", "retries",
                             "downloads", "webhooks", "cost_usd", "cost", "requests", "keys": {<fingerprint>: ...}}},
@@ -10,15 +11,13 @@ job, peak concurrency) and the observer's figures. Its top-level shape is stable
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .journal import fingerprint
 from .ledger import Tally, in_flight_state, planned_charge
-from .observer import OTHER_KEYS, Group, summary
+from .observer import OTHER_KEYS, Group, histogram_summary, summary
 
 
 @dataclass
@@ -28,7 +27,7 @@ class Figures:
     requests: int = 0
     tally: Tally = field(default_factory=Tally)
     in_flight: list[Any] = field(default_factory=list)
-    polls: list[float] = field(default_factory=list)
+    poll_hist: dict[int, int] = field(default_factory=dict)  # polls -> jobs polled that often (at least once)
     intervals: list[float] = field(default_factory=list)
     lags: list[float] = field(default_factory=list)
     retries: dict[str, int] = field(default_factory=lambda: {"429": 0, "5xx": 0, "fault": 0})
@@ -38,14 +37,14 @@ class Figures:
     downloads: int = 0
     media_bytes: int = 0
     webhooks: dict[str, int] = field(default_factory=lambda: {"delivered": 0, "failed": 0, "acknowledged": 0})
-    spans: list[tuple[float, float]] = field(default_factory=list)  # (created, ends) of jobs in the store
     peak: int = 0
 
     def add_group(self, group: Group) -> None:
         self.requests += group.requests
         if group.jobs is not None:
             self.tally.merge(group.jobs)
-        self.polls += group.polls.values()
+        for n, jobs in group.poll_hist.items():
+            self.poll_hist[n] = self.poll_hist.get(n, 0) + jobs
         self.intervals += group.intervals.values()
         self.lags += group.lags.values()
         for k, v in group.retries.items():
@@ -57,21 +56,8 @@ class Figures:
         self.media_bytes += group.media_bytes
         for k, v in group.webhooks.items():
             self.webhooks[k] += v
-        self.peak = max(self.peak, group.peak)
-
-
-def peak_concurrency(spans: Iterable[tuple[float, float]]) -> int:
-    events: list[tuple[float, int]] = []
-    for start, end in spans:
-        events.append((start, 1))
-        if end != math.inf:
-            events.append((end, -1))
-    events.sort(key=lambda e: (e[0], e[1]))  # an end and a start at the same moment do not overlap
-    peak = live = 0
-    for _, step in events:
-        live += step
-        peak = max(peak, live)
-    return peak
+        if group.jobs is not None:
+            self.peak = max(self.peak, group.jobs.peak)
 
 
 def _round(x: float) -> float:
@@ -112,7 +98,8 @@ def render(f: Figures, now: float, scale: float, unit: str | None) -> dict[str, 
             "throttled_s": _round(throttled_s),
             "queued_s": _round(queued_s),
         },
-        "polls_per_job": summary(f.polls, ("p50", 0.5), ("p95", 0.95), mean=True),
+        "polls_per_job": histogram_summary(f.poll_hist, max(tally.created - sum(f.poll_hist.values()), 0),
+                                           ("p50", 0.5), ("p95", 0.95)),
         "poll_interval_s": summary(f.intervals, ("p50", 0.5), ("p95", 0.95)),
         "detection_lag_s": summary(f.lags, ("p50", 0.5), ("p95", 0.95)),
         "retries": {
@@ -169,19 +156,8 @@ def build(engine: Any) -> dict[str, Any]:
         k, p = figures(job.provider, job.account)
         k.in_flight.append(job)
         p.in_flight.append(job)
-    for job in engine.store:
-        k, p = figures(job.provider, job.account)
-        k.polls.append(job.polls)
-        p.polls.append(job.polls)
-        k.spans.append((job.created, job.ends))
-        p.spans.append((job.created, job.ends))
-    for (provider, key), k in keyed.items():
-        k.peak = max(k.peak, peak_concurrency(k.spans))
-        group = insight.observer.groups.get((provider, key))
-        if group is not None:
-            group.peak = k.peak
-    for p in providers.values():
-        p.peak = max(p.peak, peak_concurrency(p.spans))
+    for provider, p in providers.items():
+        p.peak = insight.ledger.peak(provider)
 
     out: dict[str, Any] = {}
     total = 0.0
