@@ -42,6 +42,7 @@ class Model:
     camera_simple_only: bool = False
     multi_shot: bool = False
     units: dict[str, float] | None = None  # mode -> units per 5 s
+    sound_factor: float = 2.0  # units with sound on: v2-6 pro 2.5 -> 5 per 5 s; v3 0.6 -> 0.9 per second (x1.5)
 
 
 SD = {"std": 720, "pro": 720}
@@ -61,7 +62,7 @@ MODELS: dict[str, Model] = {m.name: m for m in (
     Model("kling-v2-6", KINDS, ("std", "pro"), HD, sound_modes=("pro",), tail_modes=("pro",),
           units={"std": 1.5, "pro": 2.5}),
     Model("kling-v3", KINDS, ("std", "pro"), HD, durations=V3_DURATIONS, sound_modes=("std", "pro"),
-          tail_modes=("std", "pro"), multi_shot=True, units={"std": 3.0, "pro": 4.0}),
+          tail_modes=("std", "pro"), multi_shot=True, units={"std": 3.0, "pro": 4.0}, sound_factor=1.5),
 )}
 DEFAULT_MODEL = "kling-v1"
 
@@ -93,7 +94,7 @@ class Params:
     @property
     def units(self) -> float:
         base = (self.model.units or {}).get(self.mode if self.model.modes else "", 1.0)
-        return round(base * int(self.duration) / 5 * (2 if self.sound else 1), 2)
+        return round(base * int(self.duration) / 5 * (self.model.sound_factor if self.sound else 1), 2)
 
 
 class Reject(Exception):

@@ -112,11 +112,13 @@ class VeoDialect(Dialect):
                data: dict[str, Any], request: Request) -> Job | Response:
         behaviour = decision.assignment.profile.resolve(self.name, params.model.name)
         spec = video_spec(params.width, params.height, params.duration, params.fps or behaviour.fps, params.audio)
+        usage = {"seconds": params.duration * params.samples, "videos": params.samples, "audio": params.audio,
+                 "resolution": f"{min(params.width, params.height)}p"}
+        # credits limits count dollars at the price book's rate (resolution and audio), as the ledger does
+        quote = self.ctx.engine.quote(self.name, params.model.name, usage, decision.assignment.profile)
         result = self.ctx.engine.submit(
             JobRequest(provider=self.name, model=params.model.name, account=account, kind=kind, make_id=make_id,
-                       cost=params.cost, output=spec, data=data,
-                       usage={"seconds": params.duration * params.samples, "videos": params.samples,
-                              "audio": params.audio, "resolution": f"{min(params.width, params.height)}p"}),
+                       cost=params.cost if quote is None else quote.usd, output=spec, data=data, usage=usage),
             decision.assignment, queue_when_busy=False)
         if isinstance(result, OverLimit):
             return self.over_limit(request, result)

@@ -83,14 +83,16 @@ class Model:
         return tuple(r for r in found if r != "4k" or api == VERTEX)
 
 
+# usd_per_second: the 720p-with-audio list price (Vertex pricing transcribed 2026-09-08, prices.md 2.1), for a
+# model the price book (insight/prices.yaml, which knows resolution and audio) leaves unpriced.
 MODELS: dict[str, Model] = {m.name: m for m in (
     Model("veo-3.1-generate-preview", VEO_31, (GEMINI, VERTEX), 0.40),
-    Model("veo-3.1-fast-generate-preview", VEO_31, (GEMINI, VERTEX), 0.15),
+    Model("veo-3.1-fast-generate-preview", VEO_31, (GEMINI, VERTEX), 0.10),
     Model("veo-3.1-generate-001", VEO_31, (VERTEX,), 0.40),
-    Model("veo-3.1-fast-generate-001", VEO_31, (VERTEX,), 0.15),
-    Model("veo-3.1-lite-generate-001", VEO_31, (VERTEX,), 0.10, ("720p", "1080p")),
+    Model("veo-3.1-fast-generate-001", VEO_31, (VERTEX,), 0.10),
+    Model("veo-3.1-lite-generate-001", VEO_31, (VERTEX,), 0.05, ("720p", "1080p")),
     Model("veo-3.0-generate-001", VEO_30, (GEMINI, VERTEX), 0.40),
-    Model("veo-3.0-fast-generate-001", VEO_30, (GEMINI, VERTEX), 0.15),
+    Model("veo-3.0-fast-generate-001", VEO_30, (GEMINI, VERTEX), 0.10),
     Model("veo-2.0-generate-001", VEO_20, (GEMINI, VERTEX), 0.35),
     Model("veo-2.0-generate-exp", VEO_20_EXP, (VERTEX,), 0.35),  # price UNCONFIRMED: Veo 2's
 )}
