@@ -38,7 +38,12 @@ def test_journal_cost_in_process() -> None:
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 def test_journal_on_and_off_with_wrk() -> None:
     out = run("bench_journal.py", "--seconds", "1", "--rounds", "1", "--connections", "8")
-    assert "ratio on/off" in out and "journal held" in out, out
+    assert "throughput on/off" in out and "CPU per request on/off" in out and "journal held" in out, out
+
+
+def test_report_cost_with_a_full_store() -> None:
+    out = run("bench_report.py", "--jobs", "3000", "--in-flight", "100", "--builds", "2")
+    assert "report.build: median" in out and "3000 jobs stored, 100 in flight" in out, out
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
