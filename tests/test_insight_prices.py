@@ -29,7 +29,7 @@ def finished_cost(server, provider: str, count: int) -> dict:
     deadline = time.monotonic() + 20
     while True:
         section = server.admin("GET", "/report").json()["providers"].get(provider)
-        if section and section["jobs"]["succeeded"] >= count or time.monotonic() > deadline:
+        if (section and section["jobs"]["succeeded"] >= count) or time.monotonic() > deadline:
             assert section is not None and section["jobs"]["succeeded"] == count, section
             assert section["cost"]["unpriced_jobs"] == 0
             return section
