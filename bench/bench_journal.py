@@ -62,17 +62,18 @@ def in_process(rounds: int, batch: int = 3000) -> None:
     from mockprovider.app import create_app
     from mockprovider.context import Settings
     from mockprovider.engine.engine import JobRequest
+    from mockprovider.testing import done
     from mockprovider.web.endpoint import Endpoint
 
     def make(size: int, hooked: bool = True):
         app = create_app(Settings(profile="happy", journal_size=size))
         engine = app.engine
         profile = app.ctx.library.load_inline({"jobs": {"queue": "0s", "run": "1h"}})
-        assignment = engine.activate(profile)
-        job = engine.submit(JobRequest(provider="runway", model="gen4_turbo", account=KEY, kind="image_to_video",
+        assignment = done(engine.activate(profile))
+        job = done(engine.submit(JobRequest(provider="runway", model="gen4_turbo", account=KEY, kind="image_to_video",
                                        make_id=lambda rng: "00000000-0000-4000-8000-000000000001",
                                        data={"createdAt": "2026-12-01T00:00:00.000Z"}),
-                            assignment, queue_when_busy=True)
+                            assignment, queue_when_busy=True))
         if not hooked:
             for route in app.router.routes:
                 if isinstance(getattr(route, "app", None), Endpoint):

@@ -24,6 +24,7 @@ from common import free_port, mockprovider, process, wrk
 from mockprovider.app import create_app
 from mockprovider.context import Settings
 from mockprovider.engine.engine import JobRequest
+from mockprovider.testing import done
 from mockprovider.ui.sampler import Viewer
 
 KEY = "key_" + "ab" * 64
@@ -46,14 +47,14 @@ def tick_costs(jobs: int) -> None:
     sampler.viewers.add(Viewer())  # someone watches: each tick builds a snapshot too
     filling = []
     for profile, count in ((short, jobs), (live, jobs)):
-        assignment = engine.activate(profile)
+        assignment = done(engine.activate(profile))
         for i in range(count):
-            engine.submit(JobRequest(provider="runway", model="gen4_turbo", account=f"key_{i % 500}",
-                                     kind="image_to_video", make_id=lambda r: f"{r.getrandbits(64):016x}"),
-                          assignment, queue_when_busy=True)
+            done(engine.submit(JobRequest(provider="runway", model="gen4_turbo", account=f"key_{i % 500}",
+                                          kind="image_to_video", make_id=lambda r: f"{r.getrandbits(64):016x}"),
+                               assignment, queue_when_busy=True))
             if i % 5_000 == 4_999:  # a server creating 5,000 jobs a second: one tick per 5,000
                 filling.append(timed(sampler.tick)[1])
-    engine.advance(1.0)
+    done(engine.advance(1.0))
 
     runs = [timed(sampler.tick) for _ in range(30)]
     wall = sorted(w for w, _ in runs)

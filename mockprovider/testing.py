@@ -11,6 +11,7 @@ a CA generated for it (``server.ca_file``: give it to ``SSL_CERT_FILE`` or an ``
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import socket
 import tempfile
@@ -131,10 +132,23 @@ class MockServer:
                           token=self.settings.admin_token)
 
     def call(self, fn: Any, *args: Any) -> Any:
-        """Run ``fn(*args)`` on the server's event loop and return its result (for inspecting state)."""
+        """Run ``fn(*args)`` on the server's event loop and return its result, awaited if it is a coroutine
+        (for inspecting state: ``s.call(engine.spent, "runway", key)``)."""
         assert self.loop is not None
 
         async def wrapped() -> Any:
-            return fn(*args)
+            result = fn(*args)
+            return await result if inspect.isawaitable(result) else result
 
         return asyncio.run_coroutine_threadsafe(wrapped(), self.loop).result(10)
+
+
+def done(step: Any) -> Any:
+    """The result of an engine coroutine that never waits, without an event loop: with the in-memory state
+    ``done(engine.submit(...))`` in a synchronous test. AssertionError if it had to wait (shared state)."""
+    try:
+        step.send(None)
+    except StopIteration as stop:
+        return stop.value
+    step.close()
+    raise AssertionError("the coroutine waited: only the in-memory state can be driven this way")

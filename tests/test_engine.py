@@ -15,7 +15,9 @@ from mockprovider.engine.engine import Engine, JobRequest
 from mockprovider.engine.jobs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, THROTTLED
 from mockprovider.engine.limits import OverLimit
 from mockprovider.engine.profile import ProfileLibrary
+from mockprovider.engine.state import MemoryJobs
 from mockprovider.engine.store import JobStore, StoreFull
+from mockprovider.testing import done
 
 
 @pytest.mark.parametrize("text,seconds", [("250ms", 0.25), ("40s", 40), ("3m", 180), ("1.5h", 5400), (2, 2.0),
@@ -107,7 +109,7 @@ def engine_with(profile: dict, seed: int = 0) -> Engine:
 def submit(engine: Engine, account: str = "k", queue_when_busy: bool = True, cost: float = 0.0, slots: int = 1):
     request = JobRequest(provider="p", model="m", account=account, kind="t", cost=cost, slots=slots,
                          make_id=lambda rng: f"job{rng.getrandbits(48):x}")
-    return engine.submit(request, engine.selector.for_key(account), queue_when_busy=queue_when_busy)
+    return done(engine.submit(request, engine.selector.for_key(account), queue_when_busy=queue_when_busy))
 
 
 def test_same_seed_same_plans_and_ids():
@@ -150,7 +152,7 @@ def test_stuck_jobs_never_finish_and_hold_their_slot():
     state, progress = stuck.state(stuck.created + 10_000)
     assert state == RUNNING and progress < 1
     assert waiting.state(waiting.created + 10_000)[0] == THROTTLED
-    engine.cancel(stuck)
+    done(engine.cancel(stuck))
     assert stuck.state(engine.clock.now())[0] == CANCELLED
     assert waiting.state(engine.clock.now())[0] in (QUEUED, RUNNING)
 
@@ -175,9 +177,7 @@ def test_a_job_holding_several_slots_waits_for_all_of_them():
     assert after.admitted == pytest.approx(wide.ends)
     over = submit(engine, queue_when_busy=False, slots=4)
     assert isinstance(over, OverLimit) and over.frees_at is None  # more slots than the account has
-    engine.cancel(second)  # a freed slot re-plans who waits: the wide job now starts when the first ends
-    engine.limits.reschedule(engine.scope("p", "k"), engine.selector.for_key("k").profile.resolve("p", "m").limits,
-                             engine.clock.now())
+    done(engine.cancel(second))  # a freed slot re-plans who waits: the wide job now starts when the first ends
     assert wide.admitted == pytest.approx(max(first.ends, engine.clock.now()))
     assert first.slots == 1 and wide.slots == 3
 
@@ -196,7 +196,7 @@ def test_credits_and_daily_quota():
 def test_store_is_bounded_and_expires_finished_jobs():
     store = JobStore(max_jobs=3, retention=100)
     engine = engine_with({"jobs": {"queue": "0s", "run": "1s"}})
-    engine.store = store
+    engine.use_state(MemoryJobs(store), engine.ledger)
     jobs = [submit(engine) for _ in range(3)]
     engine.clock.advance(5)
     submit(engine)  # evicts one finished job to make room
@@ -205,7 +205,7 @@ def test_store_is_bounded_and_expires_finished_jobs():
     store.expire(engine.clock.now())
     assert len(store) == 0
     live = engine_with({"jobs": {"queue": "0s", "run": "1000s"}})
-    live.store = JobStore(max_jobs=2)
+    live.use_state(MemoryJobs(JobStore(max_jobs=2)), live.ledger)
     submit(live)
     submit(live)
     full = submit(live)
@@ -219,7 +219,7 @@ def test_watch_reports_each_change_in_order():
 
     async def scenario() -> list[str]:
         engine = engine_with({"jobs": {"queue": "1s", "run": "2s"}})
-        engine.set_scale(0.01)
+        await engine.set_scale(0.01)
         job = submit(engine)
         seen: list[str] = []
         engine.watch(job, lambda j, state: seen.append(state))
@@ -240,13 +240,13 @@ def test_failed_jobs_give_their_cost_back_when_asked():
     def charge(refund: bool):
         request = JobRequest(provider="p", model="m", account="k", kind="t", cost=6, refund_failures=refund,
                              make_id=lambda rng: f"job{rng.getrandbits(48):x}")
-        return engine.submit(request, engine.selector.active, queue_when_busy=True)
+        return done(engine.submit(request, engine.selector.active, queue_when_busy=True))
 
     charge(refund=True)
-    assert engine.spent("p", "k") == 6
+    assert done(engine.spent("p", "k")) == 6
     assert isinstance(charge(refund=True), OverLimit)  # not failed yet: still spent
     engine.clock.advance(6)
-    assert engine.spent("p", "k") == 0  # failed at 5 s: refunded
+    assert done(engine.spent("p", "k")) == 0  # failed at 5 s: refunded
     charge(refund=False)
     engine.clock.advance(6)
-    assert engine.spent("p", "k") == 6  # failures that are charged stay charged
+    assert done(engine.spent("p", "k")) == 6  # failures that are charged stay charged

@@ -242,7 +242,7 @@ def test_per_key_state_is_forgotten_once_a_key_is_idle():
             headers = {**RUNWAY, "Authorization": f"Bearer key_churn{i}"}
             assert http.post("/v1/image_to_video", headers=headers, json=TASK).status_code == 200
         engine = s.app.engine
-        sizes = s.call(lambda: (len(engine.limits), len(engine._submissions)))
+        sizes = s.call(lambda: (len(engine.limits), len(engine.ledger._submissions)))
         # jobs last about a millisecond of real time here: each sweep found the earlier keys idle
         assert sizes[0] < 2 * SWEEP_FLOOR and sizes[1] < 2 * SWEEP_FLOOR, sizes
         # a key that comes back gets new ids, not its old ones again

@@ -21,7 +21,7 @@ from system_packages import binary
 from mockprovider.engine.clock import Clock
 from mockprovider.engine.engine import Engine, JobRequest
 from mockprovider.engine.profile import ProfileLibrary
-from mockprovider.testing import MockServer, free_port
+from mockprovider.testing import MockServer, done, free_port
 from mockprovider.ui import auth
 from mockprovider.ui.census import LIVE_STATES, STATES, JobCensus
 
@@ -237,10 +237,10 @@ def test_the_census_matches_a_full_count_through_cancels_and_queues():
         for _ in range(rng.randrange(3)):
             request = JobRequest(provider=rng.choice(["a", "b"]), model="m", account=rng.choice(["k1", "k2"]),
                                  kind="video", make_id=lambda r: f"job-{r.getrandbits(48):x}")
-            job = engine.submit(request, engine.selector.for_key(request.account), queue_when_busy=True)
+            job = done(engine.submit(request, engine.selector.for_key(request.account), queue_when_busy=True))
             jobs.append(job)
         if jobs and rng.random() < 0.1:
-            engine.cancel(rng.choice(jobs))
+            done(engine.cancel(rng.choice(jobs)))
         clock.advance(rng.uniform(0.0, 3.0))
         census.update(clock.now(), engine.stats.created if step % 3 else None)
         if step % 40 == 39:
@@ -254,7 +254,7 @@ def test_the_census_matches_a_full_count_through_cancels_and_queues():
             live = [job for job in jobs if job.state(now)[0] in LIVE_STATES]
             assert census.weight == pytest.approx(sum(weigh(job) for job in live)), step
     assert sum(census.created.values()) == len(jobs)
-    engine.reset()
+    done(engine.reset())
     census.clear()
     assert census.update(clock.now()) == []
 

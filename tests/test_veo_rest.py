@@ -78,7 +78,7 @@ def test_gemini_extension_of_our_own_output_adds_seven_seconds(http: httpx.Clien
     finish(http, f"/v1beta/{second['name']}", headers=KEY)
     job = server.admin("GET", f"/jobs/{job_id}").json()
     assert job["model"] == "veo-3.1-generate-preview"
-    assert server.app.ctx.engine.get("veo", job_id).output.duration == 15.0
+    assert server.call(server.app.ctx.engine.get, "veo", job_id).output.duration == 15.0
 
 
 def test_gemini_auth_errors(http: httpx.Client) -> None:

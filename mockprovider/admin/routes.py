@@ -22,6 +22,7 @@ from ..engine.durations import parse_duration
 from ..engine.profile import Profile, ProfileError, load_yaml, shape_problem
 from ..engine.selection import Assignment
 from ..insight.routes import insight_handlers
+from ..state.backend import StateUnavailable
 from ..web.body import BodyError, read_body
 from ..web.responses import json_response, no_content
 from ..web.values import brief, parse_int
@@ -158,6 +159,8 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
                 return _error(400, f"profile rejected: {exc}", exc.problems)
             except BodyError as exc:
                 return _error(exc.status, exc.message)
+            except StateUnavailable as exc:
+                return _error(503, f"the shared state is unavailable: {exc}")
 
         run.__name__ = handler.__name__
         return run
@@ -173,7 +176,7 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
             "providers": {d.name: d.base_urls(origin) for d in (extra or {}).get("dialects", [])},
             "profile": _assignment(ctx, engine.selector.active),
             "clock": _clock(),
-            "jobs": len(engine.store),
+            "jobs": await engine.job_count(),
         })
 
     async def list_profiles(request: Request) -> Response:
@@ -198,14 +201,14 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
         body = await _body(request, ctx.settings.max_body)
         profile = _profile_from(ctx, body)
         ttl = _ttl(ctx, body)
-        assignment = engine.activate(profile, ttl)
+        assignment = await engine.activate(profile, ttl)
         log.info("profile switched to %s%s", profile.name,
                  "" if ttl is None else f" for {body['ttl']} (then back to {assignment.previous.profile.name})"
                  if assignment.previous is not None else "")
         return json_response(_assignment(ctx, assignment))
 
     async def clear_profile(request: Request) -> Response:
-        engine.activate(engine.default_profile)
+        await engine.activate(engine.default_profile)
         return json_response(_assignment(ctx, engine.selector.active))
 
     async def set_key_profile(request: Request) -> Response:
@@ -214,11 +217,11 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
         key = request.path_params["key"]
         if len(key) > MAX_KEY:
             raise AdminError(400, f"key: at most {MAX_KEY} characters")
-        assignment = engine.selector.assign_key(key, profile, _ttl(ctx, body))
+        assignment = await engine.assign_key(key, profile, _ttl(ctx, body))
         return json_response({"key": request.path_params["key"], **_assignment(ctx, assignment)})
 
     async def clear_key_profile(request: Request) -> Response:
-        if not engine.selector.unassign_key(request.path_params["key"]):
+        if not await engine.unassign_key(request.path_params["key"]):
             raise AdminError(404, "no profile is assigned to that key")
         return no_content()
 
@@ -230,20 +233,20 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
         limit = min(limit, 10_000)
         now = engine.clock.now()
         wanted_state = q.get("state")
-        jobs = engine.store.recent(limit if not wanted_state else 10_000, q.get("provider"))
+        jobs = await engine.recent_jobs(limit if not wanted_state else 10_000, q.get("provider"))
         out = [j.describe(now) for j in jobs]
         if wanted_state:
             out = [j for j in out if j["state"] == wanted_state][:limit]
-        return json_response({"jobs": out, "total": len(engine.store)})
+        return json_response({"jobs": out, "total": await engine.job_count()})
 
     async def get_job(request: Request) -> Response:
-        job = engine.store.get(request.path_params["job_id"])
+        job = await engine.find(request.path_params["job_id"])
         if job is None:
             raise AdminError(404, "no such job")
         return json_response(job.describe(engine.clock.now()))
 
     async def reset(request: Request) -> Response:
-        engine.reset()
+        await engine.reset()
         ctx.metrics.clear()
         ctx.loop_lag.clear()
         for hook in (extra or {}).get("on_reset", []):
@@ -279,16 +282,16 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
         except ValueError as exc:
             raise AdminError(400, f"advance: {exc}") from None
         if scale is not None:
-            engine.set_scale(scale)
+            await engine.set_scale(scale)
         if advance is not None:
-            engine.advance(advance)
+            await engine.advance(advance)
         return json_response(_clock())
 
     async def stats(request: Request) -> Response:
         lateness = sorted(engine.timeline.lateness)
         return json_response({
-            "jobs": len(engine.store),
-            "evicted": engine.store.evicted,
+            "jobs": await engine.job_count(),
+            "evicted": await engine.jobs_evicted(),
             "created": engine.stats.created,
             "rejected": engine.stats.rejected,
             "timeline": {"pending": len(engine.timeline), "dropped": engine.timeline.dropped,

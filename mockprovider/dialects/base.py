@@ -41,6 +41,10 @@ class Dialect:
     def over_limit(self, request: Request, over: OverLimit) -> Response:
         raise NotImplementedError
 
+    def unavailable(self, request: Request) -> Response:
+        """The answer while the shared state (Redis) cannot be reached: the provider's own 503."""
+        return self.error(request, 503, "Service temporarily unavailable, please retry")
+
     def owns(self, path: str) -> bool:
         """Whether an unrouted path looks like this provider's, so its 404/405 come in its shape."""
         return False

@@ -68,6 +68,23 @@ class Clock:
         self._real_origin = self._initial_origin
         self._virtual_origin = 0.0
 
+    def shared_form(self) -> dict[str, float]:
+        """The clock in wall-clock terms (Unix times), which replicas on synchronised hosts can share."""
+        offset = time.time() - time.monotonic()
+        return {"scale": self._scale, "real_origin": self._real_origin + offset, "virtual_origin": self._virtual_origin,
+                "epoch_origin": self._epoch_origin, "initial_scale": self._initial_scale,
+                "initial_origin": self._initial_origin + offset}
+
+    def load(self, form: dict[str, float]) -> None:
+        """Run as the clock ``form`` describes (see :meth:`shared_form`)."""
+        offset = time.time() - time.monotonic()
+        self._scale = check_scale(form["scale"])
+        self._real_origin = form["real_origin"] - offset
+        self._virtual_origin = form["virtual_origin"]
+        self._epoch_origin = form["epoch_origin"]
+        self._initial_scale = check_scale(form["initial_scale"])
+        self._initial_origin = form["initial_origin"] - offset
+
     def real_seconds(self, engine_seconds: float) -> float:
         return engine_seconds * self._scale
 

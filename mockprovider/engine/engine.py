@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,14 +11,15 @@ from ..insight import Insight
 from ..insight import journal as current_request
 from ..insight.prices import PriceBook, Quote
 from . import windows
-from .behaviour import NO_LATENCY, FaultRule, Resolved
+from .behaviour import NO_LATENCY, FaultRule, Limits, Resolved
 from .clock import Clock
 from .faults import pick_fault
-from .jobs import Job, next_change, plan_job
+from .jobs import Job, Plan, next_change, plan_job
 from .limits import LimitBook, OverLimit, Scope
 from .profile import Profile, ProfileLibrary
 from .rng import random_seed, stream
 from .selection import Assignment, ProfileSelector
+from .state import JobBook, LimitLedger, LocalSync, MemoryJobs, MemoryLimits, Sync
 from .store import JobStore
 from .timeline import Timeline
 
@@ -39,6 +39,7 @@ class JobRequest:
     # (see mockprovider/insight/__init__.py); None leaves the job unpriced
     usage: dict[str, Any] | None = None
     slots: int = 1  # concurrency slots the job occupies (e.g. one per image of a batch)
+    replan: Callable[[Plan], Plan] | None = None  # changes the drawn plan before the job is admitted
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,10 @@ class Engine:
         self.library = library
         self.default_profile = profile
         self.store = store if store is not None else JobStore()
-        self.limits = LimitBook()
+        self.book: JobBook = MemoryJobs(self.store)
+        self.ledger: LimitLedger = MemoryLimits(lambda: self.seed)
+        self.limits: LimitBook = self.ledger.book  # this replica's own scopes (every scope in memory)
+        self.sync: Sync = LocalSync(self)
         self.timeline = Timeline(self.clock)
         self.profile_listeners: list[Callable[[Profile, Profile], None]] = []
         self.selector = ProfileSelector(self.clock, profile, self._profile_changed)
@@ -84,17 +88,30 @@ class Engine:
         self.store.on_remove = self.insight.forget
         self.limits.on_replan = self.insight.changed
         self._requests_rng = stream(self.seed, "requests")
-        self._submissions: dict[tuple[str, str], tuple[int, itertools.count]] = {}
-        self._generation = 0
         self._watchers: dict[str, Callable[[], None]] = {}
         self._windows_of: Assignment | None = None
 
     # -- profiles -------------------------------------------------------------------------------------------
 
+    def use_state(self, book: JobBook, ledger: LimitLedger, sync: Sync | None = None) -> None:
+        """Keep jobs and limits in ``book`` and ``ledger`` (the shared backend) from now on, and agree on the
+        clock, seed and profiles through ``sync``."""
+        if sync is not None:
+            self.sync = sync
+        self.book = book
+        self.ledger = ledger
+        self.store = book.store
+        self.store.on_remove = self.insight.forget
+        self.limits = ledger.book
+
+    def reseed_requests(self) -> None:
+        """The seed changed (adopted from the other replicas): draw requests' latencies and faults from it."""
+        self._requests_rng = stream(self.seed, "requests")
+
     def _profile_changed(self, old: Profile, new: Profile) -> None:
         for listener in self.profile_listeners:
             listener(old, new)
-        self.limits.limits_changed()
+        self.ledger.limits_changed()
         self.announce_windows()
 
     def announce_windows(self) -> None:
@@ -109,14 +126,30 @@ class Engine:
         windows.schedule(self.timeline, assignment.profile, assignment.since,
                          lambda: self.selector.active is assignment)
 
-    def activate(self, profile: Profile, ttl: float | None = None) -> Assignment:
+    async def activate(self, profile: Profile, ttl: float | None = None) -> Assignment:
         """Make ``profile`` the active one; with a TTL the previous one returns by itself (listeners hear it
         even if no request arrives in between)."""
         assignment = self.selector.activate(profile, ttl)
         self.announce_windows()
-        if ttl is not None:
-            self.timeline.at(assignment.until, lambda: self.selector.active)
+        self.expire_later(assignment)
+        await self.sync.profiles_changed()
         return assignment
+
+    def expire_later(self, assignment: Assignment) -> None:
+        if assignment.until != float("inf"):
+            self.timeline.at(assignment.until, lambda: self.selector.active)
+
+    async def assign_key(self, key: str, profile: Profile, ttl: float | None = None) -> Assignment:
+        """Give requests made with ``key`` their own profile (for ``ttl`` engine seconds, or until unassigned)."""
+        assignment = self.selector.assign_key(key, profile, ttl)
+        await self.sync.profiles_changed()
+        return assignment
+
+    async def unassign_key(self, key: str) -> bool:
+        gone = self.selector.unassign_key(key)
+        if gone:
+            await self.sync.profiles_changed()
+        return gone
 
     def assignment_for(self, key: str | None, header_profile: Profile | None = None) -> Assignment:
         if header_profile is not None:
@@ -136,68 +169,61 @@ class Engine:
 
     # -- jobs -----------------------------------------------------------------------------------------------
 
-    def take_request(self, provider: str, account: str, assignment: Assignment) -> OverLimit | None:
-        behaviour = assignment.profile.resolve(provider)
-        scope = self.limits.scope(provider, account)
+    async def take_request(self, provider: str, account: str, assignment: Assignment) -> OverLimit | None:
+        """Count one request against the requests-per-minute window of the account's profile."""
+        return await self.take_token(provider, account, assignment.profile.resolve(provider).limits)
+
+    async def take_token(self, scope: str, account: str, limits: Limits) -> OverLimit | None:
+        """Count one request against ``limits.requests_per_minute`` in the window named ``scope`` (the provider,
+        or a dialect's own, e.g. a per-model window)."""
         now = self.clock.now()
-        over = self.limits.take_request(scope, behaviour.limits, now)
+        over = await self.ledger.take_request(scope, account, limits, now)
         if self.limits.needs_sweep():
             self.sweep_accounts(now)
         return over
 
-    def submit(self, request: JobRequest, assignment: Assignment, *, queue_when_busy: bool
-               ) -> Job | OverLimit | RejectedAtSubmit:
+    async def submit(self, request: JobRequest, assignment: Assignment, *, queue_when_busy: bool
+                     ) -> Job | OverLimit | RejectedAtSubmit:
         """Plan and store a job, or say which limit stops it. With ``queue_when_busy`` a job over the
         concurrency limit is accepted and waits for a slot; without, it is refused."""
         now = self.clock.now()
         behaviour = assignment.profile.resolve(request.provider, request.model)
-        limits = behaviour.limits
-        book = self.limits
-        scope = book.scope(request.provider, request.account)
-        book.settle_refunds(scope, now)
-        over = None if self.store.make_room(now) else OverLimit("capacity", None)
-        if over is None:
-            over = book.check_quota(scope, limits, now, request.cost)
-        if over is None and not queue_when_busy:
-            frees = book.slot_free_at(scope, limits, now, request.slots)
-            if frees > now:
-                over = OverLimit("concurrency", None if frees == float("inf") else frees,
-                                 limits.concurrent_jobs)
-        if over is None:
-            over = book.take_submission(scope, limits, now)
-        if over is not None:
-            self.stats.rejected[over.limit] = self.stats.rejected.get(over.limit, 0) + 1
-            self.insight.rejected(request.provider, over.limit)
-            return over
-        entry = self._submissions.get((request.provider, request.account))
-        if entry is None:
-            entry = self._submissions[(request.provider, request.account)] = (self._generation, itertools.count())
-        generation, counter = entry
-        n = next(counter)
-        # An account forgotten by a sweep and seen again starts a new generation, so its ids do not repeat.
-        rng = (stream(self.seed, request.provider, request.account, n) if not generation
-               else stream(self.seed, request.provider, request.account, generation, n))
-        if behaviour.reject_at_submit and rng.random() < behaviour.reject_at_submit:
+        book = self.book
+
+        def build(rng: random.Random, n: int) -> Job | RejectedAtSubmit:
+            if behaviour.reject_at_submit and rng.random() < behaviour.reject_at_submit:
+                return RejectedAtSubmit()
+            job_id = request.make_id(rng)
+            while book.cached(job_id) is not None:
+                job_id = request.make_id(rng)
+            plan = plan_job(behaviour, rng)
+            if request.replan is not None:
+                plan = request.replan(plan)
+            usage, quote = self.insight.priced(request.provider, request.model, request.usage, assignment.profile)
+            return Job(id=job_id, provider=request.provider, model=request.model, account=request.account,
+                       kind=request.kind, seq=n, created=now, plan=plan, cost=request.cost,
+                       output=request.output, data=request.data, profile=assignment.profile.name, usage=usage,
+                       quote=quote, slots=max(1, request.slots))
+
+        room = await book.make_room(now)
+        result = await self.ledger.admit(
+            request.provider, request.account, behaviour.limits, now, cost=request.cost, model=request.model,
+            slots=request.slots, queue_when_busy=queue_when_busy, refund_failures=request.refund_failures,
+            room=room, build=build)
+        if isinstance(result, OverLimit):
+            self.stats.rejected[result.limit] = self.stats.rejected.get(result.limit, 0) + 1
+            self.insight.rejected(request.provider, result.limit)
+            return result
+        if isinstance(result, RejectedAtSubmit):
             self.stats.rejected["content_policy"] = self.stats.rejected.get("content_policy", 0) + 1
             self.insight.rejected(request.provider, "content_policy")
-            return RejectedAtSubmit()
-        job_id = request.make_id(rng)
-        while job_id in self.store:
-            job_id = request.make_id(rng)
-        usage, quote = self.insight.priced(request.provider, request.model, request.usage, assignment.profile)
-        job = Job(id=job_id, provider=request.provider, model=request.model, account=request.account,
-                  kind=request.kind, seq=n, created=now, plan=plan_job(behaviour, rng), cost=request.cost,
-                  output=request.output, data=request.data, profile=assignment.profile.name, usage=usage,
-                  quote=quote, slots=max(1, request.slots))
-        book.admit(scope, job, limits, now)
-        book.charge(scope, request.model, now, request.cost)
-        if request.refund_failures and job.plan.failure is not None and request.cost:
-            book.refund_when_failed(scope, job)
-        self.store.add(job, now)
+            return result
+        job = result
+        await book.add(job, now)
         self.stats.created += 1
         self.insight.created(job)
         current_request.touch(job)
-        if book.needs_sweep():
+        if self.limits.needs_sweep():
             self.sweep_accounts(now)
         return job
 
@@ -219,12 +245,7 @@ class Engine:
             return (limits.credits is not None and scope.spent > 0) or (
                 limits.daily_jobs is not None and scope.daily_total(now) > 0)
 
-        gone = self.limits.evict_idle(now, keep)
-        if gone:
-            self._generation += 1
-            for pair in gone:
-                self._submissions.pop(pair, None)
-        return len(gone)
+        return self.ledger.sweep(now, keep)
 
     def wait_hint(self, over: OverLimit) -> float | None:
         """Real seconds until ``over`` frees, for Retry-After and its kin: clients wait in real time, so at a
@@ -234,32 +255,78 @@ class Engine:
         current_request.hint(seconds)
         return seconds
 
-    def get(self, provider: str, job_id: str) -> Job | None:
-        job = self.store.get(job_id)
+    async def get(self, provider: str, job_id: str) -> Job | None:
+        job = await self.book.get(job_id)
         if job is None or job.provider != provider:
             return None
         current_request.touch(job)
         return job
 
-    def cancel(self, job: Job) -> bool:
-        """Cancel a job that has not finished; its slot frees now and waiting jobs move up."""
+    async def find(self, job_id: str) -> Job | None:
+        """The job with this id whatever its provider (admin, media, the live page)."""
+        return await self.book.get(job_id)
+
+    def cached(self, job_id: str) -> Job | None:
+        """This replica's own copy of the job, without reaching shared state (for synchronous callers such as
+        timeline callbacks; in memory it is the job itself)."""
+        return self.book.cached(job_id)
+
+    async def alive(self, job: Job) -> bool:
+        """Whether ``job`` is still stored (not deleted, evicted or forgotten by a reset)."""
+        return (await self.book.get(job.id)) is job
+
+    async def cancel(self, job: Job, *, refund: bool = False) -> bool:
+        """Cancel a job that has not finished; its slot frees now and waiting jobs move up. With ``refund``
+        its cost goes back to its account (only if it was cancelled here)."""
         now = self.clock.now()
-        if job.ends <= now:
-            return False
-        job.cancelled_at = now
-        self.insight.changed(job)
-        scope = self.limits.scope(job.provider, job.account)
         behaviour = self.selector.for_key(job.account).profile.resolve(job.provider, job.model)
-        self.limits.reschedule(scope, behaviour.limits, now)
-        for other in (job, *scope.jobs):  # the job itself has just left scope.jobs, which holds live jobs only
+        waiting = await self.ledger.cancel(job, behaviour.limits, now)
+        if waiting is None:
+            return False
+        self.insight.changed(job)
+        if refund:
+            await self.ledger.refund(job.provider, job.account, job.cost)
+        for other in (job, *waiting):  # the job itself has just left the live jobs, which holds live ones only
             fire = self._watchers.get(other.id)
             if fire is not None:
                 self.timeline.at(now, fire)
         return True
 
-    def delete(self, job: Job) -> None:
-        self.cancel(job)
-        self.store.remove(job.id)
+    async def refund(self, job: Job) -> None:
+        """Give the job's cost back to its account (a provider that does not bill what never ran)."""
+        await self.ledger.refund(job.provider, job.account, job.cost)
+
+    async def delete(self, job: Job, *, refund: bool = False) -> None:
+        await self.cancel(job, refund=refund)
+        await self.book.remove(job.id)
+
+    async def forget(self, job: Job) -> None:
+        """Remove the job from the store as it is (a provider's delete of a finished job)."""
+        await self.book.remove(job.id)
+
+    async def save(self, job: Job) -> None:
+        """The dialect changed ``job.data`` after creation: store it where every replica reads it."""
+        await self.book.save(job)
+
+    async def live_jobs(self, provider: str, account: str) -> list[Job]:
+        """The account's jobs holding or waiting for a concurrency slot, in submission order."""
+        return await self.ledger.live(provider, account, self.clock.now())
+
+    async def usage(self, provider: str, account: str) -> Scope:
+        """The account's counts (spent credits, daily jobs per model) as of now, to read."""
+        return await self.ledger.usage(provider, account, self.clock.now())
+
+    async def recent_jobs(self, limit: int, provider: str | None = None) -> list[Job]:
+        return await self.book.recent(limit, provider)
+
+    async def job_count(self) -> int:
+        return await self.book.count()
+
+    async def jobs_evicted(self) -> int:
+        return await self.book.evicted()
+
+    async def all_jobs(self) -> list[Job]:
+        return await self.book.all()
 
     def watch(self, job: Job, notify: Callable[[Job, str], None]) -> None:
         """Call ``notify(job, state)`` at each of the job's state changes, from the one timeline task."""
@@ -283,33 +350,30 @@ class Engine:
         watchers[job.id] = fire
         self.timeline.at(self.clock.now(), fire)
 
-    def spent(self, provider: str, account: str) -> float:
-        scope = self.limits.scope(provider, account)
-        self.limits.settle_refunds(scope, self.clock.now())
-        return scope.spent
+    async def spent(self, provider: str, account: str) -> float:
+        return (await self.usage(provider, account)).spent
 
-    def scope(self, provider: str, account: str) -> Scope:
-        return self.limits.scope(provider, account)
-
-    def advance(self, seconds: float) -> None:
-        self.clock.advance(seconds)
+    async def advance(self, seconds: float) -> None:
+        await self.sync.advance(seconds)
         self.timeline.poke()
 
-    def set_scale(self, scale: float) -> None:
-        self.clock.set_scale(scale)
+    async def set_scale(self, scale: float) -> None:
+        await self.sync.set_scale(scale)
         self.timeline.poke()
 
-    def reset(self) -> None:
-        """Forget every job, count and assignment; return to the default profile and the clock as it started."""
-        self.clock.restore()
-        self.store.clear()
-        self.limits.clear()
+    async def reset(self) -> None:
+        """Forget every job, count and assignment; return to the default profile and the clock as it started
+        (on every replica, with shared state)."""
+        await self.sync.reset()
+        await self.forget_everything()
+        await self.sync.profiles_changed()
+
+    async def forget_everything(self) -> None:
+        """The local part of a reset: this process's jobs, counts, timers and assignments."""
+        await self.book.clear()
+        await self.ledger.clear()
         self.timeline.clear()
         self._watchers.clear()
-        self._submissions.clear()
-        self._generation = 0
-        if not self.fixed_seed:
-            self.seed = random_seed()
         self._requests_rng = stream(self.seed, "requests")
         self.stats = EngineStats()
         self.insight.reset()

@@ -82,6 +82,16 @@ class ProfileSelector:
             del self._by_key[key]
         return dict(self._by_key)
 
+    def replace(self, active: Assignment | None, by_key: dict[str, Assignment]) -> None:
+        """Adopt a selection made elsewhere (another replica); listeners hear of a new active profile."""
+        old = self._active.profile
+        if active is not None:
+            self._active = active
+        self._by_key = dict(by_key)
+        new = self.active.profile
+        if self.on_change is not None and old is not new:
+            self.on_change(old, new)
+
     def reset(self, default: Profile) -> None:
         self._by_key.clear()
         self.activate(default)

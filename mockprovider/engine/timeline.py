@@ -1,5 +1,6 @@
 """One task that runs callbacks at engine times (for pushed updates such as webhooks): a bounded heap,
-never a task or timer per job."""
+never a task or timer per job. A callback that is a coroutine function (it must reach shared state) runs as a
+short task of its own once due."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import heapq
 import itertools
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from .clock import Clock
 
@@ -20,17 +21,18 @@ class Timeline:
     def __init__(self, clock: Clock, max_entries: int = 1_000_000) -> None:
         self.clock = clock
         self.max_entries = max_entries
-        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._heap: list[tuple[float, int, Callable[[], Awaitable[None] | None]]] = []
         self._counter = itertools.count()
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.dropped = 0
         self.lateness: list[float] = []  # engine seconds each callback ran late (last 10,000)
+        self._running: set[asyncio.Task] = set()  # coroutine callbacks under way
 
     def __len__(self) -> int:
         return len(self._heap)
 
-    def at(self, when: float, callback: Callable[[], None]) -> bool:
+    def at(self, when: float, callback: Callable[[], Awaitable[None] | None]) -> bool:
         if when == math.inf:
             return False
         if len(self._heap) >= self.max_entries:
@@ -75,7 +77,11 @@ class Timeline:
                 when, _, callback = heapq.heappop(heap)
                 self._record(now - when)
                 try:
-                    callback()
+                    result = callback()
+                    if result is not None and asyncio.iscoroutine(result):
+                        task = loop.create_task(_guarded(result))
+                        self._running.add(task)
+                        task.add_done_callback(self._running.discard)
                 except Exception:
                     log.exception("timeline callback failed")
                 if not heap or heap[0][0] > now:
@@ -93,3 +99,10 @@ class Timeline:
         if len(lateness) >= 10_000:
             del lateness[:5_000]
         lateness.append(late)
+
+
+async def _guarded(result: Awaitable[None]) -> None:
+    try:
+        await result
+    except Exception:
+        log.exception("timeline callback failed")

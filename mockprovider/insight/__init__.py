@@ -11,7 +11,7 @@ Every dialect feeds it without doing anything for it:
 
 The one thing a dialect adds is the job's **usage**, in neutral quantities, for the cost ledger::
 
-    engine.submit(JobRequest(provider=self.name, model=model, ..., cost=<your own units, for credit limits>,
+    await engine.submit(JobRequest(provider=self.name, model=model, ..., cost=<your own units, for credit limits>,
                              usage={"seconds": 8, "resolution": "1080p", "audio": True}), ...)
 
 Quantities: ``seconds`` (output video seconds, all outputs together), ``videos``, ``images``, ``tokens``,

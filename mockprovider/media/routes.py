@@ -47,7 +47,7 @@ def media_routes(ctx: Context) -> list[Route]:
             return PlainTextResponse("This media link is not valid: its signature does not match.", 403)
         if problem == "expired":
             return PlainTextResponse("This media link has expired; fetch the task again for a fresh link.", 403)
-        job = ctx.engine.store.get(job_id)
+        job = await ctx.engine.find(job_id)
         if job is None or job.output is None:
             return PlainTextResponse("No such media: the job was deleted or expired.", 404)
         state, _ = job.state(ctx.engine.clock.now())

@@ -84,7 +84,7 @@ def ui_routes(app: Any, sampler: Sampler) -> list[Route]:
         problem = allowed(request)
         if problem is not None:
             return problem
-        job = ctx.engine.store.get(request.path_params["job_id"])
+        job = await ctx.engine.find(request.path_params["job_id"])
         if job is None:
             return json_response({"error": "no such job"}, 404)
         clock = ctx.engine.clock

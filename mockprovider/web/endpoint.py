@@ -20,6 +20,7 @@ from ..engine.behaviour import MAX_HOLD
 from ..engine.engine import RequestDecision
 from ..engine.profile import ProfileError
 from ..insight.journal import Record
+from ..state.backend import StateUnavailable
 from .faults import ResetResponse, TruncatedResponse, describe, hold, malformed_response
 
 if TYPE_CHECKING:
@@ -48,6 +49,8 @@ class Endpoint:
         record = self.begin(self.provider, self.kind, scope["method"], scope["path"])
         try:
             response = await self.respond(request, record)
+        except StateUnavailable:
+            response = self.dialect.unavailable(request)
         except Exception:
             log.exception("%s %s failed", scope["method"], scope["path"])
             response = self.dialect.error(request, 500, "Internal error in mockprovider (see its log)")
@@ -80,7 +83,7 @@ class Endpoint:
         if fault is not None:
             return await self._fault(request, decision)
         if key is not None and decision.behaviour.limits.requests_per_minute is not None:
-            over = engine.take_request(provider, key, decision.assignment)
+            over = await engine.take_request(provider, key, decision.assignment)
             if over is not None:
                 self.insight.rejected(provider, over.limit)
                 return dialect.over_limit(request, over)

@@ -400,7 +400,7 @@ class WebhookHub:
         """Count the delivery in the client-behaviour report; a delivered update rendered after the job ended
         is the client learning of the end (detection lag)."""
         engine = self.engine
-        job = engine.store.get(message.job)
+        job = engine.cached(message.job)
         terminal = job is not None and item is not None and job.ends <= item.queued
         engine.insight.webhook(message.provider, job.account if job is not None else None, job,
                                "delivered" if outcome == DELIVERED else "failed", terminal)

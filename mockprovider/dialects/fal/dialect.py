@@ -20,7 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute
 
 from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
-from ...engine.jobs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, THROTTLED, Job, next_change
+from ...engine.jobs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, THROTTLED, Job, Plan, next_change
 from ...engine.limits import OverLimit
 from ...engine.rng import stream, uuid4_text
 from ...media.render import VideoSpec
@@ -210,13 +210,12 @@ class FalDialect(Dialect):
                               self.request_id())
         return url
 
-    def _create(self, request: Request, decision: RequestDecision, key: str, found: Endpoint, body: Any, *,
+    async def _create(self, request: Request, decision: RequestDecision, key: str, found: Endpoint, body: Any, *,
                 queue: bool) -> Job | Response:
         checked = validate(found, body)
         if isinstance(checked, Invalid) and not queue:
             return wire.error(422, checked.detail, self.request_id(), headers={"x-fal-billable-units": "0"})
         engine = self.ctx.engine
-        behaviour = decision.assignment.profile.resolve(self.name, found.id)
         data: dict[str, Any] = {"o": self.origin(request)}
         spec = None
         cost = 0.0
@@ -237,9 +236,11 @@ class FalDialect(Dialect):
             if found.video_details:
                 data["details"] = {"width": r.width, "height": r.height, "fps": r.fps, "duration": r.duration,
                                    "num_frames": round(r.duration * r.fps)}
-        result = engine.submit(
+        result = await engine.submit(
             JobRequest(provider=self.name, model=found.id, account=key, kind=found.app, make_id=uuid4_text,
-                       cost=cost, output=spec, data=data, refund_failures=True, usage=usage),
+                       cost=cost, output=spec, data=data, refund_failures=True, usage=usage,
+                       # the runner answers a bad input as soon as it picks the request up
+                       replan=_answer_invalid if isinstance(checked, Invalid) else None),
             decision.assignment, queue_when_busy=queue)
         if isinstance(result, OverLimit):
             return self.over_limit(request, result)
@@ -248,11 +249,7 @@ class FalDialect(Dialect):
                                                           "contained material flagged by a content checker.",
                                                           "content_policy_violation"),
                               self.request_id(), headers={"x-fal-retryable": "false"})
-        if isinstance(checked, Invalid):
-            # the runner answers a bad input as soon as it picks the request up
-            result.plan = dataclasses.replace(result.plan, run=INVALID_RUN, failure=None, stuck=False, fail_at=1.0)
-            engine.limits.reschedule(engine.scope(self.name, key), behaviour.limits, engine.clock.now())
-        else:
+        if not isinstance(checked, Invalid):
             prewarm_output(self.ctx, result)
         return result
 
@@ -275,7 +272,7 @@ class FalDialect(Dialect):
         body = await self._body(request)
         if isinstance(body, Response):
             return body
-        job = self._create(request, decision, key, found, body, queue=True)
+        job = await self._create(request, decision, key, found, body, queue=True)
         if isinstance(job, Response):
             return job
         if timeout is not None:
@@ -284,20 +281,21 @@ class FalDialect(Dialect):
             self._follow(job, webhook, decision.assignment.profile.resolve(self.name, found.id))
         urls = self._urls(job, self.origin(request))
         return json_response({"status": "IN_QUEUE", "request_id": job.id, **urls,
-                              "queue_position": self._position(job), "gateway_request_id": job.id},
+                              "queue_position": await self._position(job), "gateway_request_id": job.id},
                              headers={"x-fal-request-id": job.id})
 
     def _expire_unstarted(self, job: Job, timeout: float) -> None:
         """``X-Fal-Request-Timeout``: a request that has not started by then ends with a 504."""
         engine = self.ctx.engine
 
-        def check() -> None:
-            if engine.store.get(job.id) is not job:
+        async def check() -> None:
+            if not await engine.alive(job):
                 return
             if job.state(engine.clock.now())[0] in (THROTTLED, QUEUED):
                 job.data = {**(job.data or {}), "timed_out": True}
-                engine.limits.refund(engine.scope(self.name, job.account), job.cost)
-                engine.cancel(job)
+                await engine.save(job)
+                await engine.refund(job)
+                await engine.cancel(job)
 
         engine.timeline.at(job.created + timeout / engine.clock.scale, check)  # the caller's deadline: real seconds
 
@@ -307,19 +305,19 @@ class FalDialect(Dialect):
 
     # -- reading a request ----------------------------------------------------------------------------------
 
-    def _job(self, request: Request, key: str) -> Job | None:
+    async def _job(self, request: Request, key: str) -> Job | None:
         params = request.path_params
-        job = self.ctx.engine.get(self.name, params["request_id"])
+        job = await self.ctx.engine.get(self.name, params["request_id"])
         if job is None or job.kind != f"{params['owner']}/{params['alias']}" or job.account != key:
             return None
         return job
 
-    def _position(self, job: Job) -> int:
+    async def _position(self, job: Job) -> int:
         """How many of the account's requests submitted before this one have not started yet."""
         engine = self.ctx.engine
         now = engine.clock.now()
         ahead = 0
-        for other in engine.scope(self.name, job.account).jobs:
+        for other in await engine.live_jobs(self.name, job.account):
             if other is job:
                 break
             if other.started > now and other.ends > now:
@@ -347,12 +345,12 @@ class FalDialect(Dialect):
             logs.append(wire.log_line("Generation failed", clock.epoch(job.ends), "ERROR"))
         return logs
 
-    def _status_body(self, job: Job, origin: str, with_logs: bool) -> tuple[dict[str, Any], bool]:
+    async def _status_body(self, job: Job, origin: str, with_logs: bool) -> tuple[dict[str, Any], bool]:
         now = self.ctx.engine.clock.now()
         state, _ = job.state(now)
         body: dict[str, Any] = {"request_id": job.id, **self._urls(job, origin)}
         if state in (THROTTLED, QUEUED):
-            body.update(status="IN_QUEUE", queue_position=self._position(job))
+            body.update(status="IN_QUEUE", queue_position=await self._position(job))
             return body, False
         logs = self._logs(job, state, now) if with_logs else None
         if state == RUNNING:
@@ -422,17 +420,17 @@ class FalDialect(Dialect):
         key = self._authenticate(request, decision)
         if isinstance(key, Response):
             return key
-        job = self._job(request, key)
+        job = await self._job(request, key)
         if job is None:
             return wire.error(404, wire.NOT_FOUND, self.request_id())
-        body, done = self._status_body(job, self.origin(request), _truthy(request.query_params.get("logs")))
+        body, done = await self._status_body(job, self.origin(request), _truthy(request.query_params.get("logs")))
         return json_response(body, 200 if done else 202, {"x-fal-request-id": job.id})
 
     async def status_stream(self, request: Request, decision: RequestDecision) -> Response:
         key = self._authenticate(request, decision)
         if isinstance(key, Response):
             return key
-        job = self._job(request, key)
+        job = await self._job(request, key)
         if job is None:
             return wire.error(404, wire.NOT_FOUND, self.request_id())
         origin = self.origin(request)
@@ -446,9 +444,9 @@ class FalDialect(Dialect):
         last = b""
         ping_at = time.monotonic() + KEEPALIVE
         while True:
-            if engine.store.get(job.id) is not job:
+            if not await engine.alive(job):
                 return  # deleted or evicted
-            body, done = self._status_body(job, origin, with_logs)
+            body, done = await self._status_body(job, origin, with_logs)
             encoded = orjson.dumps(body)
             if encoded != last:
                 yield b"data: " + encoded + b"\n\n"
@@ -466,7 +464,7 @@ class FalDialect(Dialect):
         key = self._authenticate(request, decision)
         if isinstance(key, Response):
             return key
-        job = self._job(request, key)
+        job = await self._job(request, key)
         if job is None:
             return wire.error(404, wire.NOT_FOUND, self.request_id())
         state, _ = job.state(self.ctx.engine.clock.now())
@@ -478,7 +476,7 @@ class FalDialect(Dialect):
         key = self._authenticate(request, decision)
         if isinstance(key, Response):
             return key
-        job = self._job(request, key)
+        job = await self._job(request, key)
         if job is None:
             return json_response({"status": "NOT_FOUND"}, 404, {"x-fal-request-id": self.request_id()})
         engine = self.ctx.engine
@@ -487,8 +485,8 @@ class FalDialect(Dialect):
         if state in TERMINAL:
             return json_response({"status": "ALREADY_COMPLETED"}, 400, headers)
         if state != RUNNING:
-            engine.limits.refund(engine.scope(self.name, job.account), job.cost)
-        engine.cancel(job)
+            await engine.refund(job)
+        await engine.cancel(job)
         if state == RUNNING:
             return json_response({"status": "CANCELLATION_REQUESTED"}, 202, headers)
         return json_response({"status": "OK"}, 200, headers)
@@ -505,7 +503,7 @@ class FalDialect(Dialect):
         body = await self._body(request)
         if isinstance(body, Response):
             return body
-        job = self._create(request, decision, key, found, body, queue=False)
+        job = await self._create(request, decision, key, found, body, queue=False)
         if isinstance(job, Response):
             return job
         engine = self.ctx.engine
@@ -520,7 +518,7 @@ class FalDialect(Dialect):
                 wait = min(clock.real_seconds(next_change(job, now) - now), 3600.0)
                 done, _ = await asyncio.wait({disconnected}, timeout=max(wait, 0.001))
                 if done:
-                    engine.cancel(job)  # the caller went away: nobody will read this answer
+                    await engine.cancel(job)  # the caller went away: nobody will read this answer
                     return Response(status_code=499)
         finally:
             disconnected.cancel()
@@ -634,3 +632,7 @@ async def _disconnect(request: Request) -> None:
         message = await request.receive()
         if message["type"] == "http.disconnect":
             return
+
+
+def _answer_invalid(plan: Plan) -> Plan:
+    return dataclasses.replace(plan, run=INVALID_RUN, failure=None, stuck=False, fail_at=1.0)

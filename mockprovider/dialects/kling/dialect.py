@@ -166,7 +166,7 @@ class KlingDialect(Dialect):
             now = self.ctx.engine.clock.now()
             session = await self.sessions.get(body.get("session_id"), key, now) if isinstance(body, dict) else None
             params = families.validate(
-                body, kind, source=self._extendable(key, body) if kind == families.EXTEND else None,
+                body, kind, source=await self._extendable(key, body) if kind == families.EXTEND else None,
                 session=session)
         else:
             params = validate(body, kind)
@@ -201,7 +201,7 @@ class KlingDialect(Dialect):
             data["cb"] = params.callback_url
             data["o"] = self.origin(request)
         engine = self.ctx.engine
-        result = engine.submit(
+        result = await engine.submit(
             JobRequest(provider=self.name, model=model.name, account=key, kind=kind, make_id=new_task_id,
                        cost=params.units, output=spec, data=data or None, refund_failures=True,
                        usage=usage, slots=params.count if kind == families.IMAGES else 1),
@@ -237,7 +237,7 @@ class KlingDialect(Dialect):
         if await self._external.add(external, ""):
             return True
         task_id = await self._external.get(external)
-        if task_id and self.ctx.engine.get(self.name, task_id) is None:
+        if task_id and await self.ctx.engine.get(self.name, task_id) is None:
             await self._external.set(external, "")
             return True
         return False
@@ -247,7 +247,7 @@ class KlingDialect(Dialect):
         task_id = await self._external.get(external)
         if not task_id:
             return None
-        job = self.ctx.engine.get(self.name, task_id)
+        job = await self.ctx.engine.get(self.name, task_id)
         if job is None:
             await self._external.delete(external)
         return job
@@ -296,8 +296,9 @@ class KlingDialect(Dialect):
         created = int(clock.epoch(job.created) * 1000)
         updated = int(clock.epoch(wire.updated_at(job, state)) * 1000)
         body = wire.task(job, state, created, updated, videos, "images" if job.kind == families.IMAGES else "videos")
-        parent = self.ctx.engine.get(self.name, data["p"]) if "p" in data else None
-        if parent is not None:
+        # the parent is read from this replica's copy: rendering also runs in synchronous webhook callbacks
+        parent = self.ctx.engine.cached(data["p"]) if "p" in data else None
+        if parent is not None and parent.provider == self.name:
             body["task_info"]["parent_video"] = {"id": wire.video_id(parent.id),
                                                  "url": output_url(self.ctx, origin, parent, 0, ttl) if origin else "",
                                                  "duration": wire.duration_text(parent.output.duration)}
@@ -310,7 +311,7 @@ class KlingDialect(Dialect):
                 return key
             rid = self.request_id()
             wanted = request.path_params["task_id"]
-            job = self.ctx.engine.get(self.name, wanted)
+            job = await self.ctx.engine.get(self.name, wanted)
             if job is None or job.account != key:
                 job = await self._find_external(key, wanted)
             if job is None or job.kind != kind:
@@ -341,7 +342,7 @@ class KlingDialect(Dialect):
             out: list[dict[str, Any]] = []
             listed = await self._tasks.owned(f"{key}\n{kind}", limit=page * size + LIST_SLACK)
             for task_id, _ in reversed(listed):
-                job = engine.get(self.name, task_id)
+                job = await engine.get(self.name, task_id)
                 if job is None:
                     continue
                 if skip:
@@ -374,7 +375,7 @@ class KlingDialect(Dialect):
         engine = self.ctx.engine
         credits = decision.behaviour.limits.credits
         total = credits if credits is not None else UNLIMITED_UNITS
-        remaining = max(total - engine.spent(self.name, key), 0.0)
+        remaining = max(total - await engine.spent(self.name, key), 0.0)
         started = int(engine.clock.epoch(0.0) * 1000)
         name = "Video Generation - mock resource pack"
         packs = [] if wanted and wanted != name else [{
@@ -392,20 +393,20 @@ class KlingDialect(Dialect):
 
     # -- video-extend, identify-face ---------------------------------------------------------------------------
 
-    def _video_job(self, key: str, body: Any, field: str = "video_id") -> Job | None:
+    async def _video_job(self, key: str, body: Any, field: str = "video_id") -> Job | None:
         """The finished video task of ``key`` whose result ``video_id`` is named in the body."""
         video_id = body.get(field) if isinstance(body, dict) else None
         if not isinstance(video_id, str) or not (video_id.isascii() and video_id.isdigit()) or len(video_id) > 20:
             return None
-        job = self.ctx.engine.get(self.name, wire.task_id_of_video(video_id))
+        job = await self.ctx.engine.get(self.name, wire.task_id_of_video(video_id))
         if job is None or job.account != key or not isinstance(job.output, VideoSpec):
             return None
         if job.state(self.ctx.engine.clock.now())[0] != SUCCEEDED:
             return None
         return job
 
-    def _extendable(self, key: str, body: Any) -> tuple[Job, str] | None:
-        job = self._video_job(key, body)
+    async def _extendable(self, key: str, body: Any) -> tuple[Job, str] | None:
+        job = await self._video_job(key, body)
         if job is None or job.kind not in ("text2video", "image2video", families.EXTEND):
             return None
         return job, (job.data or {}).get("m", "std")
@@ -426,7 +427,7 @@ class KlingDialect(Dialect):
         if (by_id is None) == (by_url is None):
             return wire.error(rid, 1201, "exactly one of video_id and video_url is required")
         if by_id is not None:
-            job = self._video_job(key, body)
+            job = await self._video_job(key, body)
             if job is None:
                 return wire.error(rid, 1201, f"video_id {brief(by_id)} does not name a finished video of this "
                                              "account")

@@ -189,14 +189,14 @@ class LumaDialect(Dialect):
             return read
         key, params = read
         for ref in params.references():
-            source = self._own(key, ref)
+            source = await self._own(key, ref)
             if source is None:
                 return wire.error(400, f"Generation {ref[:64]} not found")
             if not isinstance(source.output, VideoSpec):
                 return wire.error(400, f"Generation {ref[:64]} is not a video")
             if source.state(self.ctx.engine.clock.now())[0] != SUCCEEDED:
                 return wire.error(400, f"Generation {ref[:64]} is not completed")
-        return self._submit_video(request, decision, key, params, 201)
+        return await self._submit_video(request, decision, key, params, 201)
 
     async def modify_video(self, request: Request, decision: RequestDecision) -> Response:
         return await self._edit(request, decision, "modify_video")
@@ -208,7 +208,7 @@ class LumaDialect(Dialect):
         read = await self._read(request, decision, lambda body: validate_edit(body, kind))
         if isinstance(read, Response):
             return read
-        return self._submit_video(request, decision, *read, 201)
+        return await self._submit_video(request, decision, *read, 201)
 
     async def create_image(self, request: Request, decision: RequestDecision) -> Response:
         return await self._image(request, decision, validate_image)
@@ -225,7 +225,7 @@ class LumaDialect(Dialect):
         key, params = read
         width, height = params.size
         fmt = "png" if params.format == "png" else "jpeg"
-        job = self._submit(request, decision, key, model=params.model.name, kind=params.generation_type,
+        job = await self._submit(request, decision, key, model=params.model.name, kind=params.generation_type,
                            spec=ImageSpec(width, height, fmt), cents=params.cents, echo=params.request,
                            callback_url=params.callback_url,
                            usage={"images": 1, "megapixels": round(params.megapixels, 6)})
@@ -243,7 +243,7 @@ class LumaDialect(Dialect):
         while True:
             now = clock.now()
             state, _ = job.state(now)
-            if state in TERMINAL or now >= deadline or self.ctx.engine.store.get(job.id) is not job:
+            if state in TERMINAL or now >= deadline or not await self.ctx.engine.alive(job):
                 return state
             await clock.sleep(max(min(job.ends, deadline) - now, 0.001))
 
@@ -257,7 +257,7 @@ class LumaDialect(Dialect):
         key = self._authenticate(request, decision)
         if isinstance(key, Response):
             return key
-        source = self._own(key, request.path_params["id"])
+        source = await self._own(key, request.path_params["id"])
         if source is None:
             return wire.error(404, "Generation not found")
         body = await self._body(request, optional=True)
@@ -270,7 +270,7 @@ class LumaDialect(Dialect):
         params = validate_follow_up(body, kind, self._params_of(source))
         if isinstance(params, Invalid):
             return wire.error(params.status, params.detail)
-        return self._submit_video(request, decision, key, params, 200)
+        return await self._submit_video(request, decision, key, params, 200)
 
     def _params_of(self, job: Job) -> Params:
         data = job.data or {}
@@ -279,10 +279,10 @@ class LumaDialect(Dialect):
                       duration=f"{spec.duration:g}s", resolution=data.get("res", "720p"),
                       aspect_ratio=data.get("ar", "16:9"), callback_url=None, audio=spec.audio)
 
-    def _submit_video(self, request: Request, decision: RequestDecision, key: str, params: Params,
+    async def _submit_video(self, request: Request, decision: RequestDecision, key: str, params: Params,
                       status: int) -> Response:
         width, height = size_of(params.resolution, params.aspect_ratio)
-        job = self._submit(request, decision, key, model=params.model.name, kind=params.generation_type,
+        job = await self._submit(request, decision, key, model=params.model.name, kind=params.generation_type,
                            spec=video_spec(width, height, params.seconds, params.audio), cents=params.cents,
                            echo=params.request, callback_url=params.callback_url,
                            usage={"seconds": params.seconds, "resolution": params.resolution,
@@ -292,20 +292,20 @@ class LumaDialect(Dialect):
             return job
         return json_response(wire.generation(job, QUEUED, job.data["c"], None, None), status)
 
-    def _submit(self, request: Request, decision: RequestDecision, key: str, *, model: str, kind: str, spec: Any,
+    async def _submit(self, request: Request, decision: RequestDecision, key: str, *, model: str, kind: str, spec: Any,
                 cents: float, echo: dict[str, Any], callback_url: str | None, usage: dict[str, Any],
                 extra: dict[str, Any] | None = None) -> Job | Response:
         """Admit one generation (its model's own create rate first); the job, or the error to answer."""
         engine = self.ctx.engine
         behaviour = decision.assignment.profile.resolve(self.name, model)
-        over = self._create_rate(key, model, behaviour, decision)
+        over = await self._create_rate(key, model, behaviour, decision)
         if over is not None:
             return self.over_limit(request, over)
         data: dict[str, Any] = {"r": wire.compact(echo), "c": wire.iso(engine.clock.epoch()), **(extra or {})}
         if callback_url is not None:
             data["cb"] = callback_url
             data["o"] = self.origin(request)
-        result = engine.submit(
+        result = await engine.submit(
             JobRequest(provider=self.name, model=model, account=key, kind=kind, make_id=new_generation_id,
                        cost=cents, output=spec, data=data, refund_failures=True, usage=usage),
             decision.assignment, queue_when_busy=False)
@@ -319,7 +319,7 @@ class LumaDialect(Dialect):
             self._watch(result, behaviour)
         return result
 
-    def _create_rate(self, key: str, model: str, behaviour, decision: RequestDecision) -> OverLimit | None:
+    async def _create_rate(self, key: str, model: str, behaviour, decision: RequestDecision) -> OverLimit | None:
         """A ``requests_per_minute`` set for one model counts that model's creates (Luma's RPM is on
         generation requests); the provider-wide one already counted every request."""
         limits = behaviour.limits
@@ -327,8 +327,7 @@ class LumaDialect(Dialect):
                 decision.behaviour.limits.requests_per_minute:
             return None
         engine = self.ctx.engine
-        return engine.limits.take_request(engine.scope(self.name + ":create:" + model, key), limits,
-                                          engine.clock.now())
+        return await engine.take_token(self.name + ":create:" + model, key, limits)
 
     def _remember(self, job: Job) -> None:
         listed = self._listed.get(job.account)
@@ -336,8 +335,8 @@ class LumaDialect(Dialect):
             listed = self._listed[job.account] = deque(maxlen=self._max_listed)
         listed.append(job.id)
 
-    def _own(self, key: str, generation_id: str) -> Job | None:
-        job = self.ctx.engine.get(self.name, generation_id)
+    async def _own(self, key: str, generation_id: str) -> Job | None:
+        job = await self.ctx.engine.get(self.name, generation_id)
         return job if job is not None and job.account == key else None
 
     # -- reading --------------------------------------------------------------------------------------------
@@ -360,7 +359,7 @@ class LumaDialect(Dialect):
         if problem is not None:
             return PlainTextResponse(f"This asset link is {'expired' if problem == 'expired' else 'not valid'}.",
                                      403)
-        job = self.ctx.engine.get(self.name, job_id)
+        job = await self.ctx.engine.get(self.name, job_id)
         if job is None or not isinstance(job.output, VideoSpec) or \
                 job.state(self.ctx.engine.clock.now())[0] != SUCCEEDED:
             return PlainTextResponse("No such asset.", 404)
@@ -373,7 +372,7 @@ class LumaDialect(Dialect):
         key = self._authenticate(request, decision)
         if isinstance(key, Response):
             return key
-        job = self._own(key, request.path_params["id"])
+        job = await self._own(key, request.path_params["id"])
         if job is None:
             return wire.error(404, "Generation not found")
         state, _ = job.state(self.ctx.engine.clock.now())
@@ -397,7 +396,7 @@ class LumaDialect(Dialect):
         skip = offset
         has_more = False
         for generation_id in reversed(self._listed.get(key, ())):
-            job = engine.store.get(generation_id)
+            job = await engine.find(generation_id)
             if job is None:
                 continue
             if skip:
@@ -413,14 +412,14 @@ class LumaDialect(Dialect):
         key = self._authenticate(request, decision)
         if isinstance(key, Response):
             return key
-        job = self._own(key, request.path_params["id"])
+        job = await self._own(key, request.path_params["id"])
         if job is None:
             return wire.error(404, "Generation not found")
         engine = self.ctx.engine
         state, _ = job.state(engine.clock.now())
         if state not in TERMINAL:
-            engine.limits.refund(engine.scope(self.name, job.account), job.cost)  # never finished: not billed
-        engine.delete(job)
+            await engine.refund(job)  # never finished: not billed
+        await engine.delete(job)
         return no_content()
 
     async def credits(self, request: Request, decision: RequestDecision) -> Response:
@@ -429,7 +428,8 @@ class LumaDialect(Dialect):
             return key
         budget = decision.behaviour.limits.credits
         total = budget if budget is not None else UNLIMITED_CENTS
-        return json_response({"credit_balance": round(max(total - self.ctx.engine.spent(self.name, key), 0.0), 2)})
+        spent = await self.ctx.engine.spent(self.name, key)
+        return json_response({"credit_balance": round(max(total - spent, 0.0), 2)})
 
     async def list_concepts(self, request: Request, decision: RequestDecision) -> Response:
         key = self._authenticate(request, decision)

@@ -157,7 +157,7 @@ class MiniMaxDialect(Dialect):
         engine = self.ctx.engine
         model = params.model.name
         behaviour = decision.assignment.profile.resolve(self.name, model)
-        over = self._create_rate(key, model, behaviour, decision)
+        over = await self._create_rate(key, model, behaviour, decision)
         if over is not None:
             return self.over_limit(request, over)
         width, height = params.size
@@ -165,7 +165,7 @@ class MiniMaxDialect(Dialect):
         data: dict[str, Any] | None = None
         if params.callback_url is not None:
             data = {"cb": params.callback_url, "o": self.origin(request)}
-        result = engine.submit(
+        result = await engine.submit(
             JobRequest(provider=self.name, model=model, account=key, kind=params.mode, make_id=new_task_id,
                        cost=params.price, output=spec, data=data, refund_failures=True,
                        usage={"seconds": float(params.duration), "resolution": f"{min(width, height)}p"}),
@@ -180,7 +180,7 @@ class MiniMaxDialect(Dialect):
             self._watch(result, behaviour)
         return wire.ok({"task_id": result.id})
 
-    def _create_rate(self, key: str, model: str, behaviour, decision: RequestDecision) -> OverLimit | None:
+    async def _create_rate(self, key: str, model: str, behaviour, decision: RequestDecision) -> OverLimit | None:
         """A ``requests_per_minute`` set for one model counts that model's video_generation calls (MiniMax's
         published RPM is per model family, on creation); the provider-wide one already counted every request."""
         limits = behaviour.limits
@@ -188,8 +188,7 @@ class MiniMaxDialect(Dialect):
                 decision.behaviour.limits.requests_per_minute:
             return None
         engine = self.ctx.engine
-        return engine.limits.take_request(engine.scope(self.name + ":create:" + model, key), limits,
-                                          engine.clock.now())
+        return await engine.take_token(self.name + ":create:" + model, key, limits)
 
     def _remember(self, job: Job) -> None:
         listed = self._listed.get(job.account)
@@ -204,7 +203,7 @@ class MiniMaxDialect(Dialect):
         task_id = request.query_params.get("task_id")
         if not task_id:
             return wire.error(2013, "invalid params, task_id is required", task_id="", status="")
-        job = self.ctx.engine.get(self.name, task_id)
+        job = await self.ctx.engine.get(self.name, task_id)
         if job is None or job.account != key:
             return wire.error(2013, "invalid params, task_id not found", task_id=task_id[:64], status="")
         now = self.ctx.engine.clock.now()
@@ -213,12 +212,12 @@ class MiniMaxDialect(Dialect):
 
     # -- files ----------------------------------------------------------------------------------------------
 
-    def _file(self, key: str, raw: Any) -> Job | Response:
+    async def _file(self, key: str, raw: Any) -> Job | Response:
         file_id = _file_id(raw)
         if file_id is None:
             return wire.error(2013, "invalid params, file_id must be an integer")
         task_id = wire.task_id_of(file_id)
-        job = self.ctx.engine.get(self.name, task_id) if task_id else None
+        job = await self.ctx.engine.get(self.name, task_id) if task_id else None
         if (job is None or job.account != key or (job.data or {}).get("fd")
                 or job.state(self.ctx.engine.clock.now())[0] != SUCCEEDED):
             return wire.error(2013, "invalid params, file not found")
@@ -244,7 +243,7 @@ class MiniMaxDialect(Dialect):
         uploaded = await self._uploaded(key, request.query_params.get("file_id"))
         if uploaded is not None:
             return wire.ok({"file": uploaded.wire(self._upload_url(request, uploaded, decision.behaviour.url_ttl))})
-        job = self._file(key, request.query_params.get("file_id"))
+        job = await self._file(key, request.query_params.get("file_id"))
         if isinstance(job, Response):
             return job
         return wire.ok({"file": await self._file_object(request, job, decision.behaviour.url_ttl)})
@@ -261,7 +260,7 @@ class MiniMaxDialect(Dialect):
         uploaded = await self._uploaded(key, request.query_params.get("file_id"))
         if uploaded is not None:
             return await self._content_response(request, uploaded)
-        job = self._file(key, request.query_params.get("file_id"))
+        job = await self._file(key, request.query_params.get("file_id"))
         if isinstance(job, Response):
             return job
         return await mp4_response(self.ctx, request, job_output(self.ctx, job, 0))
@@ -285,7 +284,7 @@ class MiniMaxDialect(Dialect):
             now = engine.clock.now()
             ttl = decision.behaviour.url_ttl
             for task_id in reversed(self._listed.get(key, ())):
-                job = engine.store.get(task_id)
+                job = await engine.find(task_id)
                 if job is None or (job.data or {}).get("fd") or job.state(now)[0] != SUCCEEDED:
                     continue
                 files.append(await self._file_object(request, job, ttl))
@@ -310,10 +309,11 @@ class MiniMaxDialect(Dialect):
             await self._uploads.delete(str(uploaded.file_id))
             await self._contents.delete(str(uploaded.file_id))
             return wire.ok({"file_id": uploaded.file_id})
-        job = self._file(key, body.get("file_id"))
+        job = await self._file(key, body.get("file_id"))
         if isinstance(job, Response):
             return job
         job.data = {**(job.data or {}), "fd": 1}
+        await self.ctx.engine.save(job)
         return wire.ok({"file_id": wire.file_id_of(job.id)})
 
     async def upload_file(self, request: Request, decision: RequestDecision) -> Response:
@@ -386,7 +386,7 @@ class MiniMaxDialect(Dialect):
             return key
         engine = self.ctx.engine
         now = engine.clock.now()
-        scope = engine.scope(self.name, key)
+        scope = await engine.usage(self.name, key)
         start = int(now // DAY) * DAY
         start_ms, end_ms = int(engine.clock.epoch(start) * 1000), int(engine.clock.epoch(start + DAY) * 1000)
         out = []
@@ -427,7 +427,7 @@ class MiniMaxDialect(Dialect):
         def validated(ok: bool) -> None:
             gate.ok = ok
             waiting, gate.waiting = gate.waiting, []
-            if ok and self.ctx.engine.store.get(job.id) is job:
+            if ok and self.ctx.engine.cached(job.id) is job:
                 for event, payload in waiting:
                     send(event, payload)
 
@@ -442,7 +442,7 @@ class MiniMaxDialect(Dialect):
                 return
             if state != RUNNING and RUNNING not in told and job.ends > job.started:
                 notify(job, RUNNING)  # the timeline ran late: still tell the receiver it was processing
-            if state in told or self.ctx.engine.store.get(job.id) is not job:
+            if state in told or self.ctx.engine.cached(job.id) is not job:
                 return
             told.add(state)
             payload = wire.task(job, state, self.ctx.engine.clock.now(), lower=True)

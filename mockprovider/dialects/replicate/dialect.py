@@ -211,14 +211,13 @@ class ReplicateDialect(Dialect):
             return wire.problem(401, "You did not pass a valid authentication token", "Unauthenticated")
         return key
 
-    def _take_create(self, key: str, decision: RequestDecision) -> OverLimit | None:
+    async def _take_create(self, key: str, decision: RequestDecision) -> OverLimit | None:
         """Replicate limits creating predictions apart from other calls (600 a minute against 3000)."""
         per_minute = decision.assignment.profile.auth(self.name).get("create_requests_per_minute")
         if per_minute is None:
             return None
-        engine = self.ctx.engine
-        scope = engine.scope(self.name, key + "\x00create")
-        return engine.limits.take_request(scope, Limits(requests_per_minute=int(per_minute)), engine.clock.now())
+        return await self.ctx.engine.take_token(self.name, key + "\x00create",
+                                                Limits(requests_per_minute=int(per_minute)))
 
     # -- creating predictions -------------------------------------------------------------------------------
 
@@ -247,7 +246,7 @@ class ReplicateDialect(Dialect):
         key = self._authenticate(decision)
         if isinstance(key, Response):
             return key
-        over = self._take_create(key, decision)
+        over = await self._take_create(key, decision)
         if over is not None:
             return self.over_limit(request, over)
         try:
@@ -296,7 +295,7 @@ class ReplicateDialect(Dialect):
         engine = self.ctx.engine
         usage = params.usage
         quote = engine.quote(self.name, model.ref, usage, decision.assignment.profile)
-        result = engine.submit(  # Replicate bills in dollars: the price book's where it has one
+        result = await engine.submit(  # Replicate bills in dollars: the price book's where it has one
             JobRequest(provider=self.name, model=model.ref, account=key, kind=KIND, make_id=wire.new_id,
                        cost=quote.usd if quote is not None else params.price, output=spec, data=data,
                        refund_failures=True, usage=usage),
@@ -342,9 +341,9 @@ class ReplicateDialect(Dialect):
             listed = self._listed[job.account] = deque(maxlen=self._max_listed)
         listed.append((next(self._order), job.id))
 
-    def _deadline(self, job: Job) -> None:
-        if self.ctx.engine.store.get(job.id) is job:
-            self._cancel(job)
+    async def _deadline(self, job: Job) -> None:
+        if await self.ctx.engine.alive(job):
+            await self._cancel(job)
 
     # -- following a prediction (Prefer: wait) --------------------------------------------------------------
 
@@ -406,17 +405,17 @@ class ReplicateDialect(Dialect):
                                output=output, steps=model.steps if model else 30, header=header,
                                as_status=as_status)
 
-    def _prediction_of(self, request: Request, decision: RequestDecision) -> Job | Response:
+    async def _prediction_of(self, request: Request, decision: RequestDecision) -> Job | Response:
         key = self._authenticate(decision)
         if isinstance(key, Response):
             return key
-        job = self.ctx.engine.get(self.name, request.path_params["prediction_id"])
+        job = await self.ctx.engine.get(self.name, request.path_params["prediction_id"])
         if job is None or job.account != key:
             return wire.not_found()
         return job
 
     async def get_prediction(self, request: Request, decision: RequestDecision) -> Response:
-        job = self._prediction_of(request, decision)
+        job = await self._prediction_of(request, decision)
         if isinstance(job, Response):
             return job
         origin = self.origin(request)
@@ -435,18 +434,18 @@ class ReplicateDialect(Dialect):
         return json_response(body)
 
     async def cancel_prediction(self, request: Request, decision: RequestDecision) -> Response:
-        job = self._prediction_of(request, decision)
+        job = await self._prediction_of(request, decision)
         if isinstance(job, Response):
             return job
-        self._cancel(job)
+        await self._cancel(job)
         return json_response(self.render(job, self.origin(request), decision.behaviour.url_ttl))
 
-    def _cancel(self, job: Job) -> None:
+    async def _cancel(self, job: Job) -> None:
         """Cancel a prediction that has not finished. Video models bill per output, so a canceled one is free."""
         engine = self.ctx.engine
         state, _ = job.state(engine.clock.now())
-        if state in (THROTTLED, QUEUED, RUNNING) and engine.cancel(job):
-            engine.limits.refund(engine.scope(self.name, job.account), job.cost)
+        if state in (THROTTLED, QUEUED, RUNNING) and await engine.cancel(job):
+            await engine.refund(job)
 
     async def list_predictions(self, request: Request, decision: RequestDecision) -> Response:
         key = self._authenticate(decision)
@@ -466,7 +465,6 @@ class ReplicateDialect(Dialect):
         engine = self.ctx.engine
         epoch = engine.clock.epoch
         origin = self.origin(request)
-        store = engine.store
         listed = self._listed.get(key, ())
         direction, mark = cursor if cursor is not None else ("b", None)
         newest_first = reversed(listed) if direction == "b" else iter(listed)
@@ -474,7 +472,7 @@ class ReplicateDialect(Dialect):
         for n, job_id in newest_first:
             if mark is not None and (n >= mark if direction == "b" else n <= mark):
                 continue
-            job = store.get(job_id)
+            job = await engine.find(job_id)
             if job is None:
                 continue
             created = wire.iso(epoch(job.created))  # compared as created_at shows it (fixed-width UTC text)

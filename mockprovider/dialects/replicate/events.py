@@ -74,8 +74,8 @@ class PredictionWebhooks:
         clock = engine.clock
         sent: list[float] = [-1.0, -math.inf]  # steps shown in the last logs webhook, and when it went
 
-        def tick() -> None:
-            if engine.store.get(job.id) is not job:
+        async def tick() -> None:
+            if not await engine.alive(job):
                 return
             now = clock.now()
             state, progress = job.state(now)

@@ -174,7 +174,7 @@ class RunwayDialect(PersonaApi, Dialect):
         behaviour = decision.assignment.profile.resolve(self.name, params.model.name)
         width, height = params.size
         spec = video_spec(width, height, float(params.duration), behaviour.fps, params.audio)
-        result = self.ctx.engine.submit(
+        result = await self.ctx.engine.submit(
             JobRequest(provider=self.name, model=params.model.name, account=key, kind=endpoint,
                        make_id=new_task_id, cost=params.credits, output=spec,
                        usage={"seconds": params.duration, "audio": params.audio,
@@ -232,11 +232,11 @@ class RunwayDialect(PersonaApi, Dialect):
             data["est"] = found.estimate
         draft = body.get("draftTaskId")
         if draft is not None:
-            source = engine.get(self.name, draft) if isinstance(draft, str) else None
+            source = await engine.get(self.name, draft) if isinstance(draft, str) else None
             if source is None or source.account != key or not (source.data or {}).get("draft"):
                 return wire.error(400, "Validation of body failed", issues=[generation.custom(
                     ["draftTaskId"], "draftTaskId must name a finished seedance2_5 draft task of yours")])
-        result = engine.submit(
+        result = await engine.submit(
             JobRequest(provider=self.name, model=found.model, account=key, kind=endpoint, make_id=new_task_id,
                        cost=found.credits, output=found.output, data=data, usage=generation.usage_of(found)),
             decision.assignment, queue_when_busy=True)
@@ -269,7 +269,7 @@ class RunwayDialect(PersonaApi, Dialect):
                 config.requests.appendleft({**stamp, **found})
                 return wire.error(400, "No eligible model for this request.", reason=found["reason"])
             gen = found.generation
-            result = engine.submit(
+            result = await engine.submit(
                 JobRequest(provider=self.name, model=gen.model, account=key, kind=gen.endpoint,
                            make_id=new_task_id, cost=gen.credits, output=gen.output, usage=generation.usage_of(gen),
                            data={"createdAt": stamp["createdAt"], "in": gen.inputs, "k": gen.kind,
@@ -414,7 +414,7 @@ class RunwayDialect(PersonaApi, Dialect):
         found = generation.validate(flow.endpoint, spec, await self.uploads.finder(spec, key, now), behaviour.fps)
         if isinstance(found, list):
             return wire.error(400, "Validation of body failed", issues=workflows.relocate(found, origin))
-        result = engine.submit(
+        result = await engine.submit(
             JobRequest(provider=self.name, model=found.model, account=key, kind=flow.endpoint, make_id=new_task_id,
                        cost=found.credits, output=found.output, usage=generation.usage_of(found),
                        data={"createdAt": wire.iso(engine.clock.epoch()), "in": found.inputs, "k": found.kind,
@@ -428,7 +428,7 @@ class RunwayDialect(PersonaApi, Dialect):
         key = self._check_headers(request, decision)
         if isinstance(key, Response):
             return key
-        job = self.ctx.engine.get(self.name, request.path_params["invocation_id"])
+        job = await self.ctx.engine.get(self.name, request.path_params["invocation_id"])
         if job is None or job.account != key or "wf" not in (job.data or {}):
             return wire.error(404, "Workflow invocation not found.")
         state, progress = job.state(self.ctx.engine.clock.now())
@@ -498,7 +498,7 @@ class RunwayDialect(PersonaApi, Dialect):
         now = engine.clock.now()
 
         def charged(job_id: str) -> float | None:
-            job = engine.store.get(job_id)
+            job = engine.cached(job_id)
             if job is None:
                 return None
             state, _ = job.state(now)
@@ -506,18 +506,18 @@ class RunwayDialect(PersonaApi, Dialect):
 
         return json_response(self.usage.report(key, span[0], span[1], charged))
 
-    def _task_of(self, request: Request, decision: RequestDecision) -> Job | Response:
+    async def _task_of(self, request: Request, decision: RequestDecision) -> Job | Response:
         """The caller's task named in the path, or Runway's error (auth, version, 404 for others' tasks)."""
         key = self._check_headers(request, decision)
         if isinstance(key, Response):
             return key
-        job = self.ctx.engine.get(self.name, request.path_params["task_id"])
+        job = await self.ctx.engine.get(self.name, request.path_params["task_id"])
         if job is None or job.account != key or "wf" in (job.data or {}):
             return wire.error(404, "Task not found.")
         return job
 
     async def get_task(self, request: Request, decision: RequestDecision) -> Response:
-        job = self._task_of(request, decision)
+        job = await self._task_of(request, decision)
         if isinstance(job, Response):
             return job
         engine = self.ctx.engine
@@ -525,7 +525,7 @@ class RunwayDialect(PersonaApi, Dialect):
         return json_response(wire.task(job, state, progress, self._output_urls(request, decision, job, state)))
 
     async def delete_task(self, request: Request, decision: RequestDecision) -> Response:
-        job = self._task_of(request, decision)
+        job = await self._task_of(request, decision)
         if isinstance(job, Response):
             return job
         engine = self.ctx.engine
@@ -533,10 +533,11 @@ class RunwayDialect(PersonaApi, Dialect):
         if state in (THROTTLED, QUEUED, RUNNING):
             if state != RUNNING:
                 job.data = {**(job.data or {}), "refunded": True}
-                engine.limits.refund(engine.scope(self.name, job.account), job.cost)
-            engine.cancel(job)
+                await engine.save(job)
+                await engine.refund(job)
+            await engine.cancel(job)
         else:
-            engine.store.remove(job.id)
+            await engine.forget(job)
         return no_content()
 
     async def organization(self, request: Request, decision: RequestDecision) -> Response:
@@ -545,7 +546,7 @@ class RunwayDialect(PersonaApi, Dialect):
             return key
         engine = self.ctx.engine
         now = engine.clock.now()
-        scope = engine.scope(self.name, key)
+        scope = await engine.usage(self.name, key)
         limits = decision.behaviour.limits
         budget = limits.credits if limits.credits is not None else UNLIMITED_CREDITS
         models = {}

@@ -144,7 +144,7 @@ class SeedanceDialect(Dialect):
             return self._error(request, exc.status, exc.code, exc.message, exc.param)
         engine = self.ctx.engine
         if params.draft_task is not None:
-            draft = engine.get(self.name, params.draft_task)
+            draft = await engine.get(self.name, params.draft_task)
             if draft is None or draft.account != key or not draft.data.get("dr") or draft.model != params.model.name \
                     or wire.status_of(draft, draft.state(engine.clock.now())[0]) != "succeeded":
                 return self._error(request, 400, "InvalidParameter",
@@ -152,14 +152,14 @@ class SeedanceDialect(Dialect):
                                    f"{params.draft_task[:200]} is not a succeeded draft task of {params.model.name}.",
                                    "content")
         max_queued = account.get("max_queued", MAX_QUEUED)
-        if self._queued(key, max_queued) >= max_queued:
+        if await self._queued(key, max_queued) >= max_queued:
             return self._error(request, 429, "QuotaExceeded",
                                f"The request failed because your account already has {max_queued} queued tasks. "
                                "Please try again after some of them start.")
         spec = video_spec(*params.size, float(params.duration), params.generate_audio)
         data = self._data(params)
         now_epoch = engine.clock.epoch()
-        result = engine.submit(
+        result = await engine.submit(
             JobRequest(provider=self.name, model=params.model.name, account=key, kind=params.mode,
                        make_id=lambda rng: new_task_id(rng, now_epoch), cost=params.usd, output=spec, data=data,
                        refund_failures=True, usage=params.usage),
@@ -195,14 +195,14 @@ class SeedanceDialect(Dialect):
             data["lf"] = 1
         return data
 
-    def _queued(self, account: str, limit: int) -> int:
+    async def _queued(self, account: str, limit: int) -> int:
         """How many of the account's tasks are queued, counted up to ``limit``. Queued tasks are the newest
         (slots go in submission order), so the count walks back from the newest and stops after a long run of
         tasks that are not queued: a create stays cheap with thousands of tasks running."""
         engine = self.ctx.engine
         now = engine.clock.now()
         count = streak = 0
-        for job in reversed(engine.scope(self.name, account).jobs):
+        for job in reversed(await engine.live_jobs(self.name, account)):
             if job.ends > now and job.state(now)[0] in (THROTTLED, QUEUED):
                 count, streak = count + 1, 0
                 if count >= limit:
@@ -226,12 +226,13 @@ class SeedanceDialect(Dialect):
         if job.natural_end <= deadline and job.admitted == job.created:
             return
 
-        def expire() -> None:
-            if engine.store.get(job.id) is not job or job.ends <= engine.clock.now():
+        async def expire() -> None:
+            if not await engine.alive(job) or job.ends <= engine.clock.now():
                 return
             job.data["ex"] = 1
-            engine.limits.refund(engine.scope(self.name, job.account), job.cost)
-            engine.cancel(job)
+            await engine.save(job)
+            await engine.refund(job)
+            await engine.cancel(job)
 
         engine.timeline.at(deadline, expire)
 
@@ -258,16 +259,16 @@ class SeedanceDialect(Dialect):
 
     # -- queries --------------------------------------------------------------------------------------------
 
-    def _task_of(self, request: Request, decision: RequestDecision) -> Job | Response:
+    async def _task_of(self, request: Request, decision: RequestDecision) -> Job | Response:
         key = self._authenticate(request, decision)
         if isinstance(key, Response):
             return key
         wanted = request.path_params["task_id"]
         engine = self.ctx.engine
-        job = engine.get(self.name, wanted)
+        job = await engine.get(self.name, wanted)
         if job is not None and job.account == key and job.cancelled_at is not None and not job.data.get("ex") \
                 and engine.clock.now() - job.cancelled_at > CANCELLED_KEPT:
-            engine.store.remove(job.id)
+            await engine.forget(job)
             job = None
         if job is None or job.account != key:
             return self._error(request, 404, "ResourceNotFound",
@@ -288,28 +289,28 @@ class SeedanceDialect(Dialect):
         return wire.task(job, state, created, updated, url, frame)
 
     async def get_task(self, request: Request, decision: RequestDecision) -> Response:
-        job = self._task_of(request, decision)
+        job = await self._task_of(request, decision)
         if isinstance(job, Response):
             return job
         return self._answer(request, self.render(job, self.origin(request), decision.behaviour.url_ttl))
 
     async def delete_task(self, request: Request, decision: RequestDecision) -> Response:
         """Queued: cancelled. Running or cancelled: refused. Finished (succeeded, failed, expired): deleted."""
-        job = self._task_of(request, decision)
+        job = await self._task_of(request, decision)
         if isinstance(job, Response):
             return job
         engine = self.ctx.engine
         state, _ = job.state(engine.clock.now())
         status = wire.status_of(job, state)
         if status == "queued":
-            engine.limits.refund(engine.scope(self.name, job.account), job.cost)
-            engine.cancel(job)
+            await engine.refund(job)
+            await engine.cancel(job)
         elif status in ("running", "cancelled"):
             return self._error(request, 400, "InvalidParameter",
                                f"The task {job.id} is {status}; only queued tasks can be cancelled and only "
                                "finished tasks deleted.", "task_id")
         else:
-            engine.store.remove(job.id)
+            await engine.forget(job)
         return self._answer(request, {})
 
     async def list_tasks(self, request: Request, decision: RequestDecision) -> Response:
@@ -345,7 +346,7 @@ class SeedanceDialect(Dialect):
         for task_id in reversed(self._tasks.get(key, ())):
             if wanted_ids and task_id not in wanted_ids:
                 continue
-            job = engine.store.get(task_id)
+            job = await engine.find(task_id)
             if job is None or (model and job.model != model) or (tier and job.data["t"] != tier):
                 continue
             if status is not None and wire.status_of(job, job.state(now)[0]) != status:

@@ -108,7 +108,7 @@ class VeoDialect(Dialect):
                                        "bytes.")
             return wire.error(400, f"Invalid JSON payload received. {exc.message}")
 
-    def submit(self, decision: RequestDecision, account: str, params: Params, kind: str, make_id: Any,
+    async def submit(self, decision: RequestDecision, account: str, params: Params, kind: str, make_id: Any,
                data: dict[str, Any], request: Request) -> Job | Response:
         behaviour = decision.assignment.profile.resolve(self.name, params.model.name)
         spec = video_spec(params.width, params.height, params.duration, params.fps or behaviour.fps, params.audio)
@@ -116,7 +116,7 @@ class VeoDialect(Dialect):
                  "resolution": f"{min(params.width, params.height)}p"}
         # credits limits count dollars at the price book's rate (resolution and audio), as the ledger does
         quote = self.ctx.engine.quote(self.name, params.model.name, usage, decision.assignment.profile)
-        result = self.ctx.engine.submit(
+        result = await self.ctx.engine.submit(
             JobRequest(provider=self.name, model=params.model.name, account=account, kind=kind, make_id=make_id,
                        cost=params.cost if quote is None else quote.usd, output=spec, data=data, usage=usage),
             decision.assignment, queue_when_busy=False)
@@ -127,9 +127,9 @@ class VeoDialect(Dialect):
         prewarm_output(self.ctx, result)
         return result
 
-    def input_duration(self, job_id: str | None) -> float | None:
+    async def input_duration(self, job_id: str | None) -> float | None:
         """How long one of our own outputs is, when a request extends it."""
         if not job_id:
             return None
-        job = self.ctx.engine.get(self.name, job_id)
+        job = await self.ctx.engine.get(self.name, job_id)
         return job.output.duration if job is not None and isinstance(job.output, VideoSpec) else None

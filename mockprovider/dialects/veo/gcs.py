@@ -74,13 +74,13 @@ class CloudStorage:
     def owns(self, path: str) -> bool:
         return path.startswith(PATHS)
 
-    def _find(self, request: Request) -> Job | Response:
+    async def _find(self, request: Request) -> Job | Response:
         bucket, name = request.path_params["bucket"], request.path_params["name"]
         missing = error(404, f"No such object: {bucket}/{name}")
         found = parse_gs_uri(name)
         if found is None:
             return missing
-        job = self.ctx.engine.get(self.dialect.name, found[0])
+        job = await self.ctx.engine.get(self.dialect.name, found[0])
         if job is None or not job.data or not job.data.get("s"):
             return missing
         if object_uri(job.data["s"], job.id, found[1]) != f"gs://{bucket}/{name}" or found[1] >= job.data["n"]:
@@ -107,7 +107,7 @@ class CloudStorage:
     async def get_object(self, request: Request, decision: RequestDecision) -> Response:
         if request.query_params.get("alt") == "media":
             return await self.media(request, decision)
-        job = self._find(request)
+        job = await self._find(request)
         if isinstance(job, Response):
             return job
         bucket, name = request.path_params["bucket"], request.path_params["name"]
@@ -127,7 +127,7 @@ class CloudStorage:
         })
 
     async def media(self, request: Request, decision: RequestDecision) -> Response:
-        job = self._find(request)
+        job = await self._find(request)
         if isinstance(job, Response):
             return job
         output = job_output(self.ctx, job, parse_gs_uri(request.path_params["name"])[1])

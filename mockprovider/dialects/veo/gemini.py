@@ -80,10 +80,10 @@ class GeminiApi:
         if isinstance(body, Response):
             return body
         try:
-            params = validate(body, model, GEMINI, self.dialect.input_duration(self._extended_job(body)))
+            params = validate(body, model, GEMINI, await self.dialect.input_duration(self._extended_job(body)))
         except Invalid as exc:
             return wire.error(400, exc.message)
-        job = self.dialect.submit(decision, who.account, params, "generate_videos", new_operation_id,
+        job = await self.dialect.submit(decision, who.account, params, "generate_videos", new_operation_id,
                                   {"api": API, "n": params.samples}, request)
         if isinstance(job, Response):
             return job
@@ -98,8 +98,8 @@ class GeminiApi:
         parsed = FILE_ID.match(found.group(1)) if found else None
         return parsed.group(1) if parsed else None
 
-    def _job(self, job_id: str, model: str | None, account: str | None) -> Job | None:
-        job = self.ctx.engine.get(self.dialect.name, job_id)
+    async def _job(self, job_id: str, model: str | None, account: str | None) -> Job | None:
+        job = await self.ctx.engine.get(self.dialect.name, job_id)
         if job is None or not job.data or job.data.get("api") != API:
             return None
         if (model is not None and job.model != model) or (account is not None and job.account != account):
@@ -111,7 +111,7 @@ class GeminiApi:
         if isinstance(who, Response):
             return who
         model, op = request.path_params["model"], request.path_params["operation"]
-        job = self._job(op, model, who.account)
+        job = await self._job(op, model, who.account)
         if job is None:
             return wire.error(404, f"Operation models/{model}/operations/{op} not found.")
         state, _ = job.state(self.ctx.engine.clock.now())
@@ -130,7 +130,7 @@ class GeminiApi:
         name = request.path_params["file"]
         parsed = FILE_ID.match(name)
         # Google serves a generated file only to the project (API key) that made it.
-        job = self._job(parsed.group(1), None, who.account) if parsed else None
+        job = await self._job(parsed.group(1), None, who.account) if parsed else None
         if job is None or int(parsed.group(2)) >= job.data.get("n", 1):
             return wire.error(404, f"File files/{name} not found.")
         state, _ = job.state(self.ctx.engine.clock.now())

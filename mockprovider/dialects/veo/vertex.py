@@ -92,7 +92,7 @@ class VertexApi:
         if isinstance(body, Response):
             return body
         try:
-            params = validate(body, model, VERTEX, self.dialect.input_duration(self._extended_job(body)))
+            params = validate(body, model, VERTEX, await self.dialect.input_duration(self._extended_job(body)))
         except Invalid as exc:
             return wire.error(400, exc.message)
         data: dict[str, Any] = {"api": API, "n": params.samples}
@@ -100,7 +100,8 @@ class VertexApi:
             data["r"] = f"projects/{params_path['project']}/locations/{params_path['location']}"
         if params.storage_uri:
             data["s"] = params.storage_uri
-        job = self.dialect.submit(decision, who.account, params, "generate_videos", new_operation_id, data, request)
+        job = await self.dialect.submit(decision, who.account, params, "generate_videos", new_operation_id, data,
+                                        request)
         if isinstance(job, Response):
             return job
         return json_response({"name": operation_name(job)})
@@ -126,7 +127,7 @@ class VertexApi:
         scope, _, op = name.rpartition("/operations/")
         if scope != resource(request):
             return wire.error(400, f"Operation name {name} does not belong to {resource(request)}.")
-        job = self.ctx.engine.get(self.dialect.name, op)
+        job = await self.ctx.engine.get(self.dialect.name, op)
         if (job is None or not job.data or job.data.get("api") != API or operation_name(job) != name
                 or ("r" not in job.data and job.account != who.account)):
             return wire.error(404, f"Operation {name} not found.")

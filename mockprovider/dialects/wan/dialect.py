@@ -161,7 +161,7 @@ class WanDialect(Dialect):
         model = params.model
         spec = video_spec(*params.size, float(params.duration), model.fps, params.audio)
         engine = self.ctx.engine
-        result = engine.submit(
+        result = await engine.submit(
             JobRequest(provider=self.name, model=model.name, account=key, kind=model.kind, make_id=uuid4_text,
                        cost=params.usd, output=spec, data=self._data(params), refund_failures=True,
                        usage={"seconds": params.duration, "resolution": params.tier.lower(), "audio": params.audio}),
@@ -281,10 +281,10 @@ class WanDialect(Dialect):
 
     # -- queries --------------------------------------------------------------------------------------------
 
-    def _own(self, request: Request, key: str) -> Job | None:
+    async def _own(self, request: Request, key: str) -> Job | None:
         """The caller's task; a task_id is valid for 24 hours, then DashScope no longer knows it."""
         engine = self.ctx.engine
-        job = engine.get(self.name, request.path_params["task_id"])
+        job = await engine.get(self.name, request.path_params["task_id"])
         if job is None or job.account != key or engine.clock.now() - job.created > TASK_KEPT:
             return None
         return job
@@ -294,7 +294,7 @@ class WanDialect(Dialect):
         if isinstance(key, Response):
             return key
         rid = self.request_id()
-        job = self._own(request, key)
+        job = await self._own(request, key)
         if job is None:  # DashScope answers 200 UNKNOWN for ids it does not know (or the key may not see)
             return json_response(wire.unknown(rid, request.path_params["task_id"][:200]))
         clock = self.ctx.engine.clock
@@ -309,14 +309,14 @@ class WanDialect(Dialect):
         key = self._authenticate(request, decision)
         if isinstance(key, Response):
             return key
-        job = self._own(request, key)
+        job = await self._own(request, key)
         engine = self.ctx.engine
         if job is None or job.state(engine.clock.now())[0] not in (THROTTLED, QUEUED):
             return wire.error(self.request_id(), 400, "UnsupportedOperation",
                               "Failed to cancel the task, please confirm that the task exists and its status is "
                               "PENDING.")
-        engine.limits.refund(engine.scope(self.name, job.account), job.cost)
-        engine.cancel(job)
+        await engine.refund(job)
+        await engine.cancel(job)
         return json_response({"request_id": self.request_id()})
 
     async def list_tasks(self, request: Request, decision: RequestDecision) -> Response:
@@ -352,7 +352,7 @@ class WanDialect(Dialect):
         total = 0
         tasks: list[dict[str, Any]] = []
         for task_id in reversed(self._tasks.get(key, ())):
-            job = engine.store.get(task_id)
+            job = await engine.find(task_id)
             if job is None or (model and job.model != model):
                 continue
             state, _ = job.state(now)
