@@ -14,7 +14,9 @@ import dataclasses
 import gc
 import logging
 import os
+import signal
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +27,7 @@ from .engine.rng import derive_seed
 from .tls import TLSFiles
 from .web.protocol import uvicorn_kwargs
 
+log = logging.getLogger("mockprovider")
 # Thousands of requests held open by latency profiles keep hundreds of thousands of objects alive; a full sweep
 # over them stalls the event loop for hundreds of ms. Sweep the oldest generation 100x less often
 # (bench/bench_held.py: loop lag p99 90 ms -> 7 ms; bench/bench_soak.py: memory still flat).
@@ -98,6 +101,30 @@ def worker_seed(seed: int | None) -> int | None:
     return None if seed is None else derive_seed(seed, "worker", os.getpid())
 
 
+def stopping() -> bool:
+    """Whether this worker was told to stop (uvicorn's SIGTERM/SIGINT handler has set its server's should_exit)."""
+    server = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
+    return bool(getattr(server, "should_exit", False))
+
+
+def wait_for_state(url: str) -> None:
+    """A worker started while Redis is away (one replacing a dead worker during an outage) waits for it instead
+    of failing: uvicorn's supervisor takes a worker that fails to start for a broken setup and stops them all."""
+    from .cli import state_problem
+
+    delay, told = 0.25, False
+    while (problem := state_problem(url)) is not None:
+        if not told:
+            log.warning("worker %d waits for the state backend: %s", os.getpid(), problem)
+            told = True
+        if stopping():
+            raise SystemExit(0)
+        time.sleep(delay)
+        delay = min(delay * 2, 2.0)
+    if told:
+        log.warning("worker %d: the state backend is back", os.getpid())
+
+
 class WorkerConfig(uvicorn.Config):
     """uvicorn's Config for each of ``workers`` processes that uvicorn's Multiprocess supervisor spawns, pings
     and replaces when they die. It travels to each worker pickled; :meth:`load` (in the worker) builds the app
@@ -120,6 +147,7 @@ class WorkerConfig(uvicorn.Config):
         from .cli import setup_logging
 
         setup_logging(self.mock_log_level)
+        wait_for_state(self.settings.state)
         if self.settings.access_log:
             logging.getLogger("uvicorn.access").setLevel("INFO")
         settings = dataclasses.replace(self.settings, seed=worker_seed(self.settings.seed))

@@ -116,7 +116,7 @@ class Replicas:
     the environment (``MOCKPROVIDER_*`` variables of the caller's shell are dropped so they cannot leak in)."""
 
     def __init__(self, count: int, state: str, *, args: Sequence[str] = (), env: dict[str, str] | None = None,
-                 startup_timeout: float = 60.0) -> None:
+                 startup_timeout: float = 120.0) -> None:
         if count < 1:
             raise ValueError("at least one replica")
         self.state = state

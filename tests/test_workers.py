@@ -105,19 +105,38 @@ def test_workers_keep_the_guarded_protocol(workers) -> None:
             assert conn.recv(100).startswith(b"HTTP/1.1 431 ")
 
 
-def test_a_killed_worker_is_replaced(workers) -> None:
-    before = worker_pids(workers.urls[0], WORKERS)
+def wait_until(condition, timeout: float = 60.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_a_killed_worker_is_replaced_even_during_a_redis_outage(workers, redis_server) -> None:
+    """SIGKILL one worker while Redis is down: the others keep serving, the replacement waits for Redis instead
+    of failing its startup (which would make uvicorn's supervisor stop them all) and serves once it is back."""
+    parent = workers[0]
+    before = worker_pids(parent.url, WORKERS)
     victim = min(before)
-    os.kill(victim, signal.SIGKILL)
-    deadline = time.monotonic() + 60
+    redis_server.stop()
+    try:
+        os.kill(victim, signal.SIGKILL)
+        wait_until(lambda: "waits for the state backend" in parent.log(), what="the replacement to wait for Redis")
+        assert parent.alive and f"Child process [{victim}] died" in parent.log()
+        survivors = worker_pids(parent.url, WORKERS - 1, timeout=10)
+        assert survivors and victim not in survivors  # the others serve all along
+    finally:
+        redis_server.start()
     after: set[int] = set()
-    while time.monotonic() < deadline:
-        after = worker_pids(workers.urls[0], WORKERS, timeout=5)
-        if len(after) == WORKERS and victim not in after:
-            break
-    assert victim not in after and len(after) == WORKERS
-    assert all(parent_of(pid) == workers[0].pid for pid in after)
-    assert f"Child process [{victim}] died" in workers[0].log()
+
+    def replaced() -> bool:
+        nonlocal after
+        after = worker_pids(parent.url, WORKERS, timeout=5)
+        return len(after) == WORKERS and victim not in after
+
+    wait_until(replaced, what="a replacement worker")
+    assert all(parent_of(pid) == parent.pid for pid in after)
+    assert "the state backend is back" in parent.log()
 
 
 def test_sigterm_stops_every_worker(workers) -> None:
