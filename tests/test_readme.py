@@ -60,7 +60,8 @@ def test_the_banner_prints_each_base_url(served):
 
 
 def test_snippets_are_all_found():
-    assert set(SNIPPETS) == {"runway", "runway-upload", "runway-router", "runway-workflow", "veo-vertex",
+    assert set(SNIPPETS) == {"runway", "runway-upload", "runway-router", "runway-workflow", "runway-formats",
+                             "veo-vertex",
                              "veo-gemini", "kling", "kling-omni", "toxiproxy", "luma", "minimax", "seedance", "wan",
                              "wan-upload", "replicate", "fal"}
 
@@ -82,6 +83,8 @@ def test_readme_snippet_runs_unchanged(served, name):
         assert out.split() == ["SUCCEEDED", "image/png", "2"]
     elif name == "runway-router":
         assert out.split() == ["veo3.1", "SUCCEEDED", "video/mp4", "True"]
+    elif name == "runway-formats":
+        assert out.split() == ["48", "frame_00001.png", "6.0", "audio/mpeg"]  # 2 s at 24 fps
     elif name == "runway-workflow":
         assert out.split() == ["SUCCEEDED", "['video']", "READY", "True"]
     elif name == "kling-omni":
