@@ -281,12 +281,13 @@ def test_task_ids_are_valid_for_24_hours(wan, server):
 
 
 def test_seedance_and_wan_routes_and_unrouted_paths_belong_to_them_alone(server):
-    from test_luma_minimax_routing import owner_of, provider_routes
+    from routing_support import owner_of, provider_routes
 
-    routes = provider_routes(server)
+    app = server.app
+    routes = provider_routes(app)
     ours = [(p, m, path) for p, m, path in routes if p in ("seedance", "wan")]
     assert {p for p, _, _ in ours} == {"seedance", "wan"}
-    assert [(p, path, owner_of(server, m, path)) for p, m, path in ours if owner_of(server, m, path) != p] == []
+    assert [(p, path, owner_of(app, m, path)) for p, m, path in ours if owner_of(app, m, path) != p] == []
     dialects = {d.name: d for d in server.app.dialects}
     for provider, _, path in routes:  # ours claim none of the others' paths, and theirs none of ours
         for name in ("seedance", "wan"):
