@@ -204,9 +204,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def _banner(app, settings: Settings, tls=None, workers: int = 1) -> str:
     origin = settings.public_url or f"http://{settings.host}:{settings.port}"
-    if workers > 1:
-        seed = (f"{workers} workers, each its own seed"
-                + (f" derived from {settings.seed}" if settings.seed is not None else "") + " (/__mock/health)")
+    if workers > 1 and settings.seed is None:
+        seed = f"{workers} workers, seed: shared through the state backend (/__mock/health)"
+    elif workers > 1:
+        seed = f"{workers} workers, seed: {settings.seed}"
     else:
         seed = f"seed: {app.engine.seed}{'' if app.engine.fixed_seed else ' (random; --seed replays)'}"
     lines = [f"mockprovider {__version__} on {origin}  (profile: {app.engine.selector.active.profile.name}, "

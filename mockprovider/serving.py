@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import gc
 import logging
 import os
@@ -23,7 +22,6 @@ from typing import Any
 import uvicorn
 
 from .context import Settings
-from .engine.rng import derive_seed
 from .tls import TLSFiles
 from .web.protocol import uvicorn_kwargs
 
@@ -95,12 +93,6 @@ def follow_with(app: Any, companion: uvicorn.Server, sockets: list[socket.socket
     app.shutdown_hooks.insert(0, stop)
 
 
-def worker_seed(seed: int | None) -> int | None:
-    """Each worker draws its own randomness: with one seed, workers would mint the same job ids. A given seed is
-    mixed with the worker's pid (a replacement worker does not repeat the ids of the one it replaces)."""
-    return None if seed is None else derive_seed(seed, "worker", os.getpid())
-
-
 def stopping() -> bool:
     """Whether this worker was told to stop (uvicorn's SIGTERM/SIGINT handler has set its server's should_exit)."""
     server = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
@@ -128,7 +120,8 @@ def wait_for_state(url: str) -> None:
 class WorkerConfig(uvicorn.Config):
     """uvicorn's Config for each of ``workers`` processes that uvicorn's Multiprocess supervisor spawns, pings
     and replaces when they die. It travels to each worker pickled; :meth:`load` (in the worker) builds the app
-    from the settings with the worker's own seed, the guarded protocol, and the TLS listener beside it."""
+    from the settings, the guarded protocol, and the TLS listener beside it. The workers agree on one seed and
+    number submissions together through Redis (state/shared.py), so their ids never collide."""
 
     def __init__(self, settings: Settings, workers: int, tls: TLSFiles | None, mock_log_level: str,
                  **options: Any) -> None:
@@ -150,7 +143,7 @@ class WorkerConfig(uvicorn.Config):
         wait_for_state(self.settings.state)
         if self.settings.access_log:
             logging.getLogger("uvicorn.access").setLevel("INFO")
-        settings = dataclasses.replace(self.settings, seed=worker_seed(self.settings.seed))
+        settings = self.settings
         app = create_app(settings)
         self.app = app
         self.http = uvicorn_kwargs(settings)["http"]

@@ -671,11 +671,11 @@ def test_the_replicas_profile_shares_redis_behind_the_load_balancer(monkeypatch)
     assert s["redis"]["image"].startswith("redis:") and s["lb"]["image"].startswith("haproxy:")  # official images
     assert ours(REPLICA) and s[REPLICA]["deploy"]["replicas"] == 2
     assert "ports" not in s[REPLICA], "scaled replicas cannot share a host port: the LB publishes it"
-    assert "MOCKPROVIDER_SEED" not in service_env(REPLICA, {"MOCKPROVIDER_SEED": "7"}), "one seed, the same ids"
-    for shell in ({}, {"MOCKPROVIDER_WORKERS": "2"}):
+    for shell in ({}, {"MOCKPROVIDER_WORKERS": "2", "MOCKPROVIDER_SEED": "7"}):
         what, settings = run_cli(argv_of(REPLICA, shell)[1:], {**image_env(), **service_env(REPLICA, shell)},
                                  monkeypatch)
         assert what == "serve" and settings.extra["workers"] == int(shell.get("MOCKPROVIDER_WORKERS", "1"))
+        assert settings.seed == (int(shell["MOCKPROVIDER_SEED"]) if shell else None)
         state = urlsplit(settings.state)
         assert state.scheme == "redis" and state.port in listening(state.hostname, monkeypatch)
         assert state.hostname in s[REPLICA]["depends_on"]
