@@ -5,7 +5,6 @@ callbacks."""
 from __future__ import annotations
 
 import uuid
-from collections import deque
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -21,6 +20,7 @@ from ...engine.limits import OverLimit
 from ...media.render import VideoSpec
 from ...media.routes import output_url, prewarm_output
 from ...media.stills import ImageSpec
+from ...state.tables import TaskIndex
 from ...web.body import BodyError, read_body
 from ...web.responses import json_response, no_content
 from ...web.values import parse_int
@@ -50,6 +50,7 @@ THUMBNAIL = 1  # the output index a thumbnail link is signed for (the video is 0
 THUMBNAIL_VARIANTS = 16  # distinct stills per geometry: enough to tell apart, few enough to cache
 MAX_LIST_LIMIT = 1000
 MAX_OFFSET = 10**9
+LIST_SLACK = 64  # listed ids whose generation expired meanwhile, read past so a page stays full
 
 
 @lru_cache(maxsize=256)
@@ -83,8 +84,8 @@ class LumaDialect(Dialect):
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
-        self._max_listed = ctx.settings.max_jobs
-        self._listed: dict[str, deque[str]] = {}  # account -> generation ids, oldest first
+        # each account's generation ids, shared by every replica (the list endpoint)
+        self._listed = TaskIndex(ctx.state, "luma:generations", ctx.settings.max_jobs, ctx.settings.retention)
 
     # -- the dialect contract -------------------------------------------------------------------------------
 
@@ -136,8 +137,8 @@ class LumaDialect(Dialect):
             return wire.error(429, "Daily generation limit reached", retry)
         return wire.error(429, "Rate limit exceeded, please try again later", retry)
 
-    def reset(self) -> None:
-        self._listed.clear()
+    async def reset(self) -> None:
+        await self._listed.clear()
 
     # -- auth -----------------------------------------------------------------------------------------------
 
@@ -314,7 +315,7 @@ class LumaDialect(Dialect):
         if isinstance(result, RejectedAtSubmit):
             return wire.error(400, "Contains blacklisted words")
         prewarm_output(self.ctx, result)
-        self._remember(result)
+        await self._listed.add(result.account, result.id)
         if callback_url is not None:
             self._watch(result, behaviour)
         return result
@@ -328,12 +329,6 @@ class LumaDialect(Dialect):
             return None
         engine = self.ctx.engine
         return await engine.take_token(self.name + ":create:" + model, key, limits)
-
-    def _remember(self, job: Job) -> None:
-        listed = self._listed.get(job.account)
-        if listed is None:
-            listed = self._listed[job.account] = deque(maxlen=self._max_listed)
-        listed.append(job.id)
 
     async def _own(self, key: str, generation_id: str) -> Job | None:
         job = await self.ctx.engine.get(self.name, generation_id)
@@ -395,7 +390,7 @@ class LumaDialect(Dialect):
         out: list[dict[str, Any]] = []
         skip = offset
         has_more = False
-        for generation_id in reversed(self._listed.get(key, ())):
+        for generation_id in await self._listed.newest(key, offset + limit + 1 + LIST_SLACK):
             job = await engine.find(generation_id)
             if job is None:
                 continue

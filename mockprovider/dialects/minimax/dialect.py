@@ -4,7 +4,6 @@ challenge handshake."""
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
@@ -20,7 +19,7 @@ from ...engine.limits import DAY, OverLimit
 from ...engine.rng import stream
 from ...media.render import VideoSpec
 from ...media.routes import job_output, mp4_response, prewarm_output
-from ...state.tables import TooLarge
+from ...state.tables import TaskIndex, TooLarge
 from ...web.body import BodyError, read_json
 from ...web.multipart import MultipartError, MultipartReader, boundary_of
 from ...web.responses import json_response
@@ -70,8 +69,8 @@ class MiniMaxDialect(Dialect):
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
-        self._max_listed = ctx.settings.max_jobs
-        self._listed: dict[str, deque[str]] = {}  # account -> task ids, oldest first
+        # each account's task ids, shared by every replica (the files list)
+        self._listed = TaskIndex(ctx.state, "minimax:tasks", ctx.settings.max_jobs, ctx.settings.retention)
         self._challenges = stream(ctx.engine.seed, self.name, "challenges")
         self._file_ids = stream(ctx.engine.seed, self.name, "file_ids")
         # uploaded files: metadata (owned by the account, for lists) and bytes, in tables every replica sees
@@ -123,7 +122,7 @@ class MiniMaxDialect(Dialect):
         return wire.error(1002, task_id="")
 
     async def reset(self) -> None:
-        self._listed.clear()
+        await self._listed.clear()
         self._challenges = stream(self.ctx.engine.seed, self.name, "challenges")
         self._file_ids = stream(self.ctx.engine.seed, self.name, "file_ids")
         await self._uploads.clear()
@@ -175,7 +174,7 @@ class MiniMaxDialect(Dialect):
         if isinstance(result, RejectedAtSubmit):
             return wire.error(1026, task_id="")
         prewarm_output(self.ctx, result)
-        self._remember(result)
+        await self._listed.add(result.account, result.id)
         if params.callback_url is not None:
             self._watch(result, behaviour)
         return wire.ok({"task_id": result.id})
@@ -189,12 +188,6 @@ class MiniMaxDialect(Dialect):
             return None
         engine = self.ctx.engine
         return await engine.take_token(self.name + ":create:" + model, key, limits)
-
-    def _remember(self, job: Job) -> None:
-        listed = self._listed.get(job.account)
-        if listed is None:
-            listed = self._listed[job.account] = deque(maxlen=self._max_listed)
-        listed.append(job.id)
 
     async def query(self, request: Request, decision: RequestDecision) -> Response:
         key = self._authenticate(decision, task_id="", status="")
@@ -283,7 +276,7 @@ class MiniMaxDialect(Dialect):
             engine = self.ctx.engine
             now = engine.clock.now()
             ttl = decision.behaviour.url_ttl
-            for task_id in reversed(self._listed.get(key, ())):
+            for task_id in await self._listed.newest(key):
                 job = await engine.find(task_id)
                 if job is None or (job.data or {}).get("fd") or job.state(now)[0] != SUCCEEDED:
                     continue

@@ -7,9 +7,7 @@ import asyncio
 import base64
 import binascii
 import hashlib
-import itertools
 import re
-from collections import deque
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
@@ -114,9 +112,8 @@ class ReplicateDialect(Dialect):
         super().__init__(ctx)
         self.files = FileStore(ctx.state)
         self._secret_root: str | None = None
-        self._max_listed = ctx.settings.max_jobs
-        self._listed: dict[str, deque[tuple[int, str]]] = {}  # account -> (n, prediction id), oldest first
-        self._order = itertools.count(1)
+        # prediction id -> its submission number, owned by the account: the list's order and cursors, shared
+        self._listed = ctx.state.table("replicate:predictions", ctx.settings.max_jobs, ttl=ctx.settings.retention)
         self._waiters: dict[str, list[asyncio.Future]] = {}
         self._file_ids = stream(ctx.engine.seed, "replicate", "files")
         self._seeds = stream(ctx.engine.seed, "replicate", "seeds")
@@ -188,8 +185,7 @@ class ReplicateDialect(Dialect):
 
     async def reset(self) -> None:
         await self.files.clear()
-        self._listed.clear()
-        self._order = itertools.count(1)
+        await self._listed.clear()
         for waiting in self._waiters.values():
             for future in waiting:
                 if not future.done():
@@ -306,7 +302,7 @@ class ReplicateDialect(Dialect):
             return wire.problem(422, "The input was flagged as sensitive. Please try again with different "
                                      "inputs. (E005)", "Input flagged")
         prewarm_output(self.ctx, result)
-        self._remember(result)
+        await self._listed.set(result.id, result.seq, owner=result.account)
         if deadline is not None:
             engine.timeline.at(result.created + deadline, lambda job=result: self._deadline(job))
         if webhook is not None:
@@ -335,11 +331,6 @@ class ReplicateDialect(Dialect):
         return wire.problem(422, describe(problems), "Input validation failed",
                             invalid_fields=[p.wire() for p in problems])
 
-    def _remember(self, job: Job) -> None:
-        listed = self._listed.get(job.account)
-        if listed is None:
-            listed = self._listed[job.account] = deque(maxlen=self._max_listed)
-        listed.append((next(self._order), job.id))
 
     async def _deadline(self, job: Job) -> None:
         if await self.ctx.engine.alive(job):
@@ -465,7 +456,7 @@ class ReplicateDialect(Dialect):
         engine = self.ctx.engine
         epoch = engine.clock.epoch
         origin = self.origin(request)
-        listed = self._listed.get(key, ())
+        listed = [(n, prediction_id) for prediction_id, n in await self._listed.owned(key)]
         direction, mark = cursor if cursor is not None else ("b", None)
         newest_first = reversed(listed) if direction == "b" else iter(listed)
         page: list[tuple[int, Job]] = []

@@ -4,7 +4,6 @@ and delete content-generation tasks under ``/api/v3``."""
 from __future__ import annotations
 
 import time
-from collections import deque
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +17,7 @@ from ...engine.limits import OverLimit
 from ...engine.rng import stream
 from ...media.render import VideoSpec
 from ...media.routes import prewarm_output
+from ...state.tables import TaskIndex
 from ...web.body import BodyError, read_json
 from ...web.responses import json_response
 from ...web.values import parse_int
@@ -49,8 +49,8 @@ class SeedanceDialect(Dialect):
         seed = ctx.engine.seed
         self._request_ids = stream(seed, self.name, "request_ids")
         self._seeds = stream(seed, self.name, "seeds")
-        self._max_tasks = ctx.settings.max_jobs
-        self._tasks: dict[str, deque[str]] = {}  # account -> task ids, oldest first
+        # each account's task ids, shared by every replica (the list endpoint)
+        self._tasks = TaskIndex(ctx.state, "seedance:tasks", ctx.settings.max_jobs, ctx.settings.retention)
 
     # -- the dialect contract -------------------------------------------------------------------------------
 
@@ -102,11 +102,11 @@ class SeedanceDialect(Dialect):
         return self._error(request, 429, "ServerOverloaded",
                            "The service is overloaded by a surge of requests. Please try again later.")
 
-    def reset(self) -> None:
+    async def reset(self) -> None:
         seed = self.ctx.engine.seed
         self._request_ids = stream(seed, self.name, "request_ids")
         self._seeds = stream(seed, self.name, "seeds")
-        self._tasks.clear()
+        await self._tasks.clear()
 
     # -- auth -----------------------------------------------------------------------------------------------
 
@@ -170,7 +170,7 @@ class SeedanceDialect(Dialect):
             return self._error(request, 400, "InputTextSensitiveContentDetected",
                                "The request failed because the input text may contain sensitive information.")
         prewarm_output(self.ctx, result)
-        self._remember(result)
+        await self._tasks.add(result.account, result.id)
         self._schedule_expiry(result, params.expires_after)
         if params.callback_url is not None:
             self._follow(result, params.callback_url, self.origin(request),
@@ -213,11 +213,6 @@ class SeedanceDialect(Dialect):
                     break
         return count
 
-    def _remember(self, job: Job) -> None:
-        tasks = self._tasks.get(job.account)
-        if tasks is None:
-            tasks = self._tasks[job.account] = deque(maxlen=self._max_tasks)
-        tasks.append(job.id)
 
     def _schedule_expiry(self, job: Job, seconds: int) -> None:
         """A task not finished ``execution_expires_after`` seconds after its creation becomes ``expired``."""
@@ -343,7 +338,7 @@ class SeedanceDialect(Dialect):
         skip = (page - 1) * size
         total = 0
         items: list[dict[str, Any]] = []
-        for task_id in reversed(self._tasks.get(key, ())):
+        for task_id in await self._tasks.newest(key):
             if wanted_ids and task_id not in wanted_ids:
                 continue
             job = await engine.find(task_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections import deque
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +17,7 @@ from ...engine.rng import stream, uuid4_text
 from ...media.imagesize import image_size
 from ...media.render import VideoSpec
 from ...media.routes import prewarm_output
+from ...state.tables import TaskIndex
 from ...web.body import BodyError, read_json
 from ...web.multipart import MultipartError, MultipartReader, boundary_of
 from ...web.responses import json_response
@@ -56,8 +56,8 @@ class WanDialect(Dialect):
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
         self._request_ids = stream(ctx.engine.seed, self.name, "request_ids")
-        self._max_tasks = ctx.settings.max_jobs
-        self._tasks: dict[str, deque[str]] = {}  # account -> task ids, oldest first
+        # each account's task ids, shared by every replica (the list endpoint)
+        self._tasks = TaskIndex(ctx.state, "wan:tasks", ctx.settings.max_jobs, ctx.settings.retention)
         self._upload_ids = stream(ctx.engine.seed, self.name, "uploads")
         self.uploads = UploadStore(ctx.state)
 
@@ -113,7 +113,7 @@ class WanDialect(Dialect):
 
     async def reset(self) -> None:
         self._request_ids = stream(self.ctx.engine.seed, self.name, "request_ids")
-        self._tasks.clear()
+        await self._tasks.clear()
         self._upload_ids = stream(self.ctx.engine.seed, self.name, "uploads")
         await self.uploads.clear()
 
@@ -172,10 +172,7 @@ class WanDialect(Dialect):
             return wire.error(self.request_id(), 400, "DataInspectionFailed",
                               "Input data may contain inappropriate content.")
         prewarm_output(self.ctx, result)
-        tasks = self._tasks.get(key)
-        if tasks is None:
-            tasks = self._tasks[key] = deque(maxlen=self._max_tasks)
-        tasks.append(result.id)
+        await self._tasks.add(key, result.id)
         return json_response({"output": {"task_status": "PENDING", "task_id": result.id},
                               "request_id": self.request_id()})
 
@@ -351,7 +348,7 @@ class WanDialect(Dialect):
         skip = (page - 1) * size
         total = 0
         tasks: list[dict[str, Any]] = []
-        for task_id in reversed(self._tasks.get(key, ())):
+        for task_id in await self._tasks.newest(key):
             job = await engine.find(task_id)
             if job is None or (model and job.model != model):
                 continue
