@@ -1,7 +1,7 @@
 """What dialects remember between requests, seen from two replicas sharing one real redis-server (two servers
 in this process, each with its own event loop, its own seed and ``--state redis://``): uploads made through one
 are used by generations on the other (runwayml, dashscope, Replicate, fal), Kling key pairs and identify-face
-sessions hold on both."""
+sessions hold on both, and a Redis outage answers each provider's 503."""
 
 from __future__ import annotations
 
@@ -142,3 +142,27 @@ def test_face_session_made_on_a_is_used_on_b(pair):
                                                 "sound_start_time": 0, "sound_end_time": 2000,
                                                 "sound_insert_time": 0}]})
     assert lip.status_code == 200 and lip.json()["code"] == 0, lip.text
+
+
+def test_redis_outage_answers_each_providers_503(pair, redis_server):
+    a, b = pair
+    redis_server.kill()
+    try:
+        upload = httpx.post(f"{a.url}/v1/uploads", json={"filename": "a.png", "type": "ephemeral"},
+                            headers={"Authorization": f"Bearer {runway(a.url).api_key}",
+                                     "X-Runway-Version": "2024-11-06"})
+        assert upload.status_code == 503 and "error" in upload.json(), upload.text
+        kling = Kling(b.url).post("/v1/videos/text2video", {"model_name": "kling-v1", "prompt": "x"})
+        assert kling.status_code == 503 and kling.json()["code"] != 0, kling.text
+        wan = httpx.get(f"{b.url}/api/v1/uploads", params={"action": "getPolicy", "model": "wan2.6-i2v"},
+                        headers={"Authorization": f"Bearer {WAN_KEY}"})
+        assert wan.status_code == 503 and "code" in wan.json(), wan.text
+        bucket = httpx.post(f"{a.url}/__uploads/runway/{'0' * 32}", files={"file": ("a", b"x")})
+        assert bucket.status_code == 503 and b"<Code>ServiceUnavailable</Code>" in bucket.content
+    finally:
+        redis_server.start()
+    deadline = time.monotonic() + 10
+    while Kling(b.url).post("/v1/videos/text2video", {"model_name": "kling-v1", "prompt": "x"}).status_code != 200:
+        assert time.monotonic() < deadline, "the replica did not recover when Redis came back"
+        time.sleep(0.2)
+    assert httpx.get(f"{a.url}/__mock/health").status_code == 200
