@@ -26,12 +26,13 @@ REPLICATE_KEY = "r8_" + "s" * 37
 
 @pytest.fixture(scope="module")
 def pair(redis_server):
-    """Replicas A and B on one Redis (flushed first), with different seeds as separate processes would have."""
+    """Replicas A and B on one Redis (flushed first), run with one seed as replicas are: their seeded id streams
+    draw the same ids, which the shared tables must keep apart."""
     if redis_server.process is None or not redis_server.ping():
         redis_server.start()
     redis_server.command("FLUSHALL")
     with MockServer(profile="happy", time_scale=0.01, seed=1, state=redis_server.url) as a, \
-            MockServer(profile="happy", time_scale=0.01, seed=2, state=redis_server.url) as b:
+            MockServer(profile="happy", time_scale=0.01, seed=1, state=redis_server.url) as b:
         yield a, b
 
 
@@ -142,6 +143,20 @@ def test_face_session_made_on_a_is_used_on_b(pair):
                                                 "sound_start_time": 0, "sound_end_time": 2000,
                                                 "sound_insert_time": 0}]})
     assert lip.status_code == 200 and lip.json()["code"] == 0, lip.text
+
+
+def test_one_seed_on_two_replicas_still_hands_out_distinct_ids(pair):
+    a, b = pair
+    policies = [httpx.get(f"{r.url}/api/v1/uploads", params={"action": "getPolicy", "model": "wan2.6-i2v"},
+                          headers={"Authorization": f"Bearer {WAN_KEY}"}).json()["data"] for r in (a, b)]
+    assert policies[0]["oss_access_key_id"] != policies[1]["oss_access_key_id"]
+    assert policies[0]["upload_dir"] != policies[1]["upload_dir"]
+    sessions = [Kling(r.url).post("/v1/videos/identify-face", {"video_url": "https://example.com/t.mp4"})
+                .json()["data"]["session_id"] for r in (a, b)]
+    assert sessions[0] != sessions[1]
+    uploads = [runway(r.url).uploads.create_ephemeral(file=("c.png", b"\x89PNG" + b"\0" * 600, "image/png")).uri
+               for r in (a, b)]
+    assert uploads[0] != uploads[1]
 
 
 def test_redis_outage_answers_each_providers_503(pair, redis_server):

@@ -438,11 +438,10 @@ class KlingDialect(Dialect):
             seconds, width, height = 5.0, 1280, 720  # an outside video: the mock assumes 5 s of 720p
         if seconds > 60:
             return wire.error(rid, 1201, "the video must be at most 60 seconds long")
-        session_id = uuid4_text(self._sessions)
         duration_ms = int(seconds * 1000)
         engine = self.ctx.engine
         session = families.Session(key, engine.clock.now(), duration_ms, width, height, ("0",))
-        await self.sessions.add(session_id, session)
+        session_id = await self.sessions.add_new(self._sessions, session)
         face = f"{self.origin(request)}/__media/kling/faces/{session_id}.jpg"
         return wire.envelope(rid, {"session_id": session_id, "final_unit_deduction": "0.05",
                                    "face_data": [{"face_id": "0", "face_image": face, "start_time": 0,

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...engine.rng import uuid4_text
 from ...media.render import VideoSpec
 from ...media.stills import ImageSpec
 from ...web.values import brief, http_url, parse_int
@@ -97,9 +98,12 @@ class FaceSessions:
     async def clear(self) -> None:
         await self.table.clear()
 
-    async def add(self, session_id: str, session: Session) -> None:
-        await self.table.set(session_id, [session.account, session.created, session.duration_ms, session.width,
-                                          session.height, list(session.faces)])
+    async def add_new(self, rng: Any, session: Session) -> str:
+        """Store ``session`` under a fresh id (a seeded UUID, drawn again if another replica has it)."""
+        session_id, _ = await self.table.add_new(uuid4_text, rng, lambda _: [
+            session.account, session.created, session.duration_ms, session.width, session.height,
+            list(session.faces)])
+        return session_id
 
     async def get(self, session_id: Any, account: str, now: float) -> Session | None:
         if not isinstance(session_id, str) or not session_id or len(session_id) > 64:

@@ -218,10 +218,17 @@ class WanDialect(Dialect):
             return wire.error(self.request_id(), 400, "InvalidParameter", "Model not exist.")
         now = self.ctx.engine.clock.now()
         rng = self._upload_ids
-        access = "LTAI" + "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
-                                  for _ in range(20))
-        upload_dir = f"dashscope-instant/{uuid4_text(rng).replace('-', '')}/{uuid4_text(rng)}"
-        await self.uploads.grant(access, Policy(key, upload_dir, now + POLICY_TTL))
+        dirs: dict[str, str] = {}
+
+        def new_access_key(r) -> str:  # replicas share the seed: a key another one handed out is drawn again
+            access = "LTAI" + "".join(r.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
+                                      for _ in range(20))
+            dirs[access] = f"dashscope-instant/{uuid4_text(r).replace('-', '')}/{uuid4_text(r)}"
+            return access
+
+        access, policy = await self.uploads.grant_new(new_access_key, rng,
+                                                      lambda made: Policy(key, dirs[made], now + POLICY_TTL))
+        upload_dir = policy.upload_dir
         output = {"policy": uuid4_text(rng).replace("-", ""), "signature": uuid4_text(rng).replace("-", "")[:28],
                   "upload_dir": upload_dir, "upload_host": self.origin(request) + UPLOAD_PATH,
                   "expire_in_seconds": int(POLICY_TTL), "max_file_size_mb": MAX_FILE_BYTES // 2**20,

@@ -7,6 +7,7 @@ state tables: the policy from one replica, the upload to another and the create 
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,8 +45,17 @@ class UploadStore:
         await self._policies.clear()
         await self._files.clear()
 
-    async def grant(self, access_key: str, policy: Policy) -> None:
-        await self._policies.set(access_key, [policy.account, policy.upload_dir, policy.expires])
+    async def grant_new(self, make_key: Callable[[Any], str], rng: Any, policy: Callable[[str], Policy]
+                        ) -> tuple[str, Policy]:
+        """A policy under a fresh access key id (``make_key(rng)``, drawn again if another replica has it)."""
+        made: dict[str, Policy] = {}
+
+        def value(access_key: str) -> list:
+            found = made[access_key] = policy(access_key)
+            return [found.account, found.upload_dir, found.expires]
+
+        access_key, _ = await self._policies.add_new(make_key, rng, value)
+        return access_key, made[access_key]
 
     async def policy(self, access_key: str, now: float) -> Policy | None:
         found = await self._policies.get(access_key) if access_key and len(access_key) <= 64 else None
