@@ -18,16 +18,7 @@ from functools import lru_cache
 
 import av
 
-from .render import (
-    _AUDIO_LOOP,
-    SAMPLE_RATE,
-    VideoSpec,
-    _audio_template,
-    _faststart,
-    _mux_audio,
-    _mux_video,
-    _pattern_frame,
-)
+from .render import VideoSpec, _pattern_frame, remux_looped
 
 CODECS = {"prores": ("mov",), "hevc": ("mp4", "mov"), "png": ("zip",), "exr": ("zip",)}
 PRORES_PROFILES = ("proxy", "lt", "standard", "hq", "4444", "4444xq")  # prores_aw's profile numbers, in order
@@ -91,23 +82,7 @@ def render_delivery(spec: DeliverySpec) -> bytes:
     v = spec.video
     template = _encoded_second(v.width, v.height, v.fps, v.variant, spec.codec, spec.container, spec.profile,
                                spec.depth, spec.chroma, spec.transfer)
-    out_buf = io.BytesIO()
-    with av.open(io.BytesIO(template), "r") as v_template, av.open(out_buf, "w", format=spec.container) as out:
-        v_in = v_template.streams.video[0]
-        v_out = out.add_stream_from_template(v_in)
-        v_out.codec_tag = v_in.codec_tag  # the ProRes profile's FourCC (apch, ap4h...), hvc1
-        for name in ("color_primaries", "color_trc", "colorspace"):
-            setattr(v_out.codec_context, name, getattr(v_in.codec_context, name))
-        video = [p for p in v_template.demux(v_in) if p.size]
-        if v.audio:
-            with av.open(io.BytesIO(_audio_template()), "r") as a_template:
-                a_in = a_template.streams.audio[0]
-                a_out = out.add_stream_from_template(a_in)
-                block = [bytes(p) for p in a_template.demux(a_in) if p.size][_AUDIO_LOOP]
-        _mux_video(out, v_out, video, v_in.time_base, v.frame_count)
-        if v.audio:
-            _mux_audio(out, a_out, block, round(v.duration * SAMPLE_RATE))
-    return _faststart(out_buf.getvalue())
+    return remux_looped(template, v, spec.container)
 
 
 def _pixel_format(codec: str, profile: str, depth: int, chroma: str) -> str:

@@ -94,11 +94,19 @@ class VideoSpec:
 
 def render_mp4(spec: VideoSpec) -> bytes:
     """Return a complete moov-first MP4 for ``spec``. Blocking and thread-safe."""
-    gop = _encoded_gop(spec.width, spec.height, spec.fps, spec.variant, spec.bitrate)
+    return remux_looped(_encoded_gop(spec.width, spec.height, spec.fps, spec.variant, spec.bitrate), spec)
+
+
+def remux_looped(template: bytes, spec: VideoSpec, container: str = "mp4") -> bytes:
+    """``spec``'s duration (and its audio track) built from one encoded second of video in ``template``: its
+    packets repeated with shifted timestamps, moov first. The template's FourCC and colour tags are kept."""
     out_buf = io.BytesIO()
-    with av.open(io.BytesIO(gop), "r") as v_template, av.open(out_buf, "w", format="mp4") as out:
+    with av.open(io.BytesIO(template), "r") as v_template, av.open(out_buf, "w", format=container) as out:
         v_in = v_template.streams.video[0]
         v_out = out.add_stream_from_template(v_in)
+        v_out.codec_tag = v_in.codec_tag  # e.g. a ProRes profile's FourCC (apch, ap4h), hvc1
+        for name in ("color_primaries", "color_trc", "colorspace"):
+            setattr(v_out.codec_context, name, getattr(v_in.codec_context, name))
         video = [p for p in v_template.demux(v_in) if p.size]
         if spec.audio:
             with av.open(io.BytesIO(_audio_template()), "r") as a_template:

@@ -196,16 +196,22 @@ class RunwayDialect(PersonaApi, Dialect):
 
     def _generation_handler(self, endpoint: str):
         async def handler(request: Request, decision: RequestDecision) -> Response:
-            key = self._check_headers(request, decision)
-            if isinstance(key, Response):
-                return key
-            body = await self._body(request)
-            if isinstance(body, Response):
-                return body
+            found = await self._keyed_body(request, decision)
+            if isinstance(found, Response):
+                return found
+            key, body = found
             return await self._generate(request, decision, key, endpoint, body)
 
         handler.__name__ = endpoint
         return handler
+
+    async def _keyed_body(self, request: Request, decision: RequestDecision):
+        """(the caller's key, the JSON body), or Runway's error (auth, version header, body)."""
+        key = self._check_headers(request, decision)
+        if isinstance(key, Response):
+            return key
+        body = await self._body(request)
+        return body if isinstance(body, Response) else (key, body)
 
     async def _body(self, request: Request):
         try:
@@ -247,12 +253,10 @@ class RunwayDialect(PersonaApi, Dialect):
 
     def _routed_handler(self, kind: str):
         async def handler(request: Request, decision: RequestDecision) -> Response:
-            key = self._check_headers(request, decision)
-            if isinstance(key, Response):
-                return key
-            body = await self._body(request)
-            if isinstance(body, Response):
-                return body
+            found = await self._keyed_body(request, decision)
+            if isinstance(found, Response):
+                return found
+            key, body = found
             engine = self.ctx.engine
             now = engine.clock.now()
             checker = generation.Checker("", "", {}, await self.uploads.finder(body, key, now))
@@ -295,12 +299,10 @@ class RunwayDialect(PersonaApi, Dialect):
         return handler
 
     async def create_router(self, request: Request, decision: RequestDecision) -> Response:
-        key = self._check_headers(request, decision)
-        if isinstance(key, Response):
-            return key
-        body = await self._body(request)
-        if isinstance(body, Response):
-            return body
+        found = await self._keyed_body(request, decision)
+        if isinstance(found, Response):
+            return found
+        key, body = found
         routers = self.routers.of(key)
         issues = router.check_router(body, True, {r.slug for r in routers.values()})
         if not issues and len(routers) >= router.MAX_ROUTERS:
@@ -451,12 +453,10 @@ class RunwayDialect(PersonaApi, Dialect):
         return generation.Checker("", "", {}, await self.uploads.finder(body, key, now)).uri
 
     async def create_upload(self, request: Request, decision: RequestDecision) -> Response:
-        key = self._check_headers(request, decision)
-        if isinstance(key, Response):
-            return key
-        body = await self._body(request)
-        if isinstance(body, Response):
-            return body
+        found = await self._keyed_body(request, decision)
+        if isinstance(found, Response):
+            return found
+        key, body = found
         issues = []
         if not isinstance(body, dict):
             issues.append(generation.invalid_type([], "object", body))

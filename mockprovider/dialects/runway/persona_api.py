@@ -1,6 +1,6 @@
 """The HTTP side of custom voices, avatars and knowledge documents (``personas.py`` holds their data and rules),
 and ``voices.preview`` with its playable MP3: a mixin of the Runway dialect, which supplies ``_check_headers``,
-``_body``, ``_page``, ``_uri_check`` and ``new_id``."""
+``_keyed_body``, ``_page``, ``_uri_check`` and ``new_id``."""
 
 from __future__ import annotations
 
@@ -64,14 +64,6 @@ class PersonaApi:
             return item.wire(self.personas.voices(key), now)
         return item.wire(self.personas.avatars(key), now)
 
-    async def _persona_body(self, request: Request, decision: RequestDecision):
-        """(key, body) or Runway's error."""
-        key = self._check_headers(request, decision)
-        if isinstance(key, Response):
-            return key
-        body = await self._body(request)
-        return body if isinstance(body, Response) else (key, body)
-
     def _lookup(self, request: Request, decision: RequestDecision, kind: str):
         """(key, the caller's voice / avatar / document named in the path), or Runway's error."""
         key = self._check_headers(request, decision)
@@ -125,11 +117,31 @@ class PersonaApi:
         handler.__name__ = f"list_{kind}s"
         return handler
 
-    def _full(self, kind: str, key: str) -> Response | None:
-        if len(self.personas.of(kind, key)) >= personas.MAX_PER_ACCOUNT:
-            return wire.error(400, "Validation of body failed", issues=[
-                custom([], f"At most {personas.MAX_PER_ACCOUNT} {kind}s per organization")])
-        return None
+    async def _checked(self, request: Request, decision: RequestDecision, kind: str, creating: bool = False):
+        """(key, body, the item named in the path or None when creating) once auth, the body, the item and the
+        bound check out; else Runway's error."""
+        found = await self._keyed_body(request, decision)
+        if isinstance(found, Response):
+            return found
+        key, body = found
+        item = None
+        if not creating:
+            looked = self._lookup(request, decision, kind)
+            if isinstance(looked, Response):
+                return looked
+            item = looked[1]
+        if kind == "document":
+            issues = personas.document_issues(body, creating)
+        elif kind == "voice":
+            issues = personas.voice_issues(body, creating, await self._uri_check(key, body))
+        else:
+            issues = personas.avatar_issues(body, creating, await self._uri_check(key, body),
+                                            self.personas.voices(key), self.personas.documents(key))
+        if not issues and creating and len(self.personas.of(kind, key)) >= personas.MAX_PER_ACCOUNT:
+            issues = [custom([], f"At most {personas.MAX_PER_ACCOUNT} {kind}s per organization")]
+        if issues:
+            return wire.error(400, "Validation of body failed", issues=issues)
+        return key, body, item
 
     def _lifecycle(self, decision: RequestDecision, kind: str) -> personas.Lifecycle:
         behaviour = decision.assignment.profile.resolve(self.name, kind)
@@ -138,40 +150,27 @@ class PersonaApi:
     # -- voices ----------------------------------------------------------------------------------------------
 
     async def create_voice(self, request: Request, decision: RequestDecision) -> Response:
-        found = await self._persona_body(request, decision)
-        if isinstance(found, Response):
-            return found
-        key, body = found
-        issues = personas.voice_issues(body, True, await self._uri_check(key, body))
-        if issues:
-            return wire.error(400, "Validation of body failed", issues=issues)
-        full = self._full("voice", key)
-        if full is not None:
-            return full
+        checked = await self._checked(request, decision, "voice", creating=True)
+        if isinstance(checked, Response):
+            return checked
+        key, body, _ = checked
         voice = personas.Voice(self.new_id(), body["name"], body.get("description"), self._stamp(),
                                self._lifecycle(decision, personas.VOICE_PROCESSING))
         self.personas.voices(key)[voice.id] = voice
         return json_response({"id": voice.id})
 
     async def update_voice(self, request: Request, decision: RequestDecision) -> Response:
-        found = await self._persona_body(request, decision)
-        if isinstance(found, Response):
-            return found
-        key, body = found
-        looked = self._lookup(request, decision, "voice")
-        if isinstance(looked, Response):
-            return looked
-        voice = looked[1]
-        issues = personas.voice_issues(body, False, await self._uri_check(key, body))
-        if issues:
-            return wire.error(400, "Validation of body failed", issues=issues)
+        checked = await self._checked(request, decision, "voice")
+        if isinstance(checked, Response):
+            return checked
+        key, body, voice = checked
         voice.name = body.get("name") or voice.name
         if "description" in body:
             voice.description = body["description"]
         return json_response(self._wire(request, "voice", key, voice))
 
     async def preview_voice(self, request: Request, decision: RequestDecision) -> Response:
-        found = await self._persona_body(request, decision)
+        found = await self._keyed_body(request, decision)
         if isinstance(found, Response):
             return found
         issues = personas.preview_issues(found[1])
@@ -198,17 +197,10 @@ class PersonaApi:
     # -- avatars ---------------------------------------------------------------------------------------------
 
     async def create_avatar(self, request: Request, decision: RequestDecision) -> Response:
-        found = await self._persona_body(request, decision)
-        if isinstance(found, Response):
-            return found
-        key, body = found
-        issues = personas.avatar_issues(body, True, await self._uri_check(key, body), self.personas.voices(key),
-                                        self.personas.documents(key))
-        if issues:
-            return wire.error(400, "Validation of body failed", issues=issues)
-        full = self._full("avatar", key)
-        if full is not None:
-            return full
+        checked = await self._checked(request, decision, "avatar", creating=True)
+        if isinstance(checked, Response):
+            return checked
+        key, body, _ = checked
         stamp = self._stamp()
         avatar = personas.Avatar(self.new_id(), stamp, stamp,
                                  {name: body[name] for name in personas.AVATAR_FIELDS if body.get(name) is not None},
@@ -217,18 +209,10 @@ class PersonaApi:
         return json_response(self._wire(request, "avatar", key, avatar))
 
     async def update_avatar(self, request: Request, decision: RequestDecision) -> Response:
-        found = await self._persona_body(request, decision)
-        if isinstance(found, Response):
-            return found
-        key, body = found
-        looked = self._lookup(request, decision, "avatar")
-        if isinstance(looked, Response):
-            return looked
-        avatar = looked[1]
-        issues = personas.avatar_issues(body, False, await self._uri_check(key, body), self.personas.voices(key),
-                                        self.personas.documents(key))
-        if issues:
-            return wire.error(400, "Validation of body failed", issues=issues)
+        checked = await self._checked(request, decision, "avatar")
+        if isinstance(checked, Response):
+            return checked
+        key, body, avatar = checked
         image = avatar.fields["referenceImage"]
         avatar.fields.update({name: body[name] for name in personas.AVATAR_FIELDS if body.get(name) is not None})
         if "startScript" in body and body["startScript"] is None:
@@ -241,34 +225,22 @@ class PersonaApi:
     # -- knowledge documents ---------------------------------------------------------------------------------
 
     async def create_document(self, request: Request, decision: RequestDecision) -> Response:
-        found = await self._persona_body(request, decision)
-        if isinstance(found, Response):
-            return found
-        key, body = found
-        issues = personas.document_issues(body, True)
-        if issues:
-            return wire.error(400, "Validation of body failed", issues=issues)
-        full = self._full("document", key)
-        if full is not None:
-            return full
+        checked = await self._checked(request, decision, "document", creating=True)
+        if isinstance(checked, Response):
+            return checked
+        key, body, _ = checked
         stamp = self._stamp()
         document = personas.Document(self.new_id(), body["name"], body["content"], stamp, stamp)
         self.personas.documents(key)[document.id] = document
         return json_response(self._wire(request, "document", key, document))
 
     async def update_document(self, request: Request, decision: RequestDecision) -> Response:
-        found = await self._persona_body(request, decision)
-        if isinstance(found, Response):
-            return found
-        looked = self._lookup(request, decision, "document")
-        if isinstance(looked, Response):
-            return looked
-        document = looked[1]
-        issues = personas.document_issues(found[1], False)
-        if issues:
-            return wire.error(400, "Validation of body failed", issues=issues)
-        document.name = found[1].get("name") or document.name
-        document.content = found[1].get("content") or document.content
+        checked = await self._checked(request, decision, "document")
+        if isinstance(checked, Response):
+            return checked
+        _, body, document = checked
+        document.name = body.get("name") or document.name
+        document.content = body.get("content") or document.content
         document.updated = self._stamp()
         return no_content()
 
