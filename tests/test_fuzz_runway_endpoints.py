@@ -137,6 +137,16 @@ def test_updates_of_a_real_item(fuzzer, data, item):
 
 
 @FUZZ_SETTINGS
+@given(ident=st.text(min_size=1, max_size=60), exp=st.text(max_size=20), sig=st.text(max_size=70))
+def test_voice_preview_links(fuzzer, ident, exp, sig):
+    """A forged, expired or garbled preview link is a 403, never a 500 (a real one is an MP3: test_runway_personas)."""
+    from urllib.parse import quote, urlencode
+    path = f"/__runway/voice_previews/{quote(ident, safe='')}.mp3?{urlencode({'exp': exp, 'sig': sig})}"
+    reply = fuzzer.expect_clean(fuzzer.request("GET", path, {}, b""))
+    assert reply.status in (403, 404) or (reply.status == 307 and "/" in ident), reply.text()[:300]
+
+
+@FUZZ_SETTINGS
 @given(query=st.dictionaries(st.sampled_from(["limit", "cursor", "sort", "order"]), st.text(max_size=30)))
 def test_list_queries(fuzzer, query):
     from urllib.parse import urlencode
