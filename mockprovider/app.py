@@ -28,7 +28,7 @@ from .engine.store import JobStore
 from .media.cache import MediaCache
 from .media.links import MediaLinks
 from .media.routes import media_routes
-from .state import open_backend
+from .state import insight_redis, open_backend
 from .web.endpoint import Endpoint
 from .web.metrics import Metrics
 from .web.responses import json_response
@@ -103,11 +103,13 @@ class MockProviderApp(Starlette):
         self.dialects: list[Dialect] = [dialects.load(name)(self.ctx) for name in names]
         self.startup_hooks: list = []
         self.shutdown_hooks: list = []
+        shared_insight = insight_redis.install(self)  # the journal and report across replicas (with Redis)
         self.network = None  # a network.NetworkBinding when profiles drive a proxy
         self.chaos_proxy = None
         routes = admin_routes(self.ctx, {"dialects": self.dialects,
                                          "on_reset": [self.ctx.webhooks.reset,
-                                                      *(d.reset for d in self.dialects)]})
+                                                      *(d.reset for d in self.dialects),
+                                                      *([shared_insight.reset] if shared_insight else [])]})
         routes += webhook_routes(self.ctx.webhooks, settings.admin_token)
         self.live_page, page_routes = live_page.install(self)
         routes += page_routes

@@ -57,6 +57,7 @@ class Insight:
         self.rejections: dict[tuple[str, str], int] = {}
         self.latency: dict[tuple[str, str], list[float]] = {}  # bucket counts (not cumulative), then the sum
         self.started = time.time()
+        self.shared: Any = None  # state.insight_redis.SharedInsight when replicas share the journal and report
 
     # -- the request path -----------------------------------------------------------------------------------
 

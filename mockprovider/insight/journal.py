@@ -111,6 +111,7 @@ class Filter:
         self.job = job
         self.since = None if since is None else since - origin  # engine time
         self.method = method.upper() if method else None
+        self.keys_fingerprinted = False  # records whose key is already a fingerprint (the shared journal)
 
     def __call__(self, r: Record) -> bool:
         if self.provider is not None and r.provider != self.provider:
@@ -119,7 +120,7 @@ class Filter:
             return False
         if self.statuses is not None and not self.statuses(r.status):
             return False
-        if self.keys is not None and fingerprint(r.key) not in self.keys:
+        if self.keys is not None and (r.key if self.keys_fingerprinted else fingerprint(r.key)) not in self.keys:
             return False
         if self.job is not None and r.job != self.job:
             return False

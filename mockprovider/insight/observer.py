@@ -28,14 +28,16 @@ LAG_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, floa
 class Samples:
     """The last ``size`` values, in a flat array (8 bytes each), for percentiles."""
 
-    __slots__ = ("_next", "_values", "size")
+    __slots__ = ("_next", "_values", "size", "total")
 
     def __init__(self, size: int = SAMPLES) -> None:
         self.size = size
         self._values = array("d")
         self._next = 0
+        self.total = 0  # values ever added (a replica ships the ones added since it last did)
 
     def add(self, value: float) -> None:
+        self.total += 1
         values = self._values
         if len(values) < self.size:
             values.append(value)
@@ -49,6 +51,17 @@ class Samples:
 
     def values(self) -> list[float]:
         return list(self._values)
+
+    def newest(self, n: int) -> list[float]:
+        """The last ``n`` values added (at most ``size``), oldest first."""
+        values = self._values
+        n = min(n, len(values))
+        if n <= 0:
+            return []
+        if len(values) < self.size:
+            return list(values[len(values) - n:])
+        ordered = values[self._next:] + values[:self._next]
+        return list(ordered[len(ordered) - n:])
 
 
 def percentile(sorted_values: list[float], q: float) -> float | None:

@@ -21,12 +21,52 @@ from .observer import OTHER_KEYS, Group, histogram_summary, summary
 
 
 @dataclass
+class InFlight:
+    """Jobs still in flight, summed: what the report needs of them (a replica hands these to the others)."""
+
+    count: int = 0
+    states: dict[str, int] = field(default_factory=lambda: {"throttled": 0, "queued": 0, "running": 0})
+    throttled_s: float = 0.0  # real seconds spent throttled so far
+    queued_s: float = 0.0
+    usd: float = 0.0  # what they will be charged, by their planned outcome
+    units: float = 0.0
+    by_model: dict[str, float] = field(default_factory=dict)
+    unpriced: int = 0
+
+    def add_job(self, job: Any, now: float, scale: float) -> None:
+        self.count += 1
+        self.states[in_flight_state(job, now)] += 1
+        self.throttled_s += max(min(job.admitted, now) - job.created, 0.0) * scale
+        self.queued_s += max(min(job.started, now) - job.admitted, 0.0) * scale
+        if job.quote is None:
+            self.unpriced += 1
+            return
+        usd = planned_charge(job)
+        if usd:
+            self.usd += usd
+            self.units += job.quote.units
+            self.by_model[job.model] = self.by_model.get(job.model, 0.0) + usd
+
+    def merge(self, other: InFlight) -> None:
+        self.count += other.count
+        for k, v in other.states.items():
+            self.states[k] = self.states.get(k, 0) + v
+        self.throttled_s += other.throttled_s
+        self.queued_s += other.queued_s
+        self.usd += other.usd
+        self.units += other.units
+        for k, v in other.by_model.items():
+            self.by_model[k] = self.by_model.get(k, 0.0) + v
+        self.unpriced += other.unpriced
+
+
+@dataclass
 class Figures:
     """What one key (or a whole provider) did, gathered for rendering."""
 
     requests: int = 0
     tally: Tally = field(default_factory=Tally)
-    in_flight: list[Any] = field(default_factory=list)
+    in_flight: InFlight = field(default_factory=InFlight)
     poll_hist: dict[int, int] = field(default_factory=dict)  # polls -> jobs polled that often (at least once)
     intervals: list[float] = field(default_factory=list)
     lags: list[float] = field(default_factory=list)
@@ -39,19 +79,20 @@ class Figures:
     webhooks: dict[str, int] = field(default_factory=lambda: {"delivered": 0, "failed": 0, "acknowledged": 0})
     peak: int = 0
 
-    def add_group(self, group: Group) -> None:
+    def add_group(self, group: Group, samples: bool = True) -> None:
         self.requests += group.requests
         if group.jobs is not None:
             self.tally.merge(group.jobs)
         for n, jobs in group.poll_hist.items():
             self.poll_hist[n] = self.poll_hist.get(n, 0) + jobs
-        self.intervals += group.intervals.values()
-        self.lags += group.lags.values()
+        if samples:
+            self.intervals += group.intervals.values()
+            self.lags += group.lags.values()
+            self.early_by += group.early_by.values()
         for k, v in group.retries.items():
             self.retries[k] += v
         self.with_hint += group.with_hint
         self.early += group.early
-        self.early_by += group.early_by.values()
         self.downloads += group.downloads
         self.media_bytes += group.media_bytes
         for k, v in group.webhooks.items():
@@ -66,24 +107,18 @@ def _round(x: float) -> float:
 
 def render(f: Figures, now: float, scale: float, unit: str | None) -> dict[str, Any]:
     tally = f.tally
-    in_flight_usd = sum(planned_charge(j) for j in f.in_flight)
-    states = {"throttled": 0, "queued": 0, "running": 0}
-    throttled_s, queued_s = tally.throttled_s, tally.queued_s
-    for job in f.in_flight:
-        states[in_flight_state(job, now)] += 1
-        throttled_s += max(min(job.admitted, now) - job.created, 0.0) * scale
-        queued_s += max(min(job.started, now) - job.admitted, 0.0) * scale
+    live = f.in_flight
+    in_flight_usd = live.usd
+    throttled_s, queued_s = tally.throttled_s + live.throttled_s, tally.queued_s + live.queued_s
     retried = sum(f.retries.values())
     succeeded = tally.succeeded
     early_by = summary(f.early_by, ("p50", 0.5), ("max", 1.0))
     early_by.pop("count")
-    unpriced = tally.unpriced + sum(1 for j in f.in_flight if j.quote is None)
+    unpriced = tally.unpriced + live.unpriced
     by_model = dict(tally.usd_by_model)
-    for job in f.in_flight:
-        usd = planned_charge(job)
-        if usd:
-            by_model[job.model] = by_model.get(job.model, 0.0) + usd
-    units = tally.units + sum(j.quote.units for j in f.in_flight if j.quote is not None and planned_charge(j))
+    for model, usd in live.by_model.items():
+        by_model[model] = by_model.get(model, 0.0) + usd
+    units = tally.units + live.units
     return {
         "requests": f.requests,
         "jobs": {
@@ -92,8 +127,8 @@ def render(f: Figures, now: float, scale: float, unit: str | None) -> dict[str, 
             "failed": sum(tally.failed.values()),
             "failed_by_reason": dict(sorted(tally.failed.items())),
             "cancelled": tally.cancelled,
-            "in_flight": len(f.in_flight),
-            "in_flight_by_state": states,
+            "in_flight": live.count,
+            "in_flight_by_state": dict(live.states),
             "peak_concurrent": f.peak,
             "throttled_s": _round(throttled_s),
             "queued_s": _round(queued_s),
@@ -130,19 +165,27 @@ def render(f: Figures, now: float, scale: float, unit: str | None) -> dict[str, 
     }
 
 
-def build(engine: Any) -> dict[str, Any]:
+def label(key: str | None) -> str:
+    """How the report names a key: its fingerprint, never the secret."""
+    return OTHER_KEYS if key == OTHER_KEYS else fingerprint(key) or "(no key)"
+
+
+def gather(engine: Any, samples: bool = True) -> tuple[dict[tuple[str, str], Figures], dict[str, Figures]]:
+    """This process's figures, per (provider, key label) and per provider (without the sampled values when
+    ``samples`` is false)."""
     insight = engine.insight
     clock = engine.clock
     now = clock.now()
     scale = clock.scale
     in_flight = insight.ledger.in_flight()
-    keyed: dict[tuple[str, str | None], Figures] = {}
+    keyed: dict[tuple[str, str], Figures] = {}
     providers: dict[str, Figures] = {}
 
     def figures(provider: str, key: str | None) -> tuple[Figures, Figures]:
-        k = keyed.get((provider, key))
+        name = label(key)
+        k = keyed.get((provider, name))
         if k is None:
-            k = keyed[(provider, key)] = Figures()
+            k = keyed[(provider, name)] = Figures()
         p = providers.get(provider)
         if p is None:
             p = providers[provider] = Figures()
@@ -150,34 +193,43 @@ def build(engine: Any) -> dict[str, Any]:
 
     for (provider, key), group in list(insight.observer.groups.items()):
         k, p = figures(provider, key)
-        k.add_group(group)
-        p.add_group(group)
+        k.add_group(group, samples)
+        p.add_group(group, samples)
     for job in in_flight:
         k, p = figures(job.provider, job.account)
-        k.in_flight.append(job)
-        p.in_flight.append(job)
+        k.in_flight.add_job(job, now, scale)
+        p.in_flight.add_job(job, now, scale)
     for provider, p in providers.items():
         p.peak = insight.ledger.peak(provider)
+    return keyed, providers
 
+
+def assemble(keyed: dict[tuple[str, str], Figures], providers: dict[str, Figures], prices: Any, now: float,
+             scale: float, since: float, evicted_keys: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     total = 0.0
     for provider in sorted(providers):
-        book = insight.prices.providers.get(provider)
+        book = prices.providers.get(provider)
         unit = book.unit if book is not None else None
         section = render(providers[provider], now, scale, unit)
-        section["keys"] = {
-            (OTHER_KEYS if key == OTHER_KEYS else fingerprint(key) or "(no key)"): render(k, now, scale, unit)
-            for (prov, key), k in sorted(keyed.items(), key=lambda item: str(item[0][1]))
-            if prov == provider
-        }
+        section["keys"] = {name: render(k, now, scale, unit)
+                           for (prov, name), k in sorted(keyed.items(), key=lambda item: item[0][1])
+                           if prov == provider}
         total += section["cost_usd"]
         out[provider] = section
     return {
-        "since": insight.started,
+        "since": since,
         "generated_at": time.time(),
         "time_scale": scale,
         "seconds": "real",
         "providers": out,
         "total_cost_usd": _round(total),
-        "evicted_keys": insight.observer.evicted_keys,
+        "evicted_keys": evicted_keys,
     }
+
+
+def build(engine: Any) -> dict[str, Any]:
+    insight = engine.insight
+    keyed, providers = gather(engine)
+    return assemble(keyed, providers, insight.prices, engine.clock.now(), engine.clock.scale, insight.started,
+                    insight.observer.evicted_keys)

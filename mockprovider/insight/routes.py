@@ -20,6 +20,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..state.backend import StateUnavailable
 from ..web.responses import json_response, no_content
 from . import report
 from .journal import Filter, describe_all
@@ -79,12 +80,24 @@ def insight_handlers(ctx: Any) -> dict[str, Callable[[Request], Awaitable[Respon
     def origin() -> float:
         return engine.clock.epoch(0.0)
 
+    def unavailable(exc: StateUnavailable) -> Response:
+        return json_response({"error": f"the shared state (Redis) cannot be reached: {exc}"}, 503)
+
     async def list_requests(request: Request) -> Response:
         try:
             wanted, limit = _filter(request, origin()), _limit(request)
         except QueryError as exc:
             return json_response({"error": str(exc)}, 400)
-        records, total = insight.journal.select(wanted, 1000 if limit is None else limit)
+        limit = 1000 if limit is None else limit
+        shared = insight.shared
+        if shared is not None:  # every replica's requests
+            try:
+                records, total, dropped = await shared.select(wanted, limit)
+            except StateUnavailable as exc:
+                return unavailable(exc)
+            body = [{**r.describe(origin()), "key": r.key} for r in records]  # keys stored as fingerprints
+            return json_response({"requests": body, "total": total, "dropped": dropped, "size": shared.size})
+        records, total = insight.journal.select(wanted, limit)
         return json_response({"requests": describe_all(records, origin()), "total": total,
                               "dropped": insight.journal.dropped, "size": insight.journal.size})
 
@@ -93,13 +106,29 @@ def insight_handlers(ctx: Any) -> dict[str, Callable[[Request], Awaitable[Respon
             wanted = _filter(request, origin())
         except QueryError as exc:
             return json_response({"error": str(exc)}, 400)
+        if insight.shared is not None:
+            try:
+                return json_response({"count": await insight.shared.count(wanted)})
+            except StateUnavailable as exc:
+                return unavailable(exc)
         return json_response({"count": insight.journal.count(wanted)})
 
     async def clear_requests(request: Request) -> Response:
+        if insight.shared is not None:
+            try:
+                await insight.shared.clear_journal()
+            except StateUnavailable as exc:
+                return unavailable(exc)
+            return no_content()
         insight.clear_journal()
         return no_content()
 
     async def get_report(request: Request) -> Response:
+        if insight.shared is not None:
+            try:
+                return json_response(await insight.shared.build_report())
+            except StateUnavailable as exc:
+                return unavailable(exc)
         return json_response(report.build(engine))
 
     async def get_prices(request: Request) -> Response:
