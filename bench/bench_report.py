@@ -19,6 +19,7 @@ from mockprovider.engine.engine import Engine, JobRequest
 from mockprovider.engine.profile import ProfileLibrary
 from mockprovider.insight import report
 from mockprovider.insight.journal import Record
+from mockprovider.testing import done
 
 
 def fill(jobs: int, keys: int, in_flight: int) -> Engine:
@@ -28,14 +29,13 @@ def fill(jobs: int, keys: int, in_flight: int) -> Engine:
     engine.store.max_jobs = jobs + 1
     insight = engine.insight
     assignment = engine.selector.active
-    long = engine.activate(library.load_inline({"jobs": {"queue": "0s", "run": "1h"}}))
-    engine.activate(profile)
+    long = done(engine.activate(library.load_inline({"jobs": {"queue": "0s", "run": "1h"}})))
+    done(engine.activate(profile))
     for i in range(jobs):
         key = f"key{i % keys}"
-        job = engine.submit(JobRequest(provider="runway", model="gen4_turbo", account=key, kind="image_to_video",
-                                       make_id=lambda rng: f"{rng.getrandbits(64):016x}",
-                                       usage={"seconds": 5}),
-                            long if i >= jobs - in_flight else assignment, queue_when_busy=True)
+        request = JobRequest(provider="runway", model="gen4_turbo", account=key, kind="image_to_video",
+                             make_id=lambda rng: f"{rng.getrandbits(64):016x}", usage={"seconds": 5})
+        job = done(engine.submit(request, long if i >= jobs - in_flight else assignment, queue_when_busy=True))
         for _ in range(i % 4):  # a few polls each, through the observer as a request would
             record = Record("runway", "status", "GET", f"/v1/tasks/{job.id}", time.monotonic())
             record.key, record.status, record.touched, record.job = key, 200, job, job.id

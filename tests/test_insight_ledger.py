@@ -17,6 +17,7 @@ from mockprovider.engine.profile import ProfileLibrary
 from mockprovider.engine.store import JobStore
 from mockprovider.insight import report
 from mockprovider.insight.journal import Record
+from mockprovider.testing import done
 
 
 def engine_with(profile: dict, store: JobStore | None = None) -> tuple[Engine, ProfileLibrary]:
@@ -29,7 +30,7 @@ def engine_with(profile: dict, store: JobStore | None = None) -> tuple[Engine, P
 def submit(engine: Engine, account: str = "k"):
     request = JobRequest(provider="p", model="m", account=account, kind="t", usage=None,
                          make_id=lambda rng: f"job{rng.getrandbits(48):x}")
-    return engine.submit(request, engine.selector.for_key(account), queue_when_busy=True)
+    return done(engine.submit(request, engine.selector.for_key(account), queue_when_busy=True))
 
 
 def poll(engine: Engine, job, key: str = "k") -> None:
@@ -53,13 +54,13 @@ def test_a_job_waiting_forever_counts_once_a_limit_change_gives_it_a_slot(lifted
     engine, library = engine_with({"jobs": {"queue": "0s", "run": "10s"}, "limits": {"concurrent_jobs": 0}})
     waiting = submit(engine)
     assert waiting.ends == math.inf
-    engine.advance(100)
+    done(engine.advance(100))
     limits = {"concurrent_jobs": lifted_to} if lifted_to else {}
-    engine.activate(library.load_inline({"jobs": {"queue": "0s", "run": "10s"}, "limits": limits}))
+    done(engine.activate(library.load_inline({"jobs": {"queue": "0s", "run": "10s"}, "limits": limits})))
     second = submit(engine)  # the account's slots are rebuilt: the waiting job gets one first
     assert waiting.admitted == pytest.approx(engine.clock.now(), abs=1)
     assert waiting.state(engine.clock.now())[0] == RUNNING
-    engine.advance(25)
+    done(engine.advance(25))
     assert second.ends <= engine.clock.now()
     assert settled(engine) == 2
     jobs = jobs_figures(engine)
@@ -72,13 +73,13 @@ def test_a_re_admitted_job_that_leaves_the_store_before_any_report_still_counts(
     engine, library = engine_with({"jobs": {"queue": "0s", "run": "10s"}, "limits": {"concurrent_jobs": 0}},
                                   store)
     submit(engine)
-    engine.activate(library.load_inline({"jobs": {"queue": "0s", "run": "10s"}}))
+    done(engine.activate(library.load_inline({"jobs": {"queue": "0s", "run": "10s"}})))
     submit(engine)
-    engine.advance(20)
+    done(engine.advance(20))
     for _ in range(2):  # the two finished jobs are evicted to make room
         submit(engine)
     assert len(store) == 2 and store.evicted == 2
-    engine.advance(20)
+    done(engine.advance(20))
     jobs = jobs_figures(engine)
     assert (jobs["created"], jobs["succeeded"], jobs["in_flight"]) == (4, 4, 0)
 
@@ -99,9 +100,9 @@ def test_counters_match_a_walk_of_every_job():
             job = rng.choice(jobs[-20:])
             poll(engine, job, job.account)
         elif action < 0.8 and jobs:
-            engine.cancel(rng.choice(jobs[-10:]))
+            done(engine.cancel(rng.choice(jobs[-10:])))
         else:
-            engine.advance(rng.uniform(0, 4))
+            done(engine.advance(rng.uniform(0, 4)))
     out = report.build(engine)["providers"]["p"]
     now = engine.clock.now()
 

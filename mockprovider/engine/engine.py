@@ -103,6 +103,7 @@ class Engine:
         self.store = book.store
         self.store.on_remove = self.insight.forget
         self.limits = ledger.book
+        self.limits.on_replan = self.insight.changed
 
     def reseed_requests(self) -> None:
         """The seed changed (adopted from the other replicas): draw requests' latencies and faults from it."""
