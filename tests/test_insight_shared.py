@@ -40,7 +40,7 @@ def fresh(pair):
         server.admin("PUT", "/profile", {"profile": {"jobs": {"queue": "0s", "run": "20s"}}, "name": "shared"})
 
 
-def eventually(check, timeout: float = 5.0):
+def eventually(check, timeout: float = 15.0):
     """``check()``'s value once it is truthy (another replica's figures arrive within its next flush)."""
     deadline = time.monotonic() + timeout
     while True:
