@@ -13,6 +13,7 @@ import dashscope
 import httpx
 import pytest
 import replicate
+import runwayml
 from dashscope import VideoSynthesis
 from dashscope.utils.oss_utils import OssUtils
 from kling_client import Kling, png_base64, probe_mp4
@@ -56,6 +57,24 @@ def test_runway_upload_on_a_generates_on_b(pair):
     assert forged.status_code == 403
     assert runway(a.url).image_to_video.create(model="gen4_turbo", prompt_image=made["runwayUri"],
                                                prompt_text="a cat", ratio="1280:720", duration=5).id
+
+
+def test_runway_voices_avatars_and_routers_are_the_organizations_on_every_replica(pair):
+    a, b = pair
+    on_a, on_b = runway(a.url, key="key_books"), runway(b.url, key="key_books")
+    voice = on_a.voices.create(name="Host", from_={"type": "audio", "audio": "https://example.com/me.mp3"})
+    assert on_b.voices.retrieve(voice.id).name == "Host"
+    avatar = on_b.avatars.create(name="Ava", personality="Cheerful", reference_image="https://example.com/f.png",
+                                 voice={"type": "custom", "id": voice.id})
+    assert [v.id for v in on_a.voices.list(limit=10)] == [voice.id]
+    assert on_a.avatars.retrieve(avatar.id).voice.id == voice.id
+    on_a.voices.delete(voice.id)
+    with pytest.raises(runwayml.NotFoundError):
+        on_b.voices.retrieve(voice.id)
+    made = on_b.routers.create(slug="shared-router", name="Prod", settings={"optimizeFor": "quality"})
+    assert on_a.routers.retrieve(made.id).slug == "shared-router"
+    assert on_a.routers.update(made.id, description="main").version == 2
+    assert on_b.routers.retrieve(made.id).description == "main"
 
 
 def test_wan_oss_upload_on_a_generates_on_b(pair, monkeypatch, tmp_path):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import random
+import secrets
 import uuid
 from functools import lru_cache
 from typing import Any
@@ -26,6 +28,7 @@ from . import generation, personas, router, workflows
 from . import responses as wire
 from .models import IMAGE_TO_VIDEO, MODELS, TEXT_TO_VIDEO, validate
 from .persona_api import PersonaApi
+from .shared import AccountBooks
 from .uploads import LIFETIME, MAX_FILENAME, MAX_UPLOADS, UPLOAD_PATH, Uploads, s3_error
 from .usage import UsageBook, parse_range
 
@@ -44,6 +47,7 @@ def new_task_id(rng) -> str:
 
 
 # Path prefixes of runwayml 5.24.0's resources: unknown paths under them answer in Runway's error shape.
+BOOK_PATHS = ("/v1/voices", "/v1/avatars", "/v1/documents", "/v1/routers", "/v1/generate/")
 OWNED = ("/v1/tasks", "/v1/uploads", "/v1/organization", "/v1/voices", "/v1/avatars", "/v1/routers", "/v1/generate",
          "/v1/recipes", "/v1/avatar", "/v1/documents", "/v1/realtime_sessions", "/v1/workflow",
          *(f"/v1/{endpoint}" for endpoint in generation.KIND), UPLOAD_PATH)
@@ -59,8 +63,30 @@ class RunwayDialect(PersonaApi, Dialect):
         self.usage = UsageBook()
         self.routers = router.RouterBook()
         self.personas = personas.PersonaBook()
+        self.books = AccountBooks(ctx.state, self.personas, self.routers)
         self._upload_rng = stream(ctx.settings.seed, "runway-uploads")
         self._persona_rng = stream(ctx.settings.seed, "runway-personas")
+
+    def route(self, path: str, handler, methods, kind: str) -> Route:
+        """With shared state, an organization's voices, avatars, documents and routers are loaded before the
+        requests that read them and saved after those that change them (shared.py)."""
+        if self.books.shared and (path.startswith(BOOK_PATHS) or kind == "create"):
+            handler = self._with_books(handler, path.startswith(BOOK_PATHS))
+        return super().route(path, handler, methods, kind)
+
+    def _with_books(self, handler, saves: bool):
+        async def with_books(request: Request, decision: RequestDecision) -> Response:
+            key = self.credential(request)
+            if key is None:
+                return await handler(request, decision)
+            await self.books.load(key)
+            response = await handler(request, decision)
+            if saves and request.method != "GET" and response.status_code < 300:
+                await self.books.save(key)
+            return response
+
+        with_books.__name__ = getattr(handler, "__name__", "handler")
+        return with_books
 
     def routes(self) -> list[BaseRoute]:
         generations = [self.route(f"/v1/{endpoint}", self._generation_handler(endpoint), ["POST"], "create")
@@ -98,9 +124,12 @@ class RunwayDialect(PersonaApi, Dialect):
 
     async def startup(self) -> None:
         await self.uploads.start(self.ctx.state)
+        if self.ctx.state.shared:  # replicas share one seed: ids of shared objects must not repeat across them
+            self._upload_rng = random.Random(secrets.randbits(64))
 
     async def reset(self) -> None:
         await self.uploads.reset()
+        await self.books.clear()
         self.usage.reset()
         self.routers.reset()
         self.personas.reset()
