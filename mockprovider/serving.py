@@ -26,6 +26,7 @@ from .tls import TLSFiles
 from .web.protocol import uvicorn_kwargs
 
 log = logging.getLogger("mockprovider")
+HEALTHCHECK_TIMEOUT = 30  # seconds (see WorkerConfig)
 # Thousands of requests held open by latency profiles keep hundreds of thousands of objects alive; a full sweep
 # over them stalls the event loop for hundreds of ms. Sweep the oldest generation 100x less often
 # (bench/bench_held.py: loop lag p99 90 ms -> 7 ms; bench/bench_soak.py: memory still flat).
@@ -132,6 +133,10 @@ class WorkerConfig(uvicorn.Config):
         self.options = options
         guards = uvicorn_kwargs(settings)
         guards.pop("http")  # a class made per settings, not picklable: built again in the worker
+        # The supervisor takes a worker that does not answer its ping within this for hung and kills it; a worker
+        # answers from a thread once it has imported everything, which takes more than uvicorn's 5 s on a loaded
+        # machine (workers were killed while starting). A hung event loop does not stop that thread anyway.
+        options.setdefault("timeout_worker_healthcheck", HEALTHCHECK_TIMEOUT)
         super().__init__("mockprovider.app:create_app", host=settings.host, port=settings.port, lifespan="on",
                          workers=workers, **guards, **options)
 
