@@ -23,6 +23,7 @@ from ...web.responses import json_response
 from ...web.values import parse_int
 from ...webhooks import policy_for
 from ..base import Dialect
+from ..common import bearer_key
 from . import responses as wire
 from .models import FPS, Invalid, Params, validate
 
@@ -69,10 +70,7 @@ class SeedanceDialect(Dialect):
         return path.startswith("/api/v3/") or path == "/api/v3"
 
     def credential(self, request: Request) -> str | None:
-        header = request.headers.get("authorization")
-        if header and header[:7].lower() == "bearer ":
-            return header[7:].strip() or None
-        return None
+        return bearer_key(request)
 
     def request_id(self) -> str:
         millis = int(self.ctx.engine.clock.epoch() * 1000)
@@ -222,14 +220,23 @@ class SeedanceDialect(Dialect):
             return
 
         async def expire() -> None:
-            if not await engine.alive(job) or job.ends <= engine.clock.now():
-                return
-            job.data["ex"] = 1
-            await engine.save(job)
-            await engine.refund(job)
-            await engine.cancel(job)
+            if await engine.alive(job):
+                await self._expire_if_due(job)
 
         engine.timeline.at(deadline, expire)
+
+    async def _expire_if_due(self, job: Job) -> None:
+        """Expire a task past its ``execution_expires_after`` that has not finished: on its timer, and again
+        whenever the task is read, so a read never sees it running past its deadline (a clock moved by the
+        admin API fires the timer a moment after its answer)."""
+        engine = self.ctx.engine
+        now = engine.clock.now()
+        if job.data.get("ex") or now < job.created + job.data["x"] or job.ends <= now:
+            return
+        job.data["ex"] = 1
+        await engine.save(job)
+        await engine.refund(job)
+        await engine.cancel(job)
 
     # -- pushed updates -------------------------------------------------------------------------------------
 
@@ -268,6 +275,7 @@ class SeedanceDialect(Dialect):
         if job is None or job.account != key:
             return self._error(request, 404, "ResourceNotFound",
                                f"The specified task {wanted[:200]} is not found.", "task_id")
+        await self._expire_if_due(job)
         return job
 
     def render(self, job: Job, origin: str, ttl: float, state: str | None = None) -> dict[str, Any]:
@@ -344,6 +352,7 @@ class SeedanceDialect(Dialect):
             job = await engine.find(task_id)
             if job is None or (model and job.model != model) or (tier and job.data["t"] != tier):
                 continue
+            await self._expire_if_due(job)
             if status is not None and wire.status_of(job, job.state(now)[0]) != status:
                 continue
             total += 1
