@@ -127,17 +127,8 @@ class FalDialect(Dialect):
         return wire.error(status, message, self.request_id())
 
     def over_limit(self, request: Request, over: OverLimit) -> Response:
-        rid = self.request_id()
-        if over.limit == "credits":
-            return wire.error(403, "User is locked. Reason: Exhausted balance. Top up your balance at "
-                                   "fal.ai/dashboard/billing.", rid)
-        if over.limit == "capacity":
-            return wire.error(503, "The queue is at capacity, try again later", rid)
-        if over.limit == "concurrency":
-            return wire.error(429, "Concurrent request limit reached for this account", rid)
-        if over.limit == "daily":
-            return wire.error(429, "Daily request limit reached for this account", rid)
-        return wire.error(429, "Too many requests, slow down", rid)
+        status, detail = wire.LIMITS.get(over.limit, wire.RATE_LIMITED)
+        return wire.error(status, detail, self.request_id())
 
     async def startup(self) -> None:
         await self.storage.start(self.ctx.state)

@@ -18,6 +18,15 @@ def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+# a limit the engine reports -> fal's status and detail
+LIMITS = {"credits": (403, "User is locked. Reason: Exhausted balance. Top up your balance at "
+                           "fal.ai/dashboard/billing."),
+          "capacity": (503, "The queue is at capacity, try again later"),
+          "concurrency": (429, "Concurrent request limit reached for this account"),
+          "daily": (429, "Daily request limit reached for this account")}
+RATE_LIMITED = (429, "Too many requests, slow down")
+
+
 def error(status: int, detail: Any, request_id: str, *, error_type: str | None = None,
           headers: dict[str, str] | None = None) -> JSON:
     """``{"detail": ...}`` (plus ``error_type`` and ``X-Fal-Error-Type`` for platform errors)."""

@@ -26,6 +26,7 @@ from ...web.responses import json_response, no_content
 from ...web.values import parse_int
 from ...webhooks import policy_for
 from ..base import Dialect
+from ..common import bearer_key, model_create_rate
 from . import responses as wire
 from .models import (
     CAMERA_MOTIONS,
@@ -117,25 +118,15 @@ class LumaDialect(Dialect):
         return path.startswith("/dream-machine/")
 
     def credential(self, request: Request) -> str | None:
-        header = request.headers.get("authorization")
-        if header and header[:7].lower() == "bearer ":
-            return header[7:].strip() or None
-        return None
+        return bearer_key(request)
 
     def error(self, request: Request, status: int, message: str, *, injected: bool = False) -> Response:
         return wire.error(status, message if injected else None)
 
     def over_limit(self, request: Request, over: OverLimit) -> Response:
-        retry = wire.retry_headers(self.ctx.engine.wait_hint(over))
-        if over.limit == "credits":
-            return wire.error(402, "Insufficient credits")
-        if over.limit == "capacity":
-            return wire.error(503, "Service is at capacity, please try again later", retry)
-        if over.limit == "concurrency":
-            return wire.error(429, "Too many concurrent generations, please wait for one to finish", retry)
-        if over.limit == "daily":
-            return wire.error(429, "Daily generation limit reached", retry)
-        return wire.error(429, "Rate limit exceeded, please try again later", retry)
+        status, detail = wire.LIMITS.get(over.limit, wire.RATE_LIMITED)
+        return wire.error(status, detail, wire.retry_headers(self.ctx.engine.wait_hint(over)) if status != 402
+                          else None)
 
     async def reset(self) -> None:
         await self._listed.clear()
@@ -299,7 +290,7 @@ class LumaDialect(Dialect):
         """Admit one generation (its model's own create rate first); the job, or the error to answer."""
         engine = self.ctx.engine
         behaviour = decision.assignment.profile.resolve(self.name, model)
-        over = await self._create_rate(key, model, behaviour, decision)
+        over = await model_create_rate(self, key, model, behaviour, decision)  # Luma's RPM: on creates
         if over is not None:
             return self.over_limit(request, over)
         data: dict[str, Any] = {"r": wire.compact(echo), "c": wire.iso(engine.clock.epoch()), **(extra or {})}
@@ -319,16 +310,6 @@ class LumaDialect(Dialect):
         if callback_url is not None:
             self._watch(result, behaviour)
         return result
-
-    async def _create_rate(self, key: str, model: str, behaviour, decision: RequestDecision) -> OverLimit | None:
-        """A ``requests_per_minute`` set for one model counts that model's creates (Luma's RPM is on
-        generation requests); the provider-wide one already counted every request."""
-        limits = behaviour.limits
-        if limits.requests_per_minute is None or limits.requests_per_minute == \
-                decision.behaviour.limits.requests_per_minute:
-            return None
-        engine = self.ctx.engine
-        return await engine.take_token(self.name + ":create:" + model, key, limits)
 
     async def _own(self, key: str, generation_id: str) -> Job | None:
         job = await self.ctx.engine.get(self.name, generation_id)

@@ -30,6 +30,14 @@ DEFAULT_DETAIL = {401: "Invalid API key is provided", 402: "Insufficient credits
                   504: "Gateway Timeout"}
 
 
+# a limit the engine reports -> Luma's status and detail (a 429 or 503 carries Retry-After)
+LIMITS = {"credits": (402, "Insufficient credits"),
+          "capacity": (503, "Service is at capacity, please try again later"),
+          "concurrency": (429, "Too many concurrent generations, please wait for one to finish"),
+          "daily": (429, "Daily generation limit reached")}
+RATE_LIMITED = (429, "Rate limit exceeded, please try again later")
+
+
 def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 

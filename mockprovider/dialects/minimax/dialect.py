@@ -26,6 +26,7 @@ from ...web.responses import json_response
 from ...web.values import parse_int, whole_number
 from ...webhooks import policy_for
 from ..base import Dialect
+from ..common import bearer_key, model_create_rate
 from . import responses as wire
 from .models import FPS, MODELS, Invalid, validate
 from .uploads import (
@@ -43,6 +44,8 @@ from .uploads import (
 FILE_ENDPOINTS = frozenset({"retrieve", "retrieve_content", "list", "delete", "upload", "content"})
 
 PURPOSES = ("video_generation", *UPLOAD_FORMATS, "t2a_async")
+MAX_LISTED_FILES = 1000
+LIST_SLACK = 64  # listed ids whose task expired or whose file was deleted, read past
 UPLOAD_LINK = 0  # the output index an uploaded file's download link is signed for
 MAX_ID_DIGITS = 24
 CHALLENGE_TIMEOUT = 3.0  # real seconds the receiver has to echo the challenge (a network round trip: not scaled)
@@ -103,10 +106,7 @@ class MiniMaxDialect(Dialect):
         return path.startswith(("/v1/video_generation", "/v1/query/", "/v1/token_plan/", "/v1/api/openplatform/"))
 
     def credential(self, request: Request) -> str | None:
-        header = request.headers.get("authorization")
-        if header and header[:7].lower() == "bearer ":
-            return header[7:].strip() or None
-        return (request.headers.get("x-api-key") or "").strip() or None
+        return bearer_key(request) or (request.headers.get("x-api-key") or "").strip() or None
 
     def error(self, request: Request, status: int, message: str, *, injected: bool = False) -> Response:
         code = wire.code_for_status(status)
@@ -156,7 +156,7 @@ class MiniMaxDialect(Dialect):
         engine = self.ctx.engine
         model = params.model.name
         behaviour = decision.assignment.profile.resolve(self.name, model)
-        over = await self._create_rate(key, model, behaviour, decision)
+        over = await model_create_rate(self, key, model, behaviour, decision)  # MiniMax's RPM: per model
         if over is not None:
             return self.over_limit(request, over)
         width, height = params.size
@@ -178,16 +178,6 @@ class MiniMaxDialect(Dialect):
         if params.callback_url is not None:
             self._watch(result, behaviour)
         return wire.ok({"task_id": result.id})
-
-    async def _create_rate(self, key: str, model: str, behaviour, decision: RequestDecision) -> OverLimit | None:
-        """A ``requests_per_minute`` set for one model counts that model's video_generation calls (MiniMax's
-        published RPM is per model family, on creation); the provider-wide one already counted every request."""
-        limits = behaviour.limits
-        if limits.requests_per_minute is None or limits.requests_per_minute == \
-                decision.behaviour.limits.requests_per_minute:
-            return None
-        engine = self.ctx.engine
-        return await engine.take_token(self.name + ":create:" + model, key, limits)
 
     async def query(self, request: Request, decision: RequestDecision) -> Response:
         key = self._authenticate(decision, task_id="", status="")
@@ -276,12 +266,12 @@ class MiniMaxDialect(Dialect):
             engine = self.ctx.engine
             now = engine.clock.now()
             ttl = decision.behaviour.url_ttl
-            for task_id in await self._listed.newest(key):
+            for task_id in await self._listed.newest(key, MAX_LISTED_FILES + LIST_SLACK):
                 job = await engine.find(task_id)
                 if job is None or (job.data or {}).get("fd") or job.state(now)[0] != SUCCEEDED:
                     continue
                 files.append(await self._file_object(request, job, ttl))
-                if len(files) >= 1000:
+                if len(files) >= MAX_LISTED_FILES:
                     break
         return wire.ok({"files": files})
 

@@ -23,6 +23,7 @@ from ...web.multipart import MultipartError, MultipartReader, boundary_of
 from ...web.responses import json_response
 from ...web.values import parse_int
 from ..base import Dialect
+from ..common import bearer_key
 from . import responses as wire
 from .models import IMAGE2VIDEO, MAX_SHOWN_PROMPT, MODELS, VIDEO_GENERATION, Invalid, Params, validate
 from .uploads import (
@@ -83,10 +84,7 @@ class WanDialect(Dialect):
         return path.startswith("/api/v1/") or path == "/api/v1"
 
     def credential(self, request: Request) -> str | None:
-        header = request.headers.get("authorization")
-        if header and header[:7].lower() == "bearer ":
-            return header[7:].strip() or None
-        return None
+        return bearer_key(request)
 
     def request_id(self) -> str:
         return uuid4_text(self._request_ids)
