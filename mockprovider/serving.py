@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import gc
 import logging
 import os
@@ -27,6 +28,7 @@ from .web.protocol import uvicorn_kwargs
 
 log = logging.getLogger("mockprovider")
 HEALTHCHECK_TIMEOUT = 30  # seconds (see WorkerConfig)
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # Thousands of requests held open by latency profiles keep hundreds of thousands of objects alive; a full sweep
 # over them stalls the event loop for hundreds of ms. Sweep the oldest generation 100x less often
 # (bench/bench_held.py: loop lag p99 90 ms -> 7 ms; bench/bench_soak.py: memory still flat).
@@ -94,6 +96,18 @@ def follow_with(app: Any, companion: uvicorn.Server, sockets: list[socket.socket
     app.shutdown_hooks.insert(0, stop)
 
 
+def follow_parent(parent: int) -> None:
+    """On Linux, have the kernel send this worker SIGTERM when its supervisor dies, even by SIGKILL, rather than
+    leave it serving on as an orphan that holds the port."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux
+        return
+    if os.getppid() != parent:  # it died before prctl
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def stopping() -> bool:
     """Whether this worker was told to stop (uvicorn's SIGTERM/SIGINT handler has set its server's should_exit)."""
     server = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
@@ -130,6 +144,7 @@ class WorkerConfig(uvicorn.Config):
         self.tls = tls
         self.tls_socket: socket.socket | None = None  # bound by run_workers
         self.mock_log_level = mock_log_level
+        self.supervisor = os.getpid()
         self.options = options
         guards = uvicorn_kwargs(settings)
         guards.pop("http")  # a class made per settings, not picklable: built again in the worker
@@ -144,6 +159,7 @@ class WorkerConfig(uvicorn.Config):
         from .app import create_app
         from .cli import setup_logging
 
+        follow_parent(self.supervisor)
         setup_logging(self.mock_log_level)
         wait_for_state(self.settings.state)
         if self.settings.access_log:

@@ -145,3 +145,13 @@ def test_sigterm_stops_every_worker(workers) -> None:
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
     assert health(workers.urls[0]) is None
+
+
+def test_workers_of_a_killed_supervisor_stop_too(workers) -> None:
+    """SIGKILL to the supervisor (an OOM kill): its workers get SIGTERM from the kernel and stop, freeing the
+    port, instead of serving on as orphans; the same port then serves again."""
+    parent = workers.restart(0) if not workers[0].alive else workers[0]
+    pids = worker_pids(parent.url, WORKERS)
+    assert workers.kill(0) == -9
+    wait_until(lambda: all(not Path(f"/proc/{pid}").exists() for pid in pids), timeout=30, what="orphans to stop")
+    assert health(parent.url) is None
