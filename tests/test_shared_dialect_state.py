@@ -6,6 +6,7 @@ sessions hold on both, and a Redis outage answers each provider's 503."""
 from __future__ import annotations
 
 import base64
+import datetime
 import io
 import time
 
@@ -59,7 +60,7 @@ def test_runway_upload_on_a_generates_on_b(pair):
                                                prompt_text="a cat", ratio="1280:720", duration=5).id
 
 
-def test_runway_voices_avatars_and_routers_are_the_organizations_on_every_replica(pair):
+def test_runway_personas_routers_and_usage_are_the_organizations_on_every_replica(pair):
     a, b = pair
     on_a, on_b = runway(a.url, key="key_books"), runway(b.url, key="key_books")
     voice = on_a.voices.create(name="Host", from_={"type": "audio", "audio": "https://example.com/me.mp3"})
@@ -75,6 +76,11 @@ def test_runway_voices_avatars_and_routers_are_the_organizations_on_every_replic
     assert on_a.routers.retrieve(made.id).slug == "shared-router"
     assert on_a.routers.update(made.id, description="main").version == 2
     assert on_b.routers.retrieve(made.id).description == "main"
+    on_a.text_to_video.create(model="gen4.5", prompt_text="a cat", ratio="1280:720", duration=5)
+    day = datetime.datetime.now(datetime.timezone.utc).date()
+    report = on_b.organization.retrieve_usage(start_date=day.isoformat(),
+                                              before_date=(day + datetime.timedelta(days=1)).isoformat())
+    assert report.models == ["gen4.5"]  # the task made through A is charged in B's report
 
 
 def test_wan_oss_upload_on_a_generates_on_b(pair, monkeypatch, tmp_path):

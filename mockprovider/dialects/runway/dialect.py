@@ -60,7 +60,7 @@ class RunwayDialect(PersonaApi, Dialect):
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
         self.uploads = Uploads(ctx.state.table("runway:uploads", MAX_UPLOADS, ttl=LIFETIME))
-        self.usage = UsageBook()
+        self.usage = UsageBook(ctx.state)
         self.routers = router.RouterBook()
         self.personas = personas.PersonaBook()
         self.books = AccountBooks(ctx.state, self.personas, self.routers)
@@ -130,7 +130,7 @@ class RunwayDialect(PersonaApi, Dialect):
     async def reset(self) -> None:
         await self.uploads.reset()
         await self.books.clear()
-        self.usage.reset()
+        await self.usage.reset()
         self.routers.reset()
         self.personas.reset()
 
@@ -211,15 +211,16 @@ class RunwayDialect(PersonaApi, Dialect):
                        data={"createdAt": wire.iso(self.ctx.engine.clock.epoch()),
                              "in": ["text", "image"] if endpoint == IMAGE_TO_VIDEO else ["text"]}),
             decision.assignment, queue_when_busy=True)
-        return self._created(request, result, result.cost if isinstance(result, Job) else 0)
+        return await self._created(request, result, result.cost if isinstance(result, Job) else 0)
 
-    def _created(self, request: Request, result: Job | OverLimit | RejectedAtSubmit, estimate: float) -> Response:
+    async def _created(self, request: Request, result: Job | OverLimit | RejectedAtSubmit, estimate: float
+                       ) -> Response:
         if isinstance(result, OverLimit):
             return self.over_limit(request, result)
         if isinstance(result, RejectedAtSubmit):
             return wire.rejected_input(request.state.inputs if hasattr(request.state, "inputs") else ["text"])
         prewarm_output(self.ctx, result)
-        self.usage.record(result.id, result.account, self.ctx.engine.clock.epoch(result.created), result.model,
+        await self.usage.record(result.id, result.account, self.ctx.engine.clock.epoch(result.created), result.model,
                           result.cost)
         return json_response({"id": result.id, "estimatedCost": {"credits": float(estimate)}})
 
@@ -276,7 +277,7 @@ class RunwayDialect(PersonaApi, Dialect):
                        cost=found.credits, output=found.output, data=data, usage=generation.usage_of(found)),
             decision.assignment, queue_when_busy=True)
         request.state.inputs = found.inputs
-        return self._created(request, result, found.estimate)
+        return await self._created(request, result, found.estimate)
 
     # -- Model Router ---------------------------------------------------------------------------------------
 
@@ -309,7 +310,7 @@ class RunwayDialect(PersonaApi, Dialect):
                                  "n": gen.outputs}),
                 decision.assignment, queue_when_busy=True)
             request.state.inputs = gen.inputs
-            created = self._created(request, result, gen.estimate)
+            created = await self._created(request, result, gen.estimate)
             if not isinstance(result, Job):
                 return created
             config.requests.appendleft({**stamp, **found.record, "taskId": result.id})
@@ -452,7 +453,7 @@ class RunwayDialect(PersonaApi, Dialect):
                              "n": found.outputs, "wf": flow.output_node}),
             decision.assignment, queue_when_busy=True)
         request.state.inputs = found.inputs
-        created = self._created(request, result, found.estimate)
+        created = await self._created(request, result, found.estimate)
         return json_response({"id": result.id}) if isinstance(result, Job) else created
 
     async def get_invocation(self, request: Request, decision: RequestDecision) -> Response:
@@ -533,7 +534,7 @@ class RunwayDialect(PersonaApi, Dialect):
             state, _ = job.state(now)
             return float(wire.charged(job, state)) if state in (SUCCEEDED, FAILED, CANCELLED) else job.cost
 
-        return json_response(self.usage.report(key, span[0], span[1], charged))
+        return json_response(await self.usage.report(key, span[0], span[1], charged))
 
     async def _task_of(self, request: Request, decision: RequestDecision) -> Job | Response:
         """The caller's task named in the path, or Runway's error (auth, version, 404 for others' tasks)."""

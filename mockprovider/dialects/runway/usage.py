@@ -7,7 +7,6 @@ charged as its final state says (refunds and failures included), so the report f
 from __future__ import annotations
 
 import datetime as dt
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,24 +24,25 @@ class Charge:
 
 
 class UsageBook:
-    def __init__(self) -> None:
-        self._charges: OrderedDict[str, Charge] = OrderedDict()
+    """Each task's charge by organization, in a state table (every replica reports every replica's tasks)."""
 
-    def reset(self) -> None:
-        self._charges.clear()
+    def __init__(self, state: Any) -> None:
+        self._charges = state.table("runway:usage", MAX_ENTRIES)
 
-    def record(self, job_id: str, account: str, epoch: float, model: str, credits: float) -> None:
+    async def reset(self) -> None:
+        await self._charges.clear()
+
+    async def record(self, job_id: str, account: str, epoch: float, model: str, credits: float) -> None:
         day = dt.datetime.fromtimestamp(epoch, dt.timezone.utc).date()
-        self._charges[job_id] = Charge(account, day, model, credits)
-        while len(self._charges) > MAX_ENTRIES:
-            self._charges.popitem(last=False)
+        await self._charges.set(job_id, [day.isoformat(), model, credits], owner=account)
 
-    def report(self, account: str, start: dt.date, before: dt.date,
-               charged: Callable[[str], float | None]) -> dict[str, Any]:
+    async def report(self, account: str, start: dt.date, before: dt.date,
+                     charged: Callable[[str], float | None]) -> dict[str, Any]:
         """``charged(job_id)`` is the final charge of a task still stored, else None (the recorded one counts)."""
         days: dict[dt.date, dict[str, float]] = {}
-        for job_id, charge in self._charges.items():
-            if charge.account != account or not start <= charge.day < before:
+        for job_id, (day, model, credits) in await self._charges.owned(account):
+            charge = Charge(account, dt.date.fromisoformat(day), model, credits)
+            if not start <= charge.day < before:
                 continue
             final = charged(job_id)
             amount = charge.credits if final is None else final
