@@ -244,13 +244,19 @@ class FalDialect(Dialect):
             prewarm_output(self.ctx, result)
         return result
 
-    async def submit(self, request: Request, decision: RequestDecision) -> Response:
+    def _addressed(self, request: Request, decision: RequestDecision) -> tuple[str, Any] | Response:
+        """The caller's key and the endpoint the path names, or the error to answer."""
         key = self._authenticate(request, decision)
         if isinstance(key, Response):
             return key
         found = self._endpoint(request)
-        if isinstance(found, Response):
-            return found
+        return found if isinstance(found, Response) else (key, found)
+
+    async def submit(self, request: Request, decision: RequestDecision) -> Response:
+        addressed = self._addressed(request, decision)
+        if isinstance(addressed, Response):
+            return addressed
+        key, found = addressed
         webhook = self._webhook(request)
         if isinstance(webhook, Response):
             return webhook
@@ -485,12 +491,10 @@ class FalDialect(Dialect):
     # -- the synchronous host -------------------------------------------------------------------------------
 
     async def run(self, request: Request, decision: RequestDecision) -> Response:
-        key = self._authenticate(request, decision)
-        if isinstance(key, Response):
-            return key
-        found = self._endpoint(request)
-        if isinstance(found, Response):
-            return found
+        addressed = self._addressed(request, decision)
+        if isinstance(addressed, Response):
+            return addressed
+        key, found = addressed
         body = await self._body(request)
         if isinstance(body, Response):
             return body

@@ -344,13 +344,18 @@ class LumaDialect(Dialect):
         return Response(b"" if request.method == "HEAD" else data, media_type="image/jpeg",
                         headers={"cache-control": "private, max-age=3600", "content-length": str(len(data))})
 
-    async def get_generation(self, request: Request, decision: RequestDecision) -> Response:
+    async def _addressed(self, request: Request, decision: RequestDecision) -> Job | Response:
+        """The caller's generation named in the path, or the error to answer (401, or 404 for another's)."""
         key = self._authenticate(request, decision)
         if isinstance(key, Response):
             return key
         job = await self._own(key, request.path_params["id"])
-        if job is None:
-            return wire.error(404, "Generation not found")
+        return wire.error(404, "Generation not found") if job is None else job
+
+    async def get_generation(self, request: Request, decision: RequestDecision) -> Response:
+        job = await self._addressed(request, decision)
+        if isinstance(job, Response):
+            return job
         state, _ = job.state(self.ctx.engine.clock.now())
         return json_response(self._render(job, state, self.origin(request), decision.behaviour.url_ttl))
 
@@ -385,12 +390,9 @@ class LumaDialect(Dialect):
         return json_response(wire.page(out, has_more, limit, offset))
 
     async def delete_generation(self, request: Request, decision: RequestDecision) -> Response:
-        key = self._authenticate(request, decision)
-        if isinstance(key, Response):
-            return key
-        job = await self._own(key, request.path_params["id"])
-        if job is None:
-            return wire.error(404, "Generation not found")
+        job = await self._addressed(request, decision)
+        if isinstance(job, Response):
+            return job
         engine = self.ctx.engine
         state, _ = job.state(engine.clock.now())
         if state not in TERMINAL:
