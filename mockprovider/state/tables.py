@@ -144,6 +144,11 @@ class MemoryTable(Table):
         while len(self._entries) > self.max_items or (self.max_bytes is not None and self.bytes > self.max_bytes):
             self._drop(next(iter(self._entries)))
 
+    def peek(self, key: str) -> Any | None:
+        """``get`` without a coroutine, for the hottest in-memory paths (a Kling poll's key lookup)."""
+        entry = self._live(key)
+        return None if entry is None else entry[0]
+
     async def get(self, key: str) -> Any | None:
         entry = self._live(key)
         return None if entry is None else entry[0]

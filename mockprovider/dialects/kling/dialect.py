@@ -137,8 +137,13 @@ class KlingDialect(Dialect):
     async def _authenticate(self, request: Request, decision: RequestDecision) -> str | Response:
         header = request.headers.get("authorization")
         access_key = auth.issuer(header)
-        secret = None if access_key is None else await self.keys.secret_for(
-            decision.assignment.profile.auth(self.name), access_key)
+        profile_auth = decision.assignment.profile.auth(self.name)
+        if access_key is None:
+            secret = None
+        elif self.keys.shared:
+            secret = await self.keys.secret_for(profile_auth, access_key)
+        else:
+            secret = self.keys.local_secret_for(profile_auth, access_key)
         found = auth.verify(header, lambda _: secret)
         if isinstance(found, auth.AuthFailure):
             return wire.error(self.request_id(), found.code, found.message)

@@ -58,6 +58,11 @@ class KeyBook:
         found = await self.runtime_secret(access_key)
         return found if found is not None else self.profile_keys(auth).get(access_key)
 
+    def local_secret_for(self, auth: dict[str, Any], access_key: str) -> str | None:
+        """``secret_for`` without a coroutine, when the pairs are this process's own (not shared)."""
+        found = self.table.peek(access_key)
+        return found if found is not None else self.profile_keys(auth).get(access_key)
+
     async def add(self, access_key: str, secret_key: str) -> bool:
         if await self.table.get(access_key) is None and await self.table.count(OWNER) >= MAX_RUNTIME_KEYS:
             return False
