@@ -92,12 +92,13 @@ class MockProviderApp(Starlette):
         clock = Clock(settings.time_scale)
         engine = Engine(library=library, profile=profile, seed=settings.seed, clock=clock,
                         store=JobStore(settings.max_jobs, settings.retention), journal_size=settings.journal_size)
+        state = open_backend(settings.state)
         self.ctx = Context(
             settings=settings, engine=engine, library=library,
             media=MediaCache(max_bytes=settings.media_cache_bytes, disk_dir=settings.media_dir),
             links=MediaLinks(clock), metrics=Metrics(),
-            webhooks=WebhookHub(engine, webhook_rules(settings)),
-            state=open_backend(settings.state),
+            webhooks=WebhookHub(engine, webhook_rules(settings), state=state),
+            state=state,
         )
         names = settings.providers or list(dialects.AVAILABLE)
         self.dialects: list[Dialect] = [dialects.load(name)(self.ctx) for name in names]

@@ -21,15 +21,19 @@ def _parsed(raw: bytes) -> Any:
 
 class WebhookReceiver:
     """``statuses`` are answered in turn, then 200; ``fail_first`` POSTs get 500, or all with ``always_fail``.
-    ``reply(body)`` gives the response body (None: ``ok``)."""
+    ``reply(body)`` gives the response body (None: ``ok``). ``delays`` are seconds each POST in turn is held
+    before its answer (a slow receiver)."""
 
     def __init__(self, statuses: list[int] | None = None, *, fail_first: int = 0, always_fail: bool = False,
-                 reply: Callable[[Any], bytes | None] | None = None, path: str = "/hook") -> None:
+                 reply: Callable[[Any], bytes | None] | None = None, path: str = "/hook",
+                 delays: list[float] | None = None) -> None:
         self.received: list[dict[str, Any]] = []
         self.statuses = list(statuses or [])
         self.fail_first = fail_first
         self.always_fail = always_fail
         self.path = path
+        self.delays = list(delays or [])
+        self.arrivals = 0  # POSTs whose body was read (a held one counts before it is answered)
         self.lock = threading.Lock()
         receiver = self
 
@@ -37,6 +41,11 @@ class WebhookReceiver:
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 body = _parsed(raw)
+                with receiver.lock:
+                    receiver.arrivals += 1
+                    hold = receiver.delays.pop(0) if receiver.delays else 0.0
+                if hold:
+                    time.sleep(hold)
                 with receiver.lock:
                     status = receiver._next_status()
                     receiver.received.append({"path": self.path, "headers": {k.lower(): v for k, v in

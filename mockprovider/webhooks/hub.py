@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -33,7 +34,22 @@ USER_AGENT = "mockprovider-webhooks/1"
 MAX_CHECKED_REPLY = 64 * 1024  # what is read of a reply that must pass a check
 REORDER_WAIT = 30.0  # engine seconds a reordered delivery waits for the job's next one to overtake it
 
-Render = Callable[[Job, str], list[tuple[str, Any]]]
+Events = list[tuple[str, Any]]
+Render = Callable[[Job, str], Events]
+# What a dialect registers per provider, so that any replica can rebuild a follow's deliveries from the job and the
+# follow's stored parameters: render(job, state, told, params) -> [(event, payload), ...] (or an awaitable of it),
+# where ``told`` is the state rendered before (None at first); sign(params) -> the Signer.
+Renderer = Callable[[Job, str, "str | None", Any], "Events | Awaitable[Events]"]
+SignerFor = Callable[[Any], Signer]
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    render: Renderer
+    sign: SignerFor | None = None
+
+    def signer(self, params: Any) -> Signer:
+        return UNSIGNED if self.sign is None else self.sign(params)
 
 
 @dataclass(slots=True)
@@ -66,8 +82,13 @@ class Lane:
 
 class WebhookHub:
     def __init__(self, engine: Engine, rules: TargetRules | None = None, *, journal_size: int = 1000,
-                 max_pending: int = 10_000, max_pending_bytes: int = 64 * 2**20, max_in_flight: int = 64) -> None:
+                 max_pending: int = 10_000, max_pending_bytes: int = 64 * 2**20, max_in_flight: int = 64,
+                 state: Any = None) -> None:
         self.engine = engine
+        self.state = state  # the state Backend: with Redis (shared) every replica delivers from one queue
+        self.shared: Any = None  # the SharedQueue once started on a shared backend
+        self._registered: dict[str, Registered] = {}
+        self._renders: set[asyncio.Task] = set()
         self.rules = rules or TargetRules()
         self.journal = Journal(journal_size)
         self.max_pending = max_pending
@@ -90,10 +111,18 @@ class WebhookHub:
             connector = aiohttp.TCPConnector(resolver=self.rules.resolver(), limit=self.max_in_flight)
             self.session = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}, connector=connector)
         self._slots = asyncio.Semaphore(self.max_in_flight)
+        if self.state is not None and getattr(self.state, "shared", False) and self.shared is None:
+            from .shared import SharedQueue
+
+            self.shared = SharedQueue(self, self.state)
+            self.shared.start()
 
     async def close(self) -> None:
         workers = [lane.worker for lane in self._lanes.values() if lane.worker is not None]
-        self.reset()
+        if self.shared is not None:
+            await self.shared.close()
+            self.shared = None
+        self._forget()
         for worker in workers:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await worker
@@ -102,7 +131,16 @@ class WebhookHub:
             self.session = None
 
     def reset(self) -> None:
-        """Forget every pending delivery and the journal (``POST /__mock/reset``)."""
+        """Forget every pending delivery and the journal (``POST /__mock/reset``); with a shared backend, those
+        of every replica."""
+        self._forget()
+        if self.shared is not None:
+            self.shared.reset()
+
+    def _forget(self) -> None:
+        for task in self._renders:
+            task.cancel()
+        self._renders.clear()
         self._generation += 1  # workers of the old generation no longer count towards ``pending``
         for lane in self._lanes.values():
             if lane.worker is not None:
@@ -123,12 +161,20 @@ class WebhookHub:
     # -- what dialects call ---------------------------------------------------------------------------------
 
     def deliver(self, *, provider: str, job: str, event: str, url: str, payload: Any, policy: WebhookPolicy,
-                signer: Signer = UNSIGNED, message_id: str | None = None, delay: float | None = None,
-                check: Callable[[bytes], bool] | None = None, done: Callable[[bool], None] | None = None) -> bool:
+                signer: Signer | None = None, message_id: str | None = None, delay: float | None = None,
+                check: Callable[[bytes], bool] | None = None, done: Callable[[bool], None] | None = None,
+                params: Any = None) -> bool:
         """Queue one delivery of ``payload`` (JSON-encoded unless it is bytes) to ``url``; False if it was
         dropped. ``delay`` (engine seconds) replaces the profile's delay draw. With ``check`` a 2xx reply counts
         as delivered only if its body (up to 64 KiB) passes it (a verification handshake); ``done(ok)`` hears
-        the final outcome once."""
+        the final outcome once. Without ``signer`` the provider's registered one signs, from ``params``. With a
+        shared backend the delivery joins the shared queue (any replica sends it), unless it has ``check`` or
+        ``done``, which only this process can hear."""
+        if signer is None:
+            signer = self.signer_for(provider, params)
+        if self.shared is not None and check is None and done is None:
+            return self.shared.deliver(provider=provider, job=job, event=event, url=url, payload=payload,
+                                       policy=policy, params=params, message_id=message_id, delay=delay)
         rng = self.rng(provider)
         message = Message(id=message_id or f"msg_{self._ids.getrandbits(96):024x}", provider=provider, job=job,
                           event=event)
@@ -139,7 +185,7 @@ class WebhookHub:
             if faults.late and rng.random() < faults.late:
                 delay += max(policy.late_by.sample(rng), 0.0)
         if faults.drop and rng.random() < faults.drop:
-            self._note(message, url, payload, policy, 0, DROPPED, error="dropped: profile fault")
+            self._note(message, url, payload, policy.attempts, 0, DROPPED, error="dropped: profile fault")
             if done is not None:
                 done(False)
             return False
@@ -152,23 +198,47 @@ class WebhookHub:
             items.append(replace(item, duplicate=True, hold=False, done=None))
         return self._enqueue(items)
 
-    def follow(self, job: Job, *, provider: str, url: str, policy: WebhookPolicy, render: Render,
-               signer: Signer = UNSIGNED, initial: str | None = None) -> None:
-        """Deliver what ``render(job, state)`` returns, as ``[(event, payload), ...]``, at each of the job's
-        state changes from now on, starting with ``initial`` (default: its current state) at once. Returning
+    def register(self, provider: str, render: Renderer, sign: SignerFor | None = None) -> None:
+        """How ``provider``'s follows are rendered and signed, from (job, state, told, params) and (params) alone,
+        so that any replica rebuilds the same bodies and signatures."""
+        self._registered[provider] = Registered(render, sign)
+
+    def registered(self, provider: str) -> Registered | None:
+        return self._registered.get(provider)
+
+    def signer_for(self, provider: str, params: Any) -> Signer:
+        found = self._registered.get(provider)
+        return UNSIGNED if found is None else found.signer(params)
+
+    def follow(self, job: Job, *, provider: str, url: str, policy: WebhookPolicy, params: Any = None,
+               initial: str | None = None, render: Render | None = None, signer: Signer | None = None) -> None:
+        """Deliver what the provider's registered renderer returns, as ``[(event, payload), ...]``, at each of
+        the job's state changes from now on, starting with ``initial`` (default: its current state) at once.
+        ``params`` (JSON-able) is stored with the follow and handed to the renderer and the signer. Returning
         ``[]`` skips a state. With the profile's ``early`` fault a state's deliveries go out ``early_by`` before
-        polls can see that state."""
+        polls can see that state. (``render(job, state)``/``signer`` instead of a registration: this process
+        only.)"""
+        if render is None:
+            registered = self._registered[provider]
+            signer = signer or registered.signer(params)
+            if self.shared is not None:
+                self.shared.follow(job, provider=provider, url=url, policy=policy, params=params, initial=initial)
+                return
+
+            def rendering(job: Job, state: str, told: str | None) -> Events | Awaitable[Events]:
+                return registered.render(job, state, told, params)
+        else:
+            def rendering(job: Job, state: str, told: str | None) -> Events | Awaitable[Events]:
+                return render(job, state)
+        signer = signer or UNSIGNED
         engine = self.engine
         store = engine.store
         last: list[str | None] = [None]
         sent_early: set[str] = set()
         generation = self._generation
 
-        def send(state: str, early: bool) -> None:
-            last[0] = state
-            if store.get(job.id) is not job or generation != self._generation:
-                return  # the job is gone (deleted, evicted, reset)
-            for event, payload in render(job, state):
+        def queue(events: Events, early: bool) -> None:
+            for event, payload in events:
                 if early:
                     self._enqueue([Delivery(
                         Message(f"msg_{self._ids.getrandbits(96):024x}", provider, job.id, event), url,
@@ -177,6 +247,23 @@ class WebhookHub:
                 else:
                     self.deliver(provider=provider, job=job.id, event=event, url=url, payload=payload,
                                  policy=policy, signer=signer)
+
+        async def later(pending: Awaitable[Events], early: bool) -> None:
+            events = await pending
+            if store.get(job.id) is job and generation == self._generation:
+                queue(events, early)
+
+        def send(state: str, early: bool) -> None:
+            told, last[0] = last[0], state
+            if store.get(job.id) is not job or generation != self._generation:
+                return  # the job is gone (deleted, evicted, reset)
+            events = rendering(job, state, told)
+            if inspect.isawaitable(events):  # e.g. the payload names a file still being rendered
+                task = asyncio.get_running_loop().create_task(later(events, early))
+                self._renders.add(task)
+                task.add_done_callback(self._renders.discard)
+            else:
+                queue(events, early)
             if not early:
                 self._maybe_early(job, policy, provider, send, sent_early)
 
@@ -225,7 +312,7 @@ class WebhookHub:
         size = sum(len(i.body) for i in items)
         if (self.session is None or self.pending + len(items) > self.max_pending
                 or self.pending_bytes + size > self.max_pending_bytes):
-            self._note(first.message, first.url, first.payload, first.policy, 0, DROPPED,
+            self._note(first.message, first.url, first.payload, first.policy.attempts, 0, DROPPED,
                        error="dropped: delivery queue full or sender stopped")
             if first.done is not None:
                 first.done(False)
@@ -310,7 +397,7 @@ class WebhookHub:
         policy = item.policy
         problem = self.rules.check_url(item.url)
         if problem is not None:
-            self._note(item.message, item.url, item.payload, policy, 1, REFUSED, error=problem, item=item)
+            self._note(item.message, item.url, item.payload, policy.attempts, 1, REFUSED, error=problem, item=item)
             log.warning("webhook to %s refused: %s", item.url, problem)
             self._finish(item, False)
             return
@@ -318,7 +405,8 @@ class WebhookHub:
         for attempt in range(1, policy.attempts + 1):
             status, error, took = await self._post(item, max(clock.real_seconds(policy.timeout), MIN_TIMEOUT))
             if error is not None and error.startswith("refused:"):
-                self._note(item.message, item.url, item.payload, policy, attempt, REFUSED, error=error, item=item)
+                self._note(item.message, item.url, item.payload, policy.attempts, attempt, REFUSED, error=error,
+                           item=item)
                 log.warning("webhook to %s refused: %s", item.url, error)
                 self._finish(item, False)
                 return
@@ -326,8 +414,9 @@ class WebhookHub:
             last = ok or attempt == policy.attempts
             retry = None if last else policy.backoff * 2 ** (attempt - 1)
             outcome = DELIVERED if ok else GAVE_UP if last else RETRYING
-            self._note(item.message, item.url, item.payload, policy, attempt, outcome, status=status, error=error,
-                       retry_in=None if retry is None else clock.real_seconds(retry), took=took, item=item)
+            self._note(item.message, item.url, item.payload, policy.attempts, attempt, outcome, status=status,
+                       error=error, retry_in=None if retry is None else clock.real_seconds(retry), took=took,
+                       item=item)
             if last:
                 if not ok:
                     log.warning("webhook to %s gave up after %d attempts (%s)", item.url, attempt,
@@ -371,17 +460,21 @@ class WebhookHub:
             except (aiohttp.ClientError, OSError, ValueError) as exc:
                 return None, f"{type(exc).__name__}: {exc}"[:300], time.monotonic() - started
 
-    def _note(self, message: Message, url: str, payload: Any, policy: WebhookPolicy, attempt: int, outcome: str,
+    def _note(self, message: Message, url: str, payload: Any, attempts: int, attempt: int, outcome: str,
               *, status: int | None = None, error: str | None = None, retry_in: float | None = None,
-              took: float = 0.0, item: Delivery | None = None) -> None:
-        self.journal.add({
+              took: float = 0.0, item: Delivery | None = None, job: Any = False, duplicate: bool = False,
+              early: bool = False, queued: float = -math.inf) -> None:
+        """Journal one attempt (``job``: the job if the caller has it, else it is looked up here)."""
+        if item is not None:
+            duplicate, early, queued = item.duplicate, item.early, item.queued
+        entry = {
             "provider": message.provider,
             "job": message.job,
             "event": message.event,
             "message_id": message.id,
             "url": url,
             "attempt": attempt,
-            "max_attempts": policy.attempts,
+            "max_attempts": attempts,
             "at": int(self.engine.clock.epoch() * 1000),
             "outcome": outcome,
             "http_status": status,
@@ -389,23 +482,35 @@ class WebhookHub:
             "delivered": outcome == DELIVERED,
             "retry_in_seconds": None if retry_in is None else round(retry_in, 4),
             "duration_ms": round(took * 1000, 2),
-            "duplicate": bool(item and item.duplicate),
-            "early": bool(item and item.early),
+            "duplicate": duplicate,
+            "early": early,
             "payload": payload if not isinstance(payload, bytes) else None,
-        })
-        if outcome != RETRYING and not (item is not None and item.duplicate):
-            self._tell_insight(message, outcome, item)
+        }
+        if self.shared is not None:
+            self.shared.journal(entry)
+        else:
+            self.journal.add(entry)
+        if outcome != RETRYING and not duplicate:
+            self._tell_insight(message, outcome, queued, job)
 
-    def _tell_insight(self, message: Message, outcome: str, item: Delivery | None) -> None:
+    def _tell_insight(self, message: Message, outcome: str, queued: float, job: Any = False) -> None:
         """Count the delivery in the client-behaviour report; a delivered update rendered after the job ended
         is the client learning of the end (detection lag)."""
         engine = self.engine
-        job = engine.cached(message.job)
-        terminal = job is not None and item is not None and job.ends <= item.queued
+        if job is False:
+            job = engine.cached(message.job)
+        terminal = job is not None and job.ends <= queued
         engine.insight.webhook(message.provider, job.account if job is not None else None, job,
                                "delivered" if outcome == DELIVERED else "failed", terminal)
 
     # -- inspecting -----------------------------------------------------------------------------------------
+
+    async def report(self, *, provider: str | None = None, job: str | None = None, outcome: str | None = None,
+                     limit: int = 1000) -> dict[str, Any]:
+        """What ``GET /__mock/webhooks`` answers: with a shared backend, the deliveries of every replica."""
+        if self.shared is not None:
+            return await self.shared.describe(provider=provider, job=job, outcome=outcome, limit=limit)
+        return self.describe(provider=provider, job=job, outcome=outcome, limit=limit)
 
     def describe(self, *, provider: str | None = None, job: str | None = None, outcome: str | None = None,
                  limit: int = 1000) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def webhook_routes(hub: WebhookHub, admin_token: str | None) -> list[Route]:
         outcome = q.get("outcome")
         if outcome is not None and outcome not in OUTCOMES:
             return json_response({"error": f"outcome must be one of {', '.join(OUTCOMES)}"}, 400)
-        return json_response(hub.describe(provider=q.get("provider"), job=q.get("job"), outcome=outcome,
+        return json_response(await hub.report(provider=q.get("provider"), job=q.get("job"), outcome=outcome,
                                           limit=limit))
 
     return [Route(PATH, journal, methods=["GET"])]
