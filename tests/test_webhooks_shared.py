@@ -156,7 +156,7 @@ def test_cancel_moves_pending_events_and_reset_clears_every_replica(redis_url):
                 a.follow(job, provider="tests", url=receiver.url(), policy=POLICY, params={"tag": "x"},
                          initial=QUEUED)
                 await until(lambda: len(receiver.received) >= 1)
-                await engine.cancel(job) if asyncio.iscoroutinefunction(engine.cancel) else engine.cancel(job)
+                await engine.cancel(job)
                 await until(lambda: len(receiver.received) >= 2)
                 assert [r["body"]["status"] for r in receiver.received] == ["queued", "cancelled"]
                 assert receiver.received[1]["body"]["status"] in TERMINAL

@@ -89,6 +89,8 @@ class Engine:
         self.limits.on_replan = self.insight.changed
         self._requests_rng = stream(self.seed, "requests")
         self._watchers: dict[str, Callable[[], None]] = {}
+        # told of jobs whose planned times changed: a cancelled job and the waiting jobs it moved up
+        self.reschedule_listeners: list[Callable[[list[Job]], None]] = []
         self._windows_of: Assignment | None = None
 
     # -- profiles -------------------------------------------------------------------------------------------
@@ -291,6 +293,8 @@ class Engine:
             fire = self._watchers.get(other.id)
             if fire is not None:
                 self.timeline.at(now, fire)
+        for listener in self.reschedule_listeners:
+            listener([job, *waiting])
         return True
 
     async def refund(self, job: Job) -> None:

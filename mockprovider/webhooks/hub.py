@@ -232,7 +232,6 @@ class WebhookHub:
                 return render(job, state)
         signer = signer or UNSIGNED
         engine = self.engine
-        store = engine.store
         last: list[str | None] = [None]
         sent_early: set[str] = set()
         generation = self._generation
@@ -250,12 +249,12 @@ class WebhookHub:
 
         async def later(pending: Awaitable[Events], early: bool) -> None:
             events = await pending
-            if store.get(job.id) is job and generation == self._generation:
+            if engine.cached(job.id) is job and generation == self._generation:
                 queue(events, early)
 
         def send(state: str, early: bool) -> None:
             told, last[0] = last[0], state
-            if store.get(job.id) is not job or generation != self._generation:
+            if engine.cached(job.id) is not job or generation != self._generation:
                 return  # the job is gone (deleted, evicted, reset)
             events = rendering(job, state, told)
             if inspect.isawaitable(events):  # e.g. the payload names a file still being rendered

@@ -547,11 +547,7 @@ class _Lane:
         await self._ack(record, self._next_due(clock.now()))
 
     async def _find(self, job_id: str) -> Job | None:
-        engine = self.engine
-        find = getattr(engine, "find", None)
-        if find is not None:
-            return await find(job_id)
-        return engine.store.get(job_id)
+        return await self.engine.find(job_id)
 
     # rendering ---------------------------------------------------------------------------------------------
 
