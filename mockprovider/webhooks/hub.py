@@ -211,18 +211,22 @@ class WebhookHub:
         return UNSIGNED if found is None else found.signer(params)
 
     def follow(self, job: Job, *, provider: str, url: str, policy: WebhookPolicy, params: Any = None,
-               initial: str | None = None, render: Render | None = None, signer: Signer | None = None) -> None:
+               initial: str | None = None, render: Render | None = None, signer: Signer | None = None,
+               watch: Callable[[Job, str], None] | None = None) -> None:
         """Deliver what the provider's registered renderer returns, as ``[(event, payload), ...]``, at each of
         the job's state changes from now on, starting with ``initial`` (default: its current state) at once.
         ``params`` (JSON-able) is stored with the follow and handed to the renderer and the signer. Returning
         ``[]`` skips a state. With the profile's ``early`` fault a state's deliveries go out ``early_by`` before
         polls can see that state. (``render(job, state)``/``signer`` instead of a registration: this process
-        only.)"""
+        only.) ``watch(job, state)`` is also told of each state change, in this process (the engine keeps one
+        watcher per job: this is how a dialect watches a job it follows)."""
         if render is None:
             registered = self._registered[provider]
             signer = signer or registered.signer(params)
             if self.shared is not None:
                 self.shared.follow(job, provider=provider, url=url, policy=policy, params=params, initial=initial)
+                if watch is not None:
+                    self.engine.watch(job, watch)
                 return
 
             def rendering(job: Job, state: str, told: str | None) -> Events | Awaitable[Events]:
@@ -267,6 +271,8 @@ class WebhookHub:
                 self._maybe_early(job, policy, provider, send, sent_early)
 
         def notify(job: Job, state: str) -> None:
+            if watch is not None:
+                watch(job, state)
             if state in sent_early:  # already told ahead of time: now only look further ahead
                 sent_early.discard(state)
                 self._maybe_early(job, policy, provider, send, sent_early)

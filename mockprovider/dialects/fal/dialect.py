@@ -67,7 +67,7 @@ class FalDialect(Dialect):
         self.webhook_key = Ed25519Key.generate(stream(seed, "fal", "webhook-key"))
         self.storage = Storage(ctx.state)
         self.reserved: frozenset[str] = frozenset()
-        self._pending_renders: set[asyncio.Task] = set()
+        ctx.webhooks.register(self.name, self._completed, self._webhook_signer)
 
     # -- the dialect contract -------------------------------------------------------------------------------
 
@@ -522,35 +522,31 @@ class FalDialect(Dialect):
     # -- webhooks -------------------------------------------------------------------------------------------
 
     def _follow(self, job: Job, url: str, behaviour) -> None:
-        ttl = behaviour.url_ttl
-        policy = policy_for(behaviour)
-        signer = FalWebhookSigner(self.webhook_key, user_id_for(job.account))
+        self.ctx.webhooks.follow(job, provider=self.name, url=url, policy=policy_for(behaviour),
+                                 params={"ttl": behaviour.url_ttl, "a": job.account})
 
-        def body(job: Job, state: str, size: int | None) -> dict[str, Any]:
-            status, detail, _ = self._outcome_error(job, state)
-            ok = status == 200
-            payload = self._output(job, (job.data or {}).get("o", ""), size, ttl) if ok else {"detail": detail}
-            return {"request_id": job.id, "gateway_request_id": job.id, "status": "OK" if ok else "ERROR",
-                    "payload": payload, "error": None if ok else f"Invalid status code: {status}"}
+    def _completed(self, job: Job, state: str, told: str | None, params: dict[str, Any]):
+        """The one webhook, at the end, the same on any replica (awaitable when the payload names the size of
+        a file still being rendered: seconds at most)."""
+        if state not in TERMINAL:
+            return []
+        size = self._cached_size(job)
+        if state == SUCCEEDED and size is None and isinstance(job.output, VideoSpec):
+            return self._webhook_once_rendered(job, state, params["ttl"])
+        return [("completed", self._webhook_body(job, state, size, params["ttl"]))]
 
-        async def after_render(job: Job, state: str) -> None:
-            size = await self._size(job)
-            self.ctx.webhooks.deliver(provider=self.name, job=job.id, event="completed", url=url,
-                                      payload=body(job, state, size), policy=policy, signer=signer)
+    async def _webhook_once_rendered(self, job: Job, state: str, ttl: float) -> list[tuple[str, Any]]:
+        return [("completed", self._webhook_body(job, state, await self._size(job), ttl))]
 
-        def render(job: Job, state: str) -> list[tuple[str, Any]]:
-            if state not in TERMINAL:
-                return []
-            size = self._cached_size(job)
-            if state == SUCCEEDED and size is None and isinstance(job.output, VideoSpec):
-                # the payload names the file's size: wait for its render (seconds at most), then send
-                task = asyncio.get_running_loop().create_task(after_render(job, state))
-                self._pending_renders.add(task)
-                task.add_done_callback(self._pending_renders.discard)
-                return []
-            return [("completed", body(job, state, size))]
+    def _webhook_body(self, job: Job, state: str, size: int | None, ttl: float) -> dict[str, Any]:
+        status, detail, _ = self._outcome_error(job, state)
+        ok = status == 200
+        payload = self._output(job, (job.data or {}).get("o", ""), size, ttl) if ok else {"detail": detail}
+        return {"request_id": job.id, "gateway_request_id": job.id, "status": "OK" if ok else "ERROR",
+                "payload": payload, "error": None if ok else f"Invalid status code: {status}"}
 
-        self.ctx.webhooks.follow(job, provider=self.name, url=url, policy=policy, render=render, signer=signer)
+    def _webhook_signer(self, params: dict[str, Any]) -> FalWebhookSigner:
+        return FalWebhookSigner(self.webhook_key, user_id_for(params["a"]))
 
     async def jwks(self, request: Request, decision: RequestDecision) -> Response:
         return json_response({"keys": [self.webhook_key.jwk()]}, headers={"cache-control": "public, max-age=86400"})

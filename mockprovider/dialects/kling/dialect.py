@@ -64,6 +64,7 @@ class KlingDialect(Dialect):
         self.sessions = families.FaceSessions(state.table("kling:faces", families.MAX_SESSIONS,
                                                           ttl=families.SESSION_TTL))
         self._sessions = stream(engine.seed, "kling", "sessions")
+        ctx.webhooks.register(self.name, self._callback)
 
     # -- the dialect contract -------------------------------------------------------------------------------
 
@@ -261,27 +262,24 @@ class KlingDialect(Dialect):
 
     def _watch(self, job: Job, params: Params, behaviour) -> None:
         """Kling posts the flat task body at each change of ``task_status``."""
-        url = params.callback_url
-        assert url is not None
+        assert params.callback_url is not None
         origin = (job.data or {}).get("o") or self.ctx.origin(f"http://{self.ctx.settings.host}:"
                                                                f"{self.ctx.settings.port}")
-        ttl = behaviour.url_ttl
-        last: list[str | None] = [None]
-
-        def render(job: Job, state: str) -> list[tuple[str, Any]]:
-            status = wire.STATUS[state]
-            if status == last[0]:
-                return []
-            out = []
-            if status in ("succeed", "failed") and last[0] == "submitted" and job.ends > job.started:
-                out += render(job, RUNNING)  # the timeline ran late: still tell the receiver it was processing
-            last[0] = status
-            out.append((status, self._render(job, state, origin, ttl)))
-            return out
-
         # QUEUED now, not when the timeline first runs: a short queue could be over by then
-        self.ctx.webhooks.follow(job, provider=self.name, url=url, policy=policy_for(behaviour), render=render,
-                                 initial=QUEUED)
+        self.ctx.webhooks.follow(job, provider=self.name, url=params.callback_url, policy=policy_for(behaviour),
+                                 params={"o": origin, "ttl": behaviour.url_ttl}, initial=QUEUED)
+
+    def _callback(self, job: Job, state: str, told: str | None, params: dict[str, Any]) -> list[tuple[str, Any]]:
+        """The callbacks for ``state`` (after ``told``), the same on any replica."""
+        status = wire.STATUS[state]
+        before = None if told is None else wire.STATUS[told]
+        if status == before:
+            return []
+        out = []
+        if status in ("succeed", "failed") and before == "submitted" and job.ends > job.started:
+            out += self._callback(job, RUNNING, told, params)  # the timeline ran late: it was processing
+        out.append((status, self._render(job, state, params["o"], params["ttl"])))
+        return out
 
     # -- queries --------------------------------------------------------------------------------------------
 

@@ -87,6 +87,7 @@ class LumaDialect(Dialect):
         super().__init__(ctx)
         # each account's generation ids, shared by every replica (the list endpoint)
         self._listed = TaskIndex(ctx.state, "luma:generations", ctx.settings.max_jobs, ctx.settings.retention)
+        ctx.webhooks.register(self.name, self._callback)
 
     # -- the dialect contract -------------------------------------------------------------------------------
 
@@ -426,20 +427,17 @@ class LumaDialect(Dialect):
     def _watch(self, job: Job, behaviour) -> None:
         """POST the Generation at ``dreaming`` and at the end (Luma promises no POST at ``queued``)."""
         data = job.data or {}
-        url, origin, ttl = data["cb"], data.get("o", ""), behaviour.url_ttl
-        sent: set[str] = set()
+        self.ctx.webhooks.follow(job, provider=self.name, url=data["cb"], policy=policy_for(behaviour),
+                                 params={"o": data.get("o", ""), "ttl": behaviour.url_ttl}, initial=QUEUED)
 
-        def render(job: Job, state: str) -> list[tuple[str, Any]]:
-            if state in (THROTTLED, QUEUED):
-                return []
-            out: list[tuple[str, Any]] = []
-            if state != RUNNING and "dreaming" not in sent and job.ends > job.started:
-                out += render(job, RUNNING)  # the timeline ran late: still tell the receiver it was dreaming
-            event = wire.STATE[state]
-            if event not in sent:
-                sent.add(event)
-                out.append((event, self._render(job, state, origin, ttl)))
-            return out
-
-        self.ctx.webhooks.follow(job, provider=self.name, url=url, policy=policy_for(behaviour), render=render,
-                                 initial=QUEUED)
+    def _callback(self, job: Job, state: str, told: str | None, params: dict[str, Any]) -> list[tuple[str, Any]]:
+        """The POSTs for ``state`` (after ``told``), the same on any replica."""
+        if state in (THROTTLED, QUEUED):
+            return []
+        out: list[tuple[str, Any]] = []
+        before = told in (None, THROTTLED, QUEUED)
+        if state != RUNNING and before and job.ends > job.started:
+            out += self._callback(job, RUNNING, told, params)  # the timeline ran late: it was dreaming
+        if before or wire.STATE[told] != wire.STATE[state]:
+            out.append((wire.STATE[state], self._render(job, state, params["o"], params["ttl"])))
+        return out

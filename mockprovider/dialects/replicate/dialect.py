@@ -119,7 +119,10 @@ class ReplicateDialect(Dialect):
         self._seeds = stream(ctx.engine.seed, "replicate", "seeds")
         self._signers: dict[str, StandardWebhooks] = {}
         self._polls: dict[tuple, dict[str, Any]] = {}  # unfinished predictions' bodies, by logs step
-        self.webhooks = PredictionWebhooks(ctx.webhooks, self.name)
+        self.webhooks = PredictionWebhooks(
+            ctx.webhooks, self.name, lambda job, status, params: self.render(job, params["o"], params["ttl"],
+                                                                             as_status=status))
+        ctx.webhooks.register(self.name, self.webhooks.final, lambda params: self._signer_of(params["s"]))
 
     # -- the dialect contract -------------------------------------------------------------------------------
 
@@ -307,14 +310,14 @@ class ReplicateDialect(Dialect):
             engine.timeline.at(result.created + deadline, lambda job=result: self._deadline(job))
         if webhook is not None:
             ttl = decision.behaviour.url_ttl
+            secret = self.signing_secret(decision.assignment.profile.auth(self.name), key)
             self.webhooks.follow(
                 result, url=webhook, events=events, policy=policy_for(
                     decision.assignment.profile.resolve(self.name, model.ref)),
-                signer=self._signer(decision.assignment.profile.auth(self.name), key),
-                render=lambda job, status: self.render(job, origin, ttl, as_status=status),
-                steps=model.steps, on_final=self._release)
+                params={"o": origin, "ttl": ttl, "s": secret}, steps=model.steps,
+                watch=self._release_at_end if wait is not None else None)
         elif wait is not None:
-            self._follow(result)
+            self.ctx.engine.watch(result, self._release_at_end)
         headers = {}
         as_status: str | None = "starting"  # what a create answers, however quickly the prediction moves on
         if wait is not None:
@@ -338,12 +341,9 @@ class ReplicateDialect(Dialect):
 
     # -- following a prediction (Prefer: wait) --------------------------------------------------------------
 
-    def _follow(self, job: Job) -> None:
-        def notify(job: Job, state: str) -> None:
-            if state in TERMINAL:
-                self._release(job)
-
-        self.ctx.engine.watch(job, notify)
+    def _release_at_end(self, job: Job, state: str) -> None:
+        if state in TERMINAL:
+            self._release(job)
 
     def _release(self, job: Job) -> None:
         """Answer the requests held for ``job`` once polls see it finished (a webhook fault may call early)."""
@@ -578,8 +578,7 @@ class ReplicateDialect(Dialect):
         raw = hashlib.sha256(f"{root}/replicate/{key}".encode()).digest()
         return "whsec_" + base64.b64encode(raw).decode()
 
-    def _signer(self, profile_auth: dict[str, Any], key: str) -> StandardWebhooks:
-        secret = self.signing_secret(profile_auth, key)
+    def _signer_of(self, secret: str) -> StandardWebhooks:
         signer = self._signers.get(secret)
         if signer is None:
             if len(self._signers) >= 4096:

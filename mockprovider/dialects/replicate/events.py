@@ -19,11 +19,9 @@ from typing import Any
 
 from ...engine.jobs import QUEUED, RUNNING, SUCCEEDED, TERMINAL, THROTTLED, Job
 from ...webhooks import WebhookHub, WebhookPolicy
-from ...webhooks.signing import Signer
 
 THROTTLE = 0.5  # engine seconds between two logs/output webhooks of one prediction
 
-Render = Callable[[Job, str | None], dict[str, Any]]  # (job, shown status or None) -> the prediction body
 
 
 def log_step_times(job: Job, steps: int, done: int) -> float:
@@ -38,36 +36,38 @@ def log_step_times(job: Job, steps: int, done: int) -> float:
 
 
 class PredictionWebhooks:
-    def __init__(self, hub: WebhookHub, provider: str) -> None:
+    """``render(job, shown status or None, params)`` gives the prediction body; ``params`` (the follow's stored
+    parameters, JSON) carry what it and the signer need, so any replica rebuilds the same webhook."""
+
+    def __init__(self, hub: WebhookHub, provider: str, render: Callable[[Job, str | None, Any], dict[str, Any]]
+                 ) -> None:
         self.hub = hub
         self.provider = provider
+        self.render = render
 
-    def follow(self, job: Job, *, url: str, events: list[str], policy: WebhookPolicy, signer: Signer,
-               render: Render, steps: int, on_final: Callable[[Job], None]) -> None:
-        """Send ``job``'s webhooks from now on; ``on_final`` runs when its final state is reached."""
+    def follow(self, job: Job, *, url: str, events: list[str], policy: WebhookPolicy, params: dict[str, Any],
+               steps: int, watch: Callable[[Job, str], None] | None = None) -> None:
+        """Send ``job``'s webhooks from now on; ``watch(job, state)`` hears each state change here."""
         hub = self.hub
         once = replace(policy, attempts=1)  # intermediate webhooks are never retried
         wanted = set(events)
         final_event = "completed" if "completed" in wanted else "output" if "output" in wanted else None
-
+        params = {**params, "fe": final_event}
         if "start" in wanted:
-            hub.deliver(provider=self.provider, job=job.id, event="start", url=url, payload=render(job, "starting"),
-                        policy=once, signer=signer)
-
-        def final(job: Job, state: str) -> list[tuple[str, Any]]:
-            if state not in TERMINAL:
-                return []
-            on_final(job)
-            if final_event is None or (final_event == "output" and state != SUCCEEDED):
-                return []
-            return [(final_event, render(job, None))]
-
-        hub.follow(job, provider=self.provider, url=url, policy=policy, render=final, signer=signer)
+            hub.deliver(provider=self.provider, job=job.id, event="start", url=url,
+                        payload=self.render(job, "starting", params), policy=once, params=params)
+        hub.follow(job, provider=self.provider, url=url, policy=policy, params=params, watch=watch)
         if "logs" in wanted:
-            self._follow_logs(job, url, once, signer, render, steps)
+            self._follow_logs(job, url, once, params, steps)
 
-    def _follow_logs(self, job: Job, url: str, policy: WebhookPolicy, signer: Signer, render: Render,
-                     steps: int) -> None:
+    def final(self, job: Job, state: str, told: str | None, params: dict[str, Any]) -> list[tuple[str, Any]]:
+        """The final webhook (the hub's registered renderer)."""
+        final_event = params["fe"]
+        if state not in TERMINAL or final_event is None or (final_event == "output" and state != SUCCEEDED):
+            return []
+        return [(final_event, self.render(job, None, params))]
+
+    def _follow_logs(self, job: Job, url: str, policy: WebhookPolicy, params: dict[str, Any], steps: int) -> None:
         """One timeline entry at a time: the next moment the logs grow (a new step, or processing starts),
         never sooner than THROTTLE after the last logs webhook."""
         engine = self.hub.engine
@@ -88,7 +88,7 @@ class PredictionWebhooks:
             if done != sent[0]:
                 sent[0], sent[1] = done, now
                 self.hub.deliver(provider=self.provider, job=job.id, event="logs", url=url,
-                                 payload=render(job, None), policy=policy, signer=signer)
+                                 payload=self.render(job, None, params), policy=policy, params=params)
             following = max(log_step_times(job, steps, done), sent[1] + THROTTLE, now + 1e-6)
             if following < job.ends:
                 engine.timeline.at(following, tick)

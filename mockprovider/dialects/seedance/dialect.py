@@ -52,6 +52,7 @@ class SeedanceDialect(Dialect):
         self._seeds = stream(seed, self.name, "seeds")
         # each account's task ids, shared by every replica (the list endpoint)
         self._tasks = TaskIndex(ctx.state, "seedance:tasks", ctx.settings.max_jobs, ctx.settings.retention)
+        ctx.webhooks.register(self.name, self._callback)
 
     # -- the dialect contract -------------------------------------------------------------------------------
 
@@ -242,22 +243,20 @@ class SeedanceDialect(Dialect):
 
     def _follow(self, job: Job, url: str, origin: str, behaviour) -> None:
         """ModelArk POSTs the task, as GET shows it, to ``callback_url`` at each change of its status."""
-        ttl = behaviour.url_ttl
-        last: list[str | None] = [None]
+        self.ctx.webhooks.follow(job, provider=self.name, url=url, policy=policy_for(behaviour),
+                                 params={"o": origin, "ttl": behaviour.url_ttl}, initial=QUEUED)
 
-        def render(job: Job, state: str) -> list[tuple[str, Any]]:
-            status = wire.status_of(job, state)
-            if status == last[0]:
-                return []
-            out = []
-            if status in ("succeeded", "failed") and last[0] == "queued" and job.ends > job.started:
-                out += render(job, RUNNING)  # the timeline ran late: the task did run, say so first
-            last[0] = status
-            out.append((status, self.render(job, origin, ttl, state)))
-            return out
-
-        self.ctx.webhooks.follow(job, provider=self.name, url=url, policy=policy_for(behaviour), render=render,
-                                 initial=QUEUED)
+    def _callback(self, job: Job, state: str, told: str | None, params: dict[str, Any]) -> list[tuple[str, Any]]:
+        """The POSTs for ``state`` (after ``told``), the same on any replica."""
+        status = wire.status_of(job, state)
+        before = None if told is None else wire.STATUS[told]  # told is never the end: no "expired" there
+        if status == before:
+            return []
+        out = []
+        if status in ("succeeded", "failed") and before == "queued" and job.ends > job.started:
+            out += self._callback(job, RUNNING, told, params)  # the timeline ran late: the task did run
+        out.append((status, self.render(job, params["o"], params["ttl"], state)))
+        return out
 
     # -- queries --------------------------------------------------------------------------------------------
 
