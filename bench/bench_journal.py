@@ -3,8 +3,8 @@ against two mockprovider processes, one with the journal at its default size (10
 (``--journal-size 0``). Both feed the client-behaviour report (that part has no switch); the difference is the
 journal's own work.
 
-    python bench/bench_journal.py [--seconds 3] [--rounds 9] [--connections 32]
-    python bench/bench_journal.py --in-process [--rounds 30]
+    python bench/bench_journal.py [--seconds 2] [--rounds 15] [--connections 32]
+    python bench/bench_journal.py --in-process [--rounds 200] [--batch 500]
 
 Target: the journal costs under 5% of the poll throughput (ratio on/off >= 0.95).
 
@@ -13,8 +13,9 @@ hits both alike), each round pair gives its own ratio and the figure is the medi
 raw rates; beside throughput it measures the server's CPU time per request (from /proc, user + system), which
 other processes' load disturbs far less than wall-clock req/s.
 
-``--in-process`` measures the same thing without sockets or wrk, as CPU time per poll (``time.process_time``,
-the best of many alternating batches), which a busy shared machine disturbs far less than wall-clock req/s.
+``--in-process`` measures the same thing without sockets or wrk, as CPU time per poll (``time.process_time``)
+over many short alternating batches (pairs close in time see the same load; the median of the pairs' ratios),
+which a busy shared machine disturbs far less than wall-clock req/s.
 It also shows the whole insight hook (journal, report figures, cost) against the app with the hook taken out.
 """
 
@@ -116,12 +117,14 @@ def in_process(rounds: int, batch: int = 3000) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--seconds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=None, help="round pairs (default 15 with wrk, 200 in process)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--in-process", action="store_true", help="CPU time per poll over ASGI, no wrk")
-    parser.add_argument("--batch", type=int, default=3000, help="polls per batch (--in-process)")
+    parser.add_argument("--batch", type=int, default=500, help="polls per batch (--in-process)")
     args = parser.parse_args()
+    if args.rounds is None:
+        args.rounds = 200 if args.in_process else 15
     if args.in_process:
         in_process(max(args.rounds, 2), max(args.batch, 1))
         return
