@@ -174,6 +174,7 @@ class MockProviderApp(Starlette):
         await self.ctx.state.start()
         if self.ctx.state.shared:  # a link signed by one replica downloads from any other
             self.ctx.links.secret = await self.ctx.state.secret("media-links")
+        await self.ctx.state.attach(self.ctx.engine)
         await self.ctx.webhooks.start()
         for dialect in self.dialects:
             await dialect.startup()

@@ -19,8 +19,9 @@ def redis_server_binary() -> str:
 
 
 class RedisServer:
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, persistent: bool = False) -> None:
         self.port = port or free_port()
+        self.persistent = persistent  # an append-only file fsynced on every write: a restart keeps the data
         self.directory = Path(tempfile.mkdtemp(prefix="mockprovider-redis-"))
         self.process: subprocess.Popen | None = None
 
@@ -29,9 +30,9 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> RedisServer:
+        aof = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
         command = [redis_server_binary(), "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-                   "--appendonly", "no", "--dir", str(self.directory), "--protected-mode", "yes",
-                   "--loglevel", "warning"]
+                   *aof, "--dir", str(self.directory), "--protected-mode", "yes", "--loglevel", "warning"]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

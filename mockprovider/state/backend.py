@@ -4,7 +4,10 @@ banner; later outages surface as :class:`StateUnavailable`, which each dialect a
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,8 +17,23 @@ SCHEMES = ("redis", "rediss", "unix")
 KEY_PREFIX = "mockprovider:"
 
 
+LOG_EVERY = 10.0  # seconds between two log lines about the same outage
+
+
 class StateUnavailable(Exception):
     """The shared state (Redis) cannot be reached: the request cannot be answered truthfully."""
+
+
+@contextlib.contextmanager
+def unavailable(backend: Backend) -> Iterator[None]:
+    """Turn a Redis error inside the block into :class:`StateUnavailable` (logged once per LOG_EVERY)."""
+    from redis.exceptions import RedisError
+
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        backend.failed(exc)
+        raise StateUnavailable(str(exc) or type(exc).__name__) from None
 
 
 def check_url(url: str) -> str:
@@ -53,6 +71,23 @@ class Backend:
         self.kind = "memory" if url == "memory" else "redis"
         self.prefix = prefix
         self.redis: Any = None
+        self.sync: Any = None  # state/shared.py's RedisSync once attached
+        self.failures = 0  # Redis errors seen by requests
+        self._logged_at = -LOG_EVERY
+        self._quiet = 0
+
+    def failed(self, exc: BaseException) -> None:
+        """Count one failed Redis call; say so in the log at most once per LOG_EVERY seconds."""
+        self.failures += 1
+        now = time.monotonic()
+        if now - self._logged_at < LOG_EVERY:
+            self._quiet += 1
+            return
+        more = f" ({self._quiet} more since the last line)" if self._quiet else ""
+        log.warning("state backend %s unavailable: %s; answering 503 until it is back%s", self.redacted,
+                  exc or type(exc).__name__, more)
+        self._logged_at = now
+        self._quiet = 0
 
     @property
     def shared(self) -> bool:
@@ -79,10 +114,16 @@ class Backend:
         if not self.shared or self.redis is not None:
             return
         import redis.asyncio as aioredis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+        from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import RedisError
 
+        # one retry on a fresh connection: the first command after a Redis restart finds its pooled connection
+        # dead, and the retry reaches the new server instead of answering 503
         client = aioredis.Redis.from_url(self.url, socket_connect_timeout=2, socket_timeout=5,
-                                         health_check_interval=10, retry_on_timeout=False)
+                                         health_check_interval=10, retry_on_timeout=False,
+                                         retry=Retry(NoBackoff(), 1), retry_on_error=[RedisConnectionError])
         try:
             await client.ping()
         except (RedisError, OSError) as exc:
@@ -91,7 +132,18 @@ class Backend:
         self.redis = client
         log.info("state in Redis at %s", self.redacted)
 
+    async def attach(self, engine: Any) -> None:
+        """Share ``engine``'s jobs, limits, clock, seed and profiles through Redis (nothing in memory)."""
+        if not self.shared or self.sync is not None:
+            return
+        from .shared import attach
+
+        self.sync = await attach(self, engine)
+
     async def close(self) -> None:
+        if self.sync is not None:
+            await self.sync.stop()
+            self.sync = None
         if self.redis is not None:
             await self.redis.aclose()
             self.redis = None
