@@ -1,7 +1,8 @@
 """What dialects remember between requests, seen from two replicas sharing one real redis-server (two servers
 in this process, each with its own event loop, its own seed and ``--state redis://``): uploads made through one
 are used by generations on the other (runwayml, dashscope, Replicate, fal), Kling key pairs and identify-face
-sessions hold on both, and a Redis outage answers each provider's 503."""
+sessions hold on both, a Kling external_task_id and a media link work across them, a Veo file made through one
+downloads and extends on the other, and a Redis outage answers each provider's 503."""
 
 from __future__ import annotations
 
@@ -182,6 +183,58 @@ def test_one_seed_on_two_replicas_still_hands_out_distinct_ids(pair):
     uploads = [runway(r.url).uploads.create_ephemeral(file=("c.png", b"\x89PNG" + b"\0" * 600, "image/png")).uri
                for r in (a, b)]
     assert uploads[0] != uploads[1]
+
+
+def _finish(get, deadline: float = 20.0) -> dict:
+    until = time.monotonic() + deadline
+    while True:
+        found = get()
+        if found is not None:
+            return found
+        assert time.monotonic() < until, "the task did not finish"
+        time.sleep(0.02)
+
+
+def test_kling_external_id_and_media_link_across_replicas(pair):
+    a, b = pair
+    body = {"model_name": "kling-v1", "prompt": "a kite", "duration": "5", "external_task_id": "shared-ext-1"}
+    made = Kling(a.url).create("text2video", body)
+    refused = Kling(b.url).post("/v1/videos/text2video", body)
+    assert refused.json()["code"] == 1201, refused.text  # the id is taken, whichever replica is asked
+
+    def done() -> dict | None:
+        found = Kling(b.url).query("text2video", "shared-ext-1")  # by external id, on the other replica
+        return found if found["task_status"] == "succeed" else None
+
+    task = _finish(done)
+    assert task["task_id"] == made["task_id"]
+    url = task["task_result"]["videos"][0]["url"]
+    assert url.startswith(b.url)
+    media = httpx.get(url.replace(b.url, a.url), timeout=20)  # signed by B, served by A
+    assert media.status_code == 200, media.text
+    assert probe_mp4(media.content)["width"] > 0
+    forged = httpx.get(url.replace(b.url, a.url).replace("sig=", "sig=0"), timeout=20)
+    assert forged.status_code == 403
+
+
+def test_veo_gemini_file_from_a_downloads_and_extends_on_b(pair):
+    a, b = pair
+    key = {"x-goog-api-key": "k-shared"}
+    model = "/v1beta/models/veo-3.1-generate-preview"
+    made = httpx.post(f"{a.url}{model}:predictLongRunning", headers=key,
+                      json={"instances": [{"prompt": "a red kite"}]}).json()
+
+    def done() -> dict | None:
+        op = httpx.get(f"{b.url}/v1beta/{made['name']}", headers=key).json()
+        return op if op.get("done") else None
+
+    uri = _finish(done)["response"]["generateVideoResponse"]["generatedSamples"][0]["video"]["uri"]
+    file_path = uri.split("/v1beta/", 1)[1]
+    media = httpx.get(f"{a.url}/v1beta/{file_path}", headers=key, timeout=20)  # the file, on either replica
+    assert media.status_code == 200 and probe_mp4(media.content)["width"] > 0
+    extended = httpx.post(f"{b.url}{model}:predictLongRunning", headers=key, json={
+        "instances": [{"prompt": "keep going", "video": {"uri": uri}}], "parameters": {"durationSeconds": 8}})
+    assert extended.status_code == 200, extended.text
 
 
 def test_redis_outage_answers_each_providers_503(pair, redis_server):
