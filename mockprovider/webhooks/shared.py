@@ -668,7 +668,10 @@ class _Lane:
         if record["ea"] is not None:
             moments.append(record["ea"]["w"])
         if record["f"] and self.job is not None:
-            moments.append(min(next_change(self.job, now), now + RECHECK))
+            if self.job.state(now)[0] not in (record["told"], record["se"]):
+                moments.append(now)  # it changed while this lane was delivering
+            else:
+                moments.append(min(next_change(self.job, now), now + RECHECK))
         if not moments:
             return None
         return max(min(moments), now)
