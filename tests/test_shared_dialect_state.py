@@ -259,3 +259,23 @@ def test_redis_outage_answers_each_providers_503(pair, redis_server):
         assert time.monotonic() < deadline, "the replica did not recover when Redis came back"
         time.sleep(0.2)
     assert httpx.get(f"{a.url}/__mock/health").status_code == 200
+
+
+def test_served_replicas_share_an_upload_its_task_and_its_media(replicas, monkeypatch, tmp_path):
+    """The same through ``mockprovider serve`` processes, as a load balancer would spread one client's calls."""
+    first, second = replicas(2, args=["--profile", "happy", "--time-scale", "0.01"]).urls
+    image = tmp_path / "frame.png"
+    image.write_bytes(base64.b64decode(png_base64(1280, 720)))
+    monkeypatch.setattr(dashscope, "base_http_api_url", f"{first}/api/v1")
+    oss_url, _ = OssUtils.upload(model="wan2.6-i2v", file_path=str(image), api_key=WAN_KEY)
+    monkeypatch.setattr(dashscope, "base_http_api_url", f"{second}/api/v1")
+    created = VideoSynthesis.async_call(model="wan2.6-i2v", img_url=oss_url, prompt="waves", resolution="720P",
+                                        duration=5, api_key=WAN_KEY)
+    assert created.status_code == 200, created
+    monkeypatch.setattr(dashscope, "base_http_api_url", f"{first}/api/v1")
+    done = VideoSynthesis.wait(created, api_key=WAN_KEY)
+    assert done.output.task_status == "SUCCEEDED", done
+    media = httpx.get(done.output.video_url.replace(first, second), timeout=20)
+    assert media.status_code == 200
+    info = probe_mp4(media.content)
+    assert info["width"] > info["height"]
