@@ -130,3 +130,19 @@ def test_served_replicas_share_the_journal_and_a_killed_one_keeps_its_counts(rep
     runway = report_of(b)
     assert runway["requests"] == 3 and runway["keys"][fingerprint(OTHER)]["requests"] == 2
     assert httpx.get(f"{b}/__mock/requests/count").json() == {"count": 3}
+
+
+def test_a_redis_outage_answers_503_and_the_figures_come_back(pair, redis_server):
+    """While Redis is down the insight routes say so (503) and requests are still served and buffered; once it
+    returns, what was buffered is flushed and both replicas answer again."""
+    a, b = pair
+    redis_server.kill()
+    try:
+        client(a.url).organization.retrieve()  # answered: the journal record waits in A's outbox
+        for path in ("/report", "/requests", "/requests/count"):
+            reply = a.admin("GET", path)
+            assert reply.status_code == 503 and "Redis" in reply.json()["error"]
+    finally:
+        redis_server.start()
+    assert eventually(lambda: b.admin("GET", "/requests/count?endpoint=account").json().get("count") == 1)
+    assert eventually(lambda: (a.admin("GET", "/report").json()["providers"].get("runway") or {}).get("requests"))

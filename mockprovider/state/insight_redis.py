@@ -179,7 +179,14 @@ class SharedInsight:
             for values in reversed(taken):  # try again next time (the outbox stays bounded)
                 outbox.appendleft(values)
             raise
-        jgen, rgen = (int(x or 0) for x in replies[0])
+        raw_jgen, raw_rgen = replies[0]
+        if raw_jgen is None and raw_rgen is None and (self.jgen or self.rgen):
+            # Redis came back without its data (a restart without persistence): not a reset. Put our numbers
+            # back (the first replica to do so wins) and keep our figures, which the next flushes rewrite.
+            await _call(self.state.redis.msetnx({self._k("jgen"): self.jgen, self._k("rgen"): self.rgen}))
+            self._signature = None
+            return
+        jgen, rgen = int(raw_jgen or 0), int(raw_rgen or 0)
         if rgen != self.rgen:  # another replica reset: start over under the new number
             self.rgen, self.jgen = rgen, jgen
             self._forget_local()
