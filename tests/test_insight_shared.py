@@ -132,6 +132,25 @@ def test_served_replicas_share_the_journal_and_a_killed_one_keeps_its_counts(rep
     assert httpx.get(f"{b}/__mock/requests/count").json() == {"count": 3}
 
 
+def test_a_job_cancelled_on_the_other_replica_counts_as_cancelled(pair):
+    """Created on A (whose ledger settles it), cancelled through B: A re-reads its jobs in flight and counts
+    the cancel, with Runway's charge for it."""
+    a, b = pair
+    for server in pair:
+        server.admin("PUT", "/profile", {"profile": {"jobs": {"queue": "0s", "run": "1h"}}, "name": "long"})
+    task = client(a.url).image_to_video.create(model="gen4_turbo", prompt_image="https://e.com/a.png",
+                                               ratio="1280:720", duration=5)
+    client(b.url).tasks.delete(task.id)
+
+    def cancelled(server):
+        jobs = (server.admin("GET", "/report").json()["providers"].get("runway") or {}).get("jobs") or {}
+        return jobs if jobs.get("cancelled") == 1 else None
+
+    for server in pair:
+        jobs = eventually(lambda s=server: cancelled(s))
+        assert jobs["in_flight"] == 0 and jobs["succeeded"] == 0 and jobs["created"] == 1
+
+
 def test_a_redis_outage_answers_503_and_the_figures_come_back(pair, redis_server):
     """While Redis is down the insight routes say so (503); once it returns (without its data) both replicas
     answer again with what they had (a restart is not a reset)."""

@@ -17,6 +17,8 @@ outbox, so a replica always sees its own requests at once and the others' within
 /__mock/requests`` and reset bump a generation number that names the keys: every replica sees it at its next
 flush and clears its own figures; what was flushed under the old number is deleted. Metrics stay per process.
 
+Each replica settles the jobs it created (their outcome, cost and time throttled); as another replica may cancel
+one or give it a slot, each flush re-reads a few of them (``REFRESH``, round robin) from the shared job store.
 Each replica computes per-job figures (poll intervals, detection lag) from the polls it served itself: behind a
 load balancer that spreads one job's polls over several replicas, each sees part of them (clients' keep-alive
 connections mostly keep a job's polls on one replica).
@@ -49,6 +51,7 @@ BATCH = 500  # records that wake the flusher before FLUSH_S
 OUTBOX = 50_000  # records held while Redis is slow or away; older ones are counted as seen and lost
 SAMPLES = 4_096  # values kept per provider, key and kind in Redis, as in memory
 SAMPLE_KINDS = ("intervals", "lags", "early_by")
+REFRESH = 64  # jobs in flight re-read per flush (round robin): another replica may have cancelled or re-planned
 KEY_TTL = 86400.0  # every key expires a day after its last write (a storage bound for keys a reset left behind)
 
 
@@ -93,6 +96,7 @@ class SharedInsight:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task | None = None
         self._failing = False
+        self._refresh_at = 0  # where the round robin over the ledger's jobs in flight resumes
 
     # -- keys -----------------------------------------------------------------------------------------------
 
@@ -155,7 +159,25 @@ class SharedInsight:
             log.info("insight: flushing to Redis again")
             self._failing = False
 
+    async def _refresh(self) -> None:
+        """Re-read a few of the jobs this replica created and has not settled: their shared copy may have been
+        cancelled or given a slot by another replica, which this replica's ledger would not hear of."""
+        tracked = list(self.insight.ledger._tracked.values())
+        if not tracked:
+            return
+        start = self._refresh_at % len(tracked)
+        window = tracked[start:start + REFRESH]
+        self._refresh_at = start + len(window)
+        ends = [job.ends for _, job in window]
+        engine = self.ctx.engine
+        await asyncio.gather(*(engine.find(job.id) for _, job in window))  # refreshes the cached jobs in place
+        ledger = self.insight.ledger
+        for (_, job), end in zip(window, ends, strict=True):
+            if job.ends != end:
+                ledger.changed(job)
+
     async def _flush(self) -> None:
+        await self._refresh()
         outbox = self.outbox
         taken = [outbox.popleft() for _ in range(len(outbox))]
         lost, self.journal.lost = self.journal.lost, 0
