@@ -7,6 +7,9 @@ import asyncio
 import random
 
 import pytest
+from fuzzing import FUZZ_SETTINGS
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mockprovider.state import Backend, StateUnavailable
 from mockprovider.state.tables import MemoryTable, TooLarge
@@ -152,3 +155,57 @@ def test_memory_table_stays_bounded_with_many_owners() -> None:
         assert len(table) == 50 and len(table._owners) == 50
 
     run(scenario())
+
+
+# -- differential fuzz: the Redis table answers every operation as the in-memory one does ------------------
+
+KEYS = st.sampled_from(["a", "b:", "c\n", "\x00d", "é", "*", "[x]", "?", "k:v:1"])  # odd for Redis key names
+VALUES = st.one_of(st.integers(-2**53, 2**53), st.text(max_size=20), st.binary(max_size=120),
+                   st.lists(st.integers(0, 9), max_size=3), st.dictionaries(st.text(max_size=3), st.booleans(),
+                                                                              max_size=2))
+OWNERS = st.one_of(st.none(), st.sampled_from(["o1", "o:2", "ö"]))
+WRITES = st.tuples(st.sampled_from(["set", "add"]), KEYS, VALUES, OWNERS)
+OPERATIONS = st.lists(st.one_of(
+    WRITES, WRITES, WRITES,
+    st.tuples(st.just("get"), KEYS), st.tuples(st.just("pop"), KEYS), st.tuples(st.just("delete"), KEYS),
+    st.tuples(st.just("get_many"), st.lists(KEYS, max_size=3)), st.tuples(st.just("owned"), OWNERS,
+                                                                          st.one_of(st.none(), st.integers(0, 4))),
+    st.tuples(st.just("count"), OWNERS)), min_size=15, max_size=40)
+
+
+async def _apply(table, operation) -> object:
+    name, *args = operation
+    if name in ("set", "add"):
+        key, value, owner = args
+        try:
+            return await getattr(table, name)(key, value, owner)
+        except TooLarge:
+            return "too large"
+    if name in ("owned", "count"):
+        owner = args[0] or "nobody"
+        return await table.owned(owner, args[1]) if name == "owned" else await table.count(owner)
+    return await getattr(table, name)(*args)
+
+
+@FUZZ_SETTINGS
+@given(operations=OPERATIONS)
+def test_redis_table_matches_the_memory_table(fuzz_redis: Backend, operations) -> None:
+    async def scenario() -> None:
+        await fuzz_redis.start()
+        try:
+            memory = MemoryTable("fuzz", max_items=3, max_bytes=250, max_value=200)
+            shared = fuzz_redis.table("fuzz", max_items=3, max_bytes=250, max_value=200)
+            await shared.clear()
+            for operation in operations:
+                assert await _apply(shared, operation) == await _apply(memory, operation), operation
+        finally:
+            await fuzz_redis.close()
+
+    run(scenario())
+
+
+@pytest.fixture(scope="module")
+def fuzz_redis(redis_server) -> Backend:
+    if redis_server.process is None or not redis_server.ping():
+        redis_server.start()
+    return Backend(redis_server.url)

@@ -208,8 +208,8 @@ class MemoryTable(Table):
 # script, so the bounds hold across replicas.
 
 _PUT = """
-local t, key, value, owner, now, ttl, cap, max_bytes, nx = KEYS[1], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]),
-  tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
+local t, key, value, owner, now, ttl, cap, max_bytes, nx, size = KEYS[1], ARGV[1], ARGV[2], ARGV[3],
+  tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9])
 local vkey = t .. ':v:' .. key
 if nx == '1' and redis.call('EXISTS', vkey) == 1 then return 0 end
 local function drop(k)
@@ -231,9 +231,9 @@ drop(key)
 if ttl > 0 then redis.call('SET', vkey, value, 'PX', ttl) else redis.call('SET', vkey, value) end
 local score = string.format('%d', now * 1000 + redis.call('INCR', t .. ':n') % 1000)
 redis.call('ZADD', t .. ':i', score, key)
-if max_bytes > 0 then
-  redis.call('HSET', t .. ':s', key, string.len(value) - 1)
-  redis.call('INCRBY', t .. ':b', string.len(value) - 1)
+if max_bytes > 0 and size > 0 then
+  redis.call('HSET', t .. ':s', key, size)
+  redis.call('INCRBY', t .. ':b', size)
 end
 if owner ~= '' then
   redis.call('HSET', t .. ':w', key, owner)
@@ -315,12 +315,11 @@ class RedisTable(Table):
             raise StateUnavailable(f"table {self.name}: {exc}") from None
 
     async def _write(self, key: str, value: Any, owner: str | None, nx: bool) -> bool:
+        size = self.check_size(value)  # bytes values count towards the caps, as in memory
         raw = encode(value)
-        if len(raw) - 1 > self.max_value:
-            raise TooLarge(f"{len(raw) - 1} bytes is more than the {self.max_value} bytes one stored file may hold")
         ttl = 0 if self.ttl is None else max(int(self.ttl * 1000), 1)
         args = [key, raw, owner or "", int(time.time() * 1000), ttl, self.max_items, self.max_bytes or 0,
-                "1" if nx else "0"]
+                "1" if nx else "0", size]
         return bool(await self._call(self._put(keys=[self.key], args=args)))
 
     async def get(self, key: str) -> Any | None:
