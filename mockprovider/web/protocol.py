@@ -26,43 +26,41 @@ class HeadTooLarge(Exception):
 
 
 class GuardedHttpProtocol(HttpToolsProtocol):
+    """The guards cost a request almost nothing: no timer per request (one sweep per server looks at every
+    connection's head start a few times a second, see :class:`HeadSweep`), and the exact size of a head is
+    computed only when the bytes received since it began could exceed ``max_head``."""
+
     max_head: int = DEFAULT_MAX_HEAD
     head_timeout: float = DEFAULT_HEAD_TIMEOUT
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._head_bytes = 0
-        self._head_timer: asyncio.TimerHandle | None = None
-        self._arm_head_timer()
-
-    def _arm_head_timer(self) -> None:
-        self._head_bytes = 0
+        self._head_since: float | None = self.loop.time()  # None: not in a request head
         if self.head_timeout > 0:
-            self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
-
-    def _disarm_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+            HeadSweep.watch(self)
 
     def _head_timed_out(self) -> None:
-        self._head_timer = None
+        self._head_since = None
         if not self.transport.is_closing():
             self.transport.close()
 
     def data_received(self, data: bytes) -> None:
-        if self._head_timer is None and (self.cycle is None or self.cycle.response_complete):
-            self._arm_head_timer()  # a new request begins on a kept-alive connection
-        in_head = self._head_timer is not None
-        if in_head:
-            self._head_bytes += len(data)
+        if self._head_since is None:
+            cycle = self.cycle
+            if cycle is None or cycle.response_complete:  # a new request begins on a kept-alive connection
+                self._head_since = self.loop.time()
+                self._head_bytes = 0
+        if self._head_since is None:
+            super().data_received(data)
+            return
+        self._head_bytes += len(data)
         super().data_received(data)
-        if in_head and self._head_timer is not None and self._head_bytes > self.max_head \
-                and not self.transport.is_closing():
+        if self._head_since is not None and self._head_bytes > self.max_head and not self.transport.is_closing():
             self._refuse_head()
 
     def _refuse_head(self) -> None:
-        self._disarm_head_timer()
+        self._head_since = None
         message = f"Request header fields are larger than {self.max_head} bytes".encode()
         self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; "
                              b"charset=utf-8\r\nconnection: close\r\ncontent-length: "
@@ -70,11 +68,15 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.transport.close()
 
     def on_headers_complete(self) -> None:
-        self._disarm_head_timer()
-        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
-        if size > self.max_head:
-            self._too_large = True
-            raise HeadTooLarge()  # httptools stops parsing; uvicorn then calls send_400_response
+        # Every byte since the head began was counted, so it is at most _head_bytes long; a head not counted from
+        # its start (a pipelined request that began inside another's data) is measured.
+        counted = self._head_since is not None
+        self._head_since = None
+        if not counted or self._head_bytes > self.max_head:
+            size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+            if size > self.max_head:
+                self._too_large = True
+                raise HeadTooLarge()  # httptools stops parsing; uvicorn then calls send_400_response
         super().on_headers_complete()
 
     def send_400_response(self, msg: str) -> None:
@@ -84,7 +86,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             super().send_400_response(msg)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm_head_timer()
+        self._head_since = None
         super().connection_lost(exc)
 
     def shutdown(self) -> None:
@@ -95,6 +97,39 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self.transport.abort()
             return
         super().shutdown()
+
+
+class HeadSweep:
+    """Closes the connections of one server whose request head has taken longer than their ``head_timeout``:
+    one timer for the server, every ``head_timeout / 10`` (at most a second), instead of one per request, so a
+    head is cut between ``head_timeout`` and ``head_timeout`` plus that interval after it began. It stops when
+    the server has no connection left and starts again with the next one."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, connections: set, interval: float) -> None:
+        self.loop = loop
+        self.connections = connections
+        self.interval = interval
+        self.handle: asyncio.TimerHandle | None = None
+
+    @classmethod
+    def watch(cls, protocol: GuardedHttpProtocol) -> None:
+        state = protocol.server_state
+        sweep = getattr(state, "mockprovider_head_sweep", None)
+        if sweep is None or sweep.loop is not protocol.loop:
+            sweep = cls(protocol.loop, protocol.connections, min(1.0, protocol.head_timeout / 10))
+            state.mockprovider_head_sweep = sweep  # type: ignore[attr-defined]
+        if sweep.handle is None:
+            sweep.handle = sweep.loop.call_later(sweep.interval, sweep.run)
+
+    def run(self) -> None:
+        self.handle = None
+        now = self.loop.time()
+        for protocol in list(self.connections):
+            since = getattr(protocol, "_head_since", None)
+            if since is not None and now - since >= protocol.head_timeout:
+                protocol._head_timed_out()
+        if self.connections:
+            self.handle = self.loop.call_later(self.interval, self.run)
 
 
 def guarded_protocol(max_head: int = DEFAULT_MAX_HEAD, head_timeout: float = DEFAULT_HEAD_TIMEOUT) -> type:
