@@ -76,6 +76,12 @@ def lua_string(text: str) -> str:
 def wrk(url: str, seconds: int, connections: int, headers: dict[str, str] | None = None,
         threads: int = 1, script: Path | None = None) -> float:
     """Requests per second that wrk measured; fails if any request errored or was non-2xx."""
+    return wrk_run(url, seconds, connections, headers, threads, script)[0]
+
+
+def wrk_run(url: str, seconds: int, connections: int, headers: dict[str, str] | None = None,
+            threads: int = 1, script: Path | None = None) -> tuple[float, int]:
+    """(requests per second, requests completed) that wrk measured; fails on any error or non-2xx answer."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
@@ -86,7 +92,14 @@ def wrk(url: str, seconds: int, connections: int, headers: dict[str, str] | None
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
     if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"wrk saw errors:\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return rate, int(re.search(r"(\d+) requests in", out).group(1))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds process ``pid`` has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def scratch_dir() -> Path:

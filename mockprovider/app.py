@@ -128,10 +128,7 @@ class MockProviderApp(Starlette):
         self.router = SegmentRouter(routes, lifespan=self._lifespan)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Keep the server's own send for faults below HTTP (see web/transport.py); done here rather than in a
-        # middleware, which would cost every request another layer.
         scope["app"] = self
-        keep_raw_send(scope, send)
         if scope["type"] == "http":
             # Provider endpoints answer every error themselves, in the provider's shape, so a request that
             # matches one goes straight to it, past Starlette's error-handling layers.
@@ -139,6 +136,9 @@ class MockProviderApp(Starlette):
             if route is not None and isinstance(route.app, Endpoint):
                 await route.app(scope, receive, send)
                 return
+        # Keep the server's own send for faults below HTTP (see web/transport.py), which the middleware wraps;
+        # done here rather than in a middleware, which would cost every request another layer.
+        keep_raw_send(scope, send)
         if self.middleware_stack is None:
             self.middleware_stack = self.build_middleware_stack()
         await self.middleware_stack(scope, receive, send)

@@ -22,6 +22,7 @@ from ..engine.profile import ProfileError
 from ..insight.journal import Record
 from ..state.backend import StateUnavailable
 from .faults import ResetResponse, TruncatedResponse, describe, hold, malformed_response
+from .request import ProviderRequest
 
 if TYPE_CHECKING:
     from ..dialects.base import Dialect
@@ -44,7 +45,7 @@ class Endpoint:
         self.__name__ = getattr(handler, "__name__", "endpoint")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive, send)
+        request = ProviderRequest(scope, receive, send)
         # The request's journal record (mockprovider/insight): the engine notes on it the job it touched.
         record = self.begin(self.provider, self.kind, scope["method"], scope["path"])
         try:

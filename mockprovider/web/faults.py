@@ -19,7 +19,7 @@ class ResetResponse(Response):
         super().__init__(status_code=500)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not reset_connection(scope):
+        if not reset_connection(scope, send):
             raise ConnectionResetError("mockprovider: injected connection reset")
 
 
@@ -35,7 +35,7 @@ class TruncatedResponse(Response):
         await send({"type": "http.response.start", "status": self.inner.status_code,
                     "headers": self.inner.raw_headers})
         await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
-        if not close_connection(scope):
+        if not close_connection(scope, send):
             raise ConnectionAbortedError("mockprovider: injected truncated response")
 
 
