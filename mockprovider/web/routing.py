@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import Receive, Scope, Send
 
 DEPTH = 3
+MAX_MATCHES = 4096  # remembered (method, path) -> route matches: the jobs a load test is polling at once
 
 
 def _static_prefix(path: str) -> tuple[str, ...]:
@@ -43,10 +44,28 @@ class SegmentRouter(Router):
                 groups[(*key, route.path.count("/"))].append(route)
         self._groups = {key: tuple(group) for key, group in groups.items()}
         self._open = {depth: tuple(group) for depth, group in open_groups.items()}
+        self._matched: dict[tuple[str, str, str], tuple[Route, object, dict]] = {}
 
     def fast_match(self, scope: Scope) -> Route | None:
         """The route that fully matches an HTTP request (path and method), with its path parameters put in the
-        scope, or None (no group, a miss, a wrong method: the full router decides those)."""
+        scope, or None (no group, a miss, a wrong method: the full router decides those). A status poll asks
+        for the same path again and again: its match is remembered (bounded; routes never change)."""
+        key = (scope["method"], scope["path"], scope.get("root_path", ""))
+        found = self._matched.get(key)
+        if found is not None:
+            route, endpoint, params = found
+            scope["endpoint"] = endpoint
+            scope["path_params"] = params.copy()
+            return route
+        route = self._match(scope)
+        if route is not None and "path_params" in scope:
+            matched = self._matched
+            if len(matched) >= MAX_MATCHES:
+                del matched[next(iter(matched))]
+            matched[key] = (route, scope["endpoint"], scope["path_params"].copy())
+        return route
+
+    def _match(self, scope: Scope) -> Route | None:
         path = scope["path"]
         parts = path.split("/", DEPTH + 1)
         if len(parts) < 3:
