@@ -3,7 +3,8 @@
 - ``headers.get(name)`` looks in a dict built once per request (the first value of a repeated header, as
   Starlette's linear scan finds it) and answers a missing header without raising and catching a KeyError;
 - ``base_url`` (every dialect's ``origin``) is the same URL for every request with the same scheme, server,
-  ``Host`` header and root path: built once for each and kept in a small bounded table.
+  ``Host`` header and root path: built once for each and kept in a small bounded table;
+- ``query_params`` (immutable) is parsed once per query string (a poll repeats its own), in a bounded table.
 
 Everything else is Starlette's own, so dialects see no difference.
 """
@@ -12,10 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.datastructures import URL, Headers
+from starlette.datastructures import URL, Headers, QueryParams
 from starlette.requests import Request
 
 MAX_BASE_URLS = 256
+MAX_QUERIES = 4096
+MAX_QUERY_BYTES = 1024  # longer query strings are parsed every time, never kept
 _names: dict[str, bytes] = {}  # header names as asked for -> lower-case bytes, bounded by the names the code asks
 
 
@@ -57,6 +60,7 @@ class FastHeaders(Headers):
 
 
 _base_urls: dict[tuple, URL] = {}
+_queries: dict[bytes, QueryParams] = {}
 
 
 class ProviderRequest(Request):
@@ -78,4 +82,19 @@ class ProviderRequest(Request):
             if len(_base_urls) >= MAX_BASE_URLS:
                 _base_urls.clear()
             _base_urls[key] = found
+        return found
+
+    @property
+    def query_params(self) -> QueryParams:
+        found = self.__dict__.get("_query_params")
+        if found is None:
+            raw = self.scope["query_string"]
+            found = _queries.get(raw)
+            if found is None:
+                found = QueryParams(raw)
+                if len(raw) <= MAX_QUERY_BYTES:
+                    if len(_queries) >= MAX_QUERIES:
+                        del _queries[next(iter(_queries))]
+                    _queries[raw] = found
+            self._query_params = found
         return found

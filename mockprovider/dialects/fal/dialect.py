@@ -142,7 +142,7 @@ class FalDialect(Dialect):
     # -- auth -----------------------------------------------------------------------------------------------
 
     def _authenticate(self, request: Request, decision: RequestDecision) -> str | Response:
-        key = self.credential(request)
+        key = decision.key  # self.credential(request), as the endpoint wrapper read it
         if key is None:
             return wire.error(401, "Missing authorization header" if not request.headers.get("authorization")
                               else "Invalid authorization header: expected 'Key <key_id:key_secret>'",

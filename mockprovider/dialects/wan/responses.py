@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 from starlette.responses import Response
@@ -38,6 +39,7 @@ def code_for_status(status: int) -> str:
     return CODES.get(status, "InternalError" if status >= 500 else "InvalidParameter")
 
 
+@lru_cache(maxsize=4096)  # a task's times are fixed: every poll of it formats the same two or three
 def china_time(epoch: float) -> str:
     """DashScope's timestamps: "YYYY-MM-DD HH:MM:SS.mmm" in China time."""
     return datetime.fromtimestamp(epoch, CHINA).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
