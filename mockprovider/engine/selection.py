@@ -32,8 +32,10 @@ class ProfileSelector:
 
     @property
     def active(self) -> Assignment:
-        now = self.clock.now()
         assignment = self._active
+        if assignment.until == math.inf:  # no TTL: nothing to expire, no clock to read (every request asks)
+            return assignment
+        now = self.clock.now()
         if now >= assignment.until:
             while now >= assignment.until and assignment.previous is not None:
                 assignment = assignment.previous

@@ -10,11 +10,18 @@ own validation error. Nothing here raises on any input.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 MAX_DIGITS = 30  # more digits than any id, count or millisecond timestamp needs; far below Python's 4300 limit
 _ASCII_DIGITS = frozenset("0123456789")
+_WHITESPACE = re.compile(r"\s")  # the characters str.isspace() calls whitespace, exactly
+
+
+def has_whitespace(text: str) -> bool:
+    """``any(c.isspace() for c in text)`` in one regex search (keys are checked on every request)."""
+    return _WHITESPACE.search(text) is not None
 
 
 def parse_int(text: str | None, minimum: int, maximum: int) -> int | None:

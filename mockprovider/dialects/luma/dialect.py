@@ -23,7 +23,7 @@ from ...media.stills import ImageSpec
 from ...state.tables import TaskIndex
 from ...web.body import BodyError, read_body
 from ...web.responses import json_response, no_content
-from ...web.values import parse_int
+from ...web.values import has_whitespace, parse_int
 from ...webhooks import policy_for
 from ..base import Dialect
 from ..common import bearer_key, model_create_rate
@@ -140,7 +140,7 @@ class LumaDialect(Dialect):
             return wire.error(401, "Not authenticated")
         key = decision.key
         allowed = decision.assignment.profile.auth(self.name).get("keys")
-        if key is None or any(c.isspace() for c in key) or (allowed and key not in allowed):
+        if key is None or has_whitespace(key) or (allowed and key not in allowed):
             return wire.error(401, "Invalid API key is provided")
         return key
 

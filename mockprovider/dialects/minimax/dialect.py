@@ -23,7 +23,7 @@ from ...state.tables import TaskIndex, TooLarge
 from ...web.body import BodyError, read_json
 from ...web.multipart import MultipartError, MultipartReader, boundary_of
 from ...web.responses import json_response
-from ...web.values import parse_int, whole_number
+from ...web.values import has_whitespace, parse_int, whole_number
 from ...webhooks import policy_for
 from ..base import Dialect
 from ..common import bearer_key, model_create_rate
@@ -132,7 +132,7 @@ class MiniMaxDialect(Dialect):
 
     def _authenticate(self, decision: RequestDecision, **fields: Any) -> str | Response:
         key = decision.key
-        if key is None or any(c.isspace() for c in key):
+        if key is None or has_whitespace(key):
             return wire.error(1004, **fields)
         allowed = decision.assignment.profile.auth(self.name).get("keys")
         if allowed and key not in allowed:

@@ -20,7 +20,7 @@ from ...media.routes import prewarm_output
 from ...state.tables import TaskIndex
 from ...web.body import BodyError, read_json
 from ...web.responses import json_response
-from ...web.values import parse_int
+from ...web.values import has_whitespace, parse_int
 from ...webhooks import policy_for
 from ..base import Dialect
 from ..common import bearer_key
@@ -112,7 +112,7 @@ class SeedanceDialect(Dialect):
     def _authenticate(self, request: Request, decision: RequestDecision) -> str | Response:
         key = decision.key
         allowed = decision.assignment.profile.auth(self.name).get("keys")
-        if key is None or any(c.isspace() for c in key) or (allowed and key not in allowed):
+        if key is None or has_whitespace(key) or (allowed and key not in allowed):
             return self._error(request, 401, "AuthenticationError",
                                "The API key or AK/SK in the request is missing or invalid.")
         return key

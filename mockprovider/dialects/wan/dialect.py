@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from functools import lru_cache
 from typing import Any
 
@@ -22,7 +21,7 @@ from ...state.tables import TaskIndex
 from ...web.body import BodyError, read_json
 from ...web.multipart import MultipartError, MultipartReader, boundary_of
 from ...web.responses import json_response
-from ...web.values import parse_int
+from ...web.values import has_whitespace, parse_int
 from ..base import Dialect
 from ..common import bearer_key
 from . import responses as wire
@@ -39,7 +38,6 @@ from .uploads import (
 )
 
 KEY_PREFIX = "sk-"
-SPACE = re.compile(r"\s")  # matches exactly what str.isspace() calls whitespace
 TASK_KEPT = 86400.0
 MAX_PAGE_SIZE = 100
 MAX_PAGE_NO = 10_000
@@ -124,7 +122,7 @@ class WanDialect(Dialect):
         if key is None:
             return wire.error(self.request_id(), 401, "InvalidApiKey", "No API-key provided.")
         allowed = decision.assignment.profile.auth(self.name).get("keys")
-        if (key not in allowed) if allowed else (not key.startswith(KEY_PREFIX) or SPACE.search(key) is not None):
+        if (key not in allowed) if allowed else (not key.startswith(KEY_PREFIX) or has_whitespace(key)):
             return wire.error(self.request_id(), 401, "InvalidApiKey", "Invalid API-key provided.")
         return key
 
