@@ -6,8 +6,8 @@ machine disturbs this far less than wall-clock req/s, so a change's gain shows e
 
 The providers and their polls are those of ``bench_status.py`` (same setup, over real HTTP first); mockprovider
 runs with the uvicorn config ``mockprovider serve`` uses (its guarded protocol, uvloop, GC thresholds), the bare
-app with the same config and uvicorn's stock httptools protocol. Batches alternate between targets; the figures
-are medians over the rounds, with the best round beside them (the least disturbed by other work).
+app with the same config and uvicorn's stock httptools protocol. Batches alternate between targets; each figure is
+the best round (other work on the machine only ever adds to a round's CPU time), with the median beside it.
 
     python bench/cpu_status.py [--rounds 15] [--batch 1000] [--providers runway,kling]
 
@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 import httpx
 import uvicorn
 from baseline_app import app as baseline_app
-from bench_status import ALL, Target, setup
+from bench_status import ALL, BASELINE_HEADERS, Target, setup
 from common import free_port, scratch_dir, wait_ready
 from uvicorn.server import ServerState
 
@@ -154,9 +154,9 @@ def main() -> None:
             posts = [t for t in targets if t.script is not None]
             if gets:
                 plan.append(("bare Starlette JSON GET", base_config,
-                             raw_request(Target("", f"{url}/v1/tasks/x", {}), host)))
+                             raw_request(Target("", f"{url}/v1/tasks/x", BASELINE_HEADERS), host)))
             if posts:
-                body = Target("", f"{url}/v1/fetch", {}, posts[0].script)
+                body = Target("", f"{url}/v1/fetch", BASELINE_HEADERS, posts[0].script)
                 plan.append(("bare Starlette JSON POST", base_config, raw_request(body, host)))
 
             async def measure() -> None:
@@ -197,17 +197,17 @@ def main() -> None:
 
     for name in ("bare Starlette JSON GET", "bare Starlette JSON POST"):
         if name in results:
-            print(f"{name:<26} {us(name):7.1f} us CPU/request  (best {best(name):6.1f})")
+            print(f"{name:<26} {best(name):7.1f} us CPU/request  (median {us(name):6.1f})")
     worst = None
     for name in names:
         if name not in results:
             continue
         base = f"bare Starlette JSON {baseline_of[name].upper()}"
-        ratio = us(base) / us(name)
+        ratio = best(base) / best(name)
         worst = ratio if worst is None else min(worst, ratio)
-        print(f"{name:<26} {us(name):7.1f} us CPU/request  (best {best(name):6.1f})  ratio {ratio:5.2f} "
-              f"(best {best(base) / best(name):4.2f}) vs {baseline_of[name].upper()}")
-    print(f"worst ratio                {worst:7.2f}   (bare's CPU per request / ours, sockets left out)")
+        print(f"{name:<26} {best(name):7.1f} us CPU/request  (median {us(name):6.1f})  ratio {ratio:5.2f} "
+              f"(medians {us(base) / us(name):4.2f}) vs {baseline_of[name].upper()}")
+    print(f"worst ratio                {worst:7.2f}   (bare's CPU per request / ours, best rounds; sockets left out)")
 
 
 if __name__ == "__main__":
