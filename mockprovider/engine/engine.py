@@ -77,6 +77,7 @@ class Engine:
         self.default_profile = profile
         self.store = store if store is not None else JobStore()
         self.book: JobBook = MemoryJobs(self.store)
+        self._in_memory = True  # the book is MemoryJobs: get() reads the store without awaiting a coroutine
         self.ledger: LimitLedger = MemoryLimits(lambda: self.seed)
         self.limits: LimitBook = self.ledger.book  # this replica's own scopes (every scope in memory)
         self.sync: Sync = LocalSync(self)
@@ -101,6 +102,7 @@ class Engine:
         if sync is not None:
             self.sync = sync
         self.book = book
+        self._in_memory = type(book) is MemoryJobs
         self.ledger = ledger
         self.store = book.store
         self.store.on_remove = self.insight.forget
@@ -259,7 +261,8 @@ class Engine:
         return seconds
 
     async def get(self, provider: str, job_id: str) -> Job | None:
-        job = await self.book.get(job_id)
+        # A status poll's one engine call: the in-memory book answers it without another coroutine layer.
+        job = self.store.get(job_id) if self._in_memory else await self.book.get(job_id)
         if job is None or job.provider != provider:
             return None
         current_request.touch(job)
