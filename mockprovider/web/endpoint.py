@@ -49,7 +49,14 @@ class Endpoint:
         # The request's journal record (mockprovider/insight): the engine notes on it the job it touched.
         record = self.begin(self.provider, self.kind, scope["method"], scope["path"])
         try:
-            response = await self.respond(request, record)
+            decision = self.decide(request, record)
+            if decision.__class__ is not RequestDecision:
+                response = decision  # the profile header named no profile
+            elif decision.delay > 0 or decision.fault is not None or (
+                    decision.key is not None and decision.behaviour.limits.requests_per_minute is not None):
+                response = await self._gated(request, decision)
+            else:  # the common case, a coroutine layer shorter
+                response = await self.handler(request, decision)
         except StateUnavailable:
             response = self.dialect.unavailable(request)
         except Exception:
@@ -58,11 +65,11 @@ class Endpoint:
         self.finish(record, self.count(response))
         await response(scope, receive, send)
 
-    async def respond(self, request: Request, record: Record | None = None) -> Response:
+    def decide(self, request: Request, record: Record | None) -> RequestDecision | Response:
+        """The profile's decision for this request (noted on its record), or the error for a bad profile header."""
         dialect = self.dialect
         ctx = dialect.ctx
         engine = ctx.engine
-        provider = dialect.name
         named = request.headers.get(PROFILE_HEADER)
         header_profile = None
         if named:
@@ -71,23 +78,29 @@ class Endpoint:
             except ProfileError as exc:
                 return dialect.error(request, 400, f"mockprovider: {exc}")
         key = dialect.credential(request)
-        decision = engine.decide(engine.assignment_for(key, header_profile), provider, self.kind, key)
-        fault = decision.fault
+        decision = engine.decide(engine.assignment_for(key, header_profile), self.provider, self.kind, key)
         if record is not None:
             record.key = key
+            fault = decision.fault
             if decision.delay > 0 or fault is not None:
                 record.latency = decision.delay * engine.clock.scale
                 record.fault = None if fault is None else fault.kind
-                self.insight.injected(provider, self.kind, decision.delay, record.fault)
+                self.insight.injected(self.provider, self.kind, decision.delay, record.fault)
+        return decision
+
+    async def _gated(self, request: Request, decision: RequestDecision) -> Response:
+        """Injected latency, an injected fault and the per-key request rate, then the handler."""
         if decision.delay > 0:
             await asyncio.sleep(self._real(min(decision.delay, MAX_HOLD)))
-        if fault is not None:
+        if decision.fault is not None:
             return await self._fault(request, decision)
+        key = decision.key
         if key is not None and decision.behaviour.limits.requests_per_minute is not None:
-            over = await engine.take_request(provider, key, decision.assignment)
+            provider = self.provider
+            over = await self.dialect.ctx.engine.take_request(provider, key, decision.assignment)
             if over is not None:
                 self.insight.rejected(provider, over.limit)
-                return dialect.over_limit(request, over)
+                return self.dialect.over_limit(request, over)
         return await self.handler(request, decision)
 
     def _real(self, seconds: float) -> float:
