@@ -87,3 +87,48 @@ def test_idle_and_slowloris_connections_are_closed(server):
             sock.sendall(b"GET /__mock/health HTTP/1.1\r\nHost: x\r\n\r\n")
             assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
             time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def keep_alive_server():
+    """A bare app behind the guarded protocol with a short keep-alive, which the per-server sweep enforces."""
+    import threading
+
+    import uvicorn
+
+    from mockprovider.testing import free_port
+    from mockprovider.web.protocol import guarded_protocol
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, http=guarded_protocol(head_timeout=5),
+                                           timeout_keep_alive=0.4, lifespan="off", log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield port
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_keep_alive_timeout_closes_idle_connections_only(keep_alive_server):
+    with socket.create_connection(("127.0.0.1", keep_alive_server), timeout=5) as busy, \
+            socket.create_connection(("127.0.0.1", keep_alive_server), timeout=5) as idle:
+        for sock in (busy, idle):
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+        fell_idle = time.monotonic()
+        for _ in range(8):  # 0.8 s of requests 0.1 s apart: never idle for the 0.4 s keep-alive
+            time.sleep(0.1)
+            busy.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert busy.recv(65536).startswith(b"HTTP/1.1 200 ")
+        idle.settimeout(3)
+        assert idle.recv(65536) == b""  # the server closed it (a timeout here raises and fails the test)
+        assert 0.4 <= time.monotonic() - fell_idle < 3

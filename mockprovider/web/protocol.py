@@ -5,6 +5,9 @@
 - a connection that has not sent a complete request head within ``head_timeout`` real seconds of opening (or
   of its first byte after a response) is closed: idle and slowloris connections cannot pin file descriptors.
 
+Neither guard, nor uvicorn's keep-alive timeout (``timeout_keep_alive``), costs a request a timer: one sweep per
+server (:class:`Sweep`) checks every connection's head start and idle start a few times a second.
+
 Plus :func:`raise_fd_limit`, so thousands of load-test connections do not run into a soft limit of 1024.
 """
 
@@ -26,9 +29,8 @@ class HeadTooLarge(Exception):
 
 
 class GuardedHttpProtocol(HttpToolsProtocol):
-    """The guards cost a request almost nothing: no timer per request (one sweep per server looks at every
-    connection's head start a few times a second, see :class:`HeadSweep`), and the exact size of a head is
-    computed only when the bytes received since it began could exceed ``max_head``."""
+    """The guards cost a request almost nothing: no timer per request (see :class:`Sweep`), and the exact size
+    of a head is computed only when the bytes received since it began could exceed ``max_head``."""
 
     max_head: int = DEFAULT_MAX_HEAD
     head_timeout: float = DEFAULT_HEAD_TIMEOUT
@@ -37,8 +39,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self._head_bytes = 0
         self._head_since: float | None = self.loop.time()  # None: not in a request head
-        if self.head_timeout > 0:
-            HeadSweep.watch(self)
+        self._idle_since: float | None = None  # set while kept alive between requests
+        if self.head_timeout > 0 or self.timeout_keep_alive > 0:
+            Sweep.watch(self)
 
     def _head_timed_out(self) -> None:
         self._head_since = None
@@ -51,6 +54,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             if cycle is None or cycle.response_complete:  # a new request begins on a kept-alive connection
                 self._head_since = self.loop.time()
                 self._head_bytes = 0
+                self._idle_since = None
         if self._head_since is None:
             super().data_received(data)
             return
@@ -58,6 +62,27 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().data_received(data)
         if self._head_since is not None and self._head_bytes > self.max_head and not self.transport.is_closing():
             self._refuse_head()
+
+    def on_response_complete(self) -> None:
+        # uvicorn's own, with the keep-alive timer per request replaced by the time the connection fell idle,
+        # which the sweep compares with timeout_keep_alive.
+        if self.timeout_keep_alive <= 0:
+            super().on_response_complete()
+            return
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._unset_keepalive_if_required()
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self._idle_since = self.loop.time()
+
+    def _kept_too_long(self) -> None:
+        self._idle_since = None
+        self.timeout_keep_alive_handler()
 
     def _refuse_head(self) -> None:
         self._head_since = None
@@ -86,7 +111,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             super().send_400_response(msg)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._head_since = None
+        self._head_since = self._idle_since = None
         super().connection_lost(exc)
 
     def shutdown(self) -> None:
@@ -99,11 +124,12 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().shutdown()
 
 
-class HeadSweep:
-    """Closes the connections of one server whose request head has taken longer than their ``head_timeout``:
-    one timer for the server, every ``head_timeout / 10`` (at most a second), instead of one per request, so a
-    head is cut between ``head_timeout`` and ``head_timeout`` plus that interval after it began. It stops when
-    the server has no connection left and starts again with the next one."""
+class Sweep:
+    """One timer per server instead of two per request: every ``interval`` (a tenth of the shorter of
+    ``head_timeout`` and ``timeout_keep_alive``, at most a second) it closes the connections whose request head
+    has taken longer than ``head_timeout`` and those idle between requests for longer than ``timeout_keep_alive``,
+    so either is cut within one interval past its limit. It stops when the server has no connection left and
+    starts again with the next one."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, connections: set, interval: float) -> None:
         self.loop = loop
@@ -114,10 +140,11 @@ class HeadSweep:
     @classmethod
     def watch(cls, protocol: GuardedHttpProtocol) -> None:
         state = protocol.server_state
-        sweep = getattr(state, "mockprovider_head_sweep", None)
+        sweep = getattr(state, "mockprovider_sweep", None)
         if sweep is None or sweep.loop is not protocol.loop:
-            sweep = cls(protocol.loop, protocol.connections, min(1.0, protocol.head_timeout / 10))
-            state.mockprovider_head_sweep = sweep  # type: ignore[attr-defined]
+            limits = [t for t in (protocol.head_timeout, protocol.timeout_keep_alive) if t > 0]
+            sweep = cls(protocol.loop, protocol.connections, min(1.0, *(t / 10 for t in limits)))
+            state.mockprovider_sweep = sweep  # type: ignore[attr-defined]
         if sweep.handle is None:
             sweep.handle = sweep.loop.call_later(sweep.interval, sweep.run)
 
@@ -126,8 +153,12 @@ class HeadSweep:
         now = self.loop.time()
         for protocol in list(self.connections):
             since = getattr(protocol, "_head_since", None)
-            if since is not None and now - since >= protocol.head_timeout:
+            if since is not None and protocol.head_timeout > 0 and now - since >= protocol.head_timeout:
                 protocol._head_timed_out()
+                continue
+            idle = getattr(protocol, "_idle_since", None)
+            if idle is not None and now - idle >= protocol.timeout_keep_alive:
+                protocol._kept_too_long()
         if self.connections:
             self.handle = self.loop.call_later(self.interval, self.run)
 
