@@ -1,0 +1,100 @@
+"""Webhooks from two ``mockprovider serve`` replicas on one real redis-server, to a real local receiver: Kling
+tasks created on one replica have each callback received exactly once, whichever replica sends it, and a
+replica SIGKILLed while it holds a delivery (the receiver is slow) has that delivery made by the other."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import httpx
+import pytest
+import redis
+from kling_client import Kling
+from replicas import Replicas
+from webhook_receiver import WebhookReceiver
+
+SCALE = 0.02  # engine seconds run 50 times faster
+BODY = {"model_name": "kling-v1", "prompt": "a lighthouse"}
+STATUSES = ("submitted", "processing", "succeed")
+pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
+
+
+@pytest.fixture(scope="module")
+def group(redis_server):
+    with Replicas(2, redis_server.url, args=["--profile", "happy", "--time-scale", str(SCALE)]) as replicas:
+        yield replicas
+
+
+@pytest.fixture(autouse=True)
+def clean(group):
+    for replica in group:
+        if not replica.alive:
+            group.restart(replica.index)
+    assert admin(group.urls[0], "POST", "/reset").status_code == 200
+
+
+def admin(url: str, method: str, path: str, body: object = None) -> httpx.Response:
+    return httpx.request(method, url + "/__mock" + path, json=body, timeout=10)
+
+
+def use_profile(group, settings: dict, name: str) -> None:
+    assert admin(group.urls[0], "PUT", "/profile", {"name": name, "profile": settings}).status_code == 200
+    until(lambda: admin(group.urls[1], "GET", "/profile").json()["name"] == name, 2.0)
+
+
+def until(check, timeout: float) -> float:
+    start = time.monotonic()
+    while not check():
+        assert time.monotonic() - start < timeout, f"not within {timeout} s"
+        time.sleep(0.02)
+    return time.monotonic() - start
+
+
+def create(url: str, callback: str) -> str:
+    reply = Kling(url).post("/v1/videos/text2video", {**BODY, "callback_url": callback})
+    assert reply.status_code == 200, reply.text
+    return reply.json()["data"]["task_id"]
+
+
+def test_tasks_made_on_one_replica_have_each_callback_received_once(group):
+    a, b = group.urls
+    use_profile(group, {"extends": "happy", "callbacks": {"delay": "0s"},
+                        "jobs": {"queue": "2s", "run": "6s"}}, "hooks")
+    with WebhookReceiver() as receiver:
+        ids = [create(a, receiver.url(f"/{n}")) for n in range(6)]
+        receiver.wait_for(len(ids) * len(STATUSES), timeout=30)
+        time.sleep(0.5)  # nothing more comes
+        got = Counter((r["body"]["task_id"], r["body"]["task_status"]) for r in receiver.received)
+    assert got == {(task, status): 1 for task in ids for status in STATUSES}
+    for task in ids:
+        mine = [r["body"]["task_status"] for r in receiver.received if r["body"]["task_id"] == task]
+        assert mine == list(STATUSES)
+    journals = [admin(url, "GET", "/webhooks?outcome=delivered").json() for url in (a, b)]
+    assert journals[0]["attempts"] == journals[1]["attempts"]
+    assert journals[1]["delivered"] == len(ids) * len(STATUSES) and journals[1]["pending"] == 0
+
+
+def test_a_replica_killed_holding_a_delivery_has_it_made_by_the_other(group, redis_server):
+    # each attempt may take 150 engine s (3 s real): the holder's lease lasts that plus 2 s
+    use_profile(group, {"extends": "happy", "callbacks": {"delay": "0s", "timeout": "150s"},
+                        "jobs": {"queue": "1h"}}, "slow-receiver")
+    with WebhookReceiver(delays=[20.0]) as receiver:  # the first POST hangs past the holder's death
+        task = create(group.urls[0], receiver.url())
+        until(lambda: receiver.arrivals >= 1, 10)
+        token = redis.Redis.from_url(redis_server.url).hget("mockprovider:webhooks:owner", task)
+        assert token is not None
+        holder = next(r for r in group if str(r.pid) == token.decode().split("-")[0])
+        other = next(r for r in group if r is not holder)
+        assert group.kill(holder.index) == -9
+        took = until(lambda: len(receiver.received) >= 1, 15)
+        assert took < 8
+        [delivery] = receiver.received
+        assert delivery["body"]["task_id"] == task and delivery["body"]["task_status"] == "submitted"
+
+    def attempts():
+        return admin(other.url, "GET", f"/webhooks?job={task}").json()["attempts"]
+
+    until(lambda: attempts(), 5)
+    [entry] = attempts()
+    assert entry["outcome"] == "delivered" and entry["replica"].split("-")[0] == str(other.pid)
