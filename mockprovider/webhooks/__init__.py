@@ -11,12 +11,19 @@ How a dialect calls it (``self.ctx.webhooks`` is the server's one ``WebhookHub``
     self.ctx.webhooks.deliver(provider=self.name, job=job.id, event="completed", url=url,
                               payload={...}, policy=policy, signer=self.signer)
 
-    # (b) or follow the job: render(job, state) -> [(event, payload), ...] is called at each state change
-    #     (engine states: throttled, queued, running, succeeded, failed, cancelled); [] skips a state.
+    # (b) or follow the job: register once (in the dialect's __init__) how the provider's follows render and
+    #     sign, from the job, the state, the state told before (None at first) and the follow's JSON params:
+    self.ctx.webhooks.register(self.name, render, sign)   # render(job, state, told, params) -> [(event, payload)]
+                                                          # (or an awaitable of it); sign(params) -> Signer
+    #     then, per job (engine states: throttled, queued, running, succeeded, failed, cancelled; [] skips one).
     #     Only follow() can send a state *before* polls see it (the profile's ``early`` fault).
-    self.ctx.webhooks.follow(job, provider=self.name, url=url, policy=policy, render=render,
-                             signer=self.signer, initial=QUEUED)
+    self.ctx.webhooks.follow(job, provider=self.name, url=url, policy=policy, params={"o": origin},
+                             initial=QUEUED)
 
+- With ``serve --state redis://...`` (webhooks/shared.py) follows and deliveries go to one queue in Redis:
+  any replica renders, signs and sends each event once (per-job order, retries, faults, journal as below),
+  and another replica takes over a delivery whose holder died (its lease lapses). ``deliver(check=, done=)``
+  (a handshake only this process can hear) stays in this process. The journal answers for every replica.
 - A job's deliveries leave in the order they were queued (one lane per job; a retry holds the lane), unless
   the ``reorder`` fault swaps one with the next. ``deliver(..., delay=0)`` skips the delay draw;
   ``message_id=`` sets the id a signature covers (default ``msg_<24 hex>``, the same on retries and duplicates).
