@@ -15,6 +15,7 @@ from mockprovider.engine.engine import Engine, JobRequest
 from mockprovider.engine.jobs import Job, Plan
 from mockprovider.engine.limits import OverLimit
 from mockprovider.engine.profile import ProfileLibrary
+from mockprovider.engine.store import JobStore
 from mockprovider.insight.prices import Quote
 from mockprovider.media.render import VideoSpec
 from mockprovider.media.sound import AudioSpec
@@ -37,7 +38,9 @@ def profiles(library: ProfileLibrary):
 
 
 def engine_with(library: ProfileLibrary, profile) -> Engine:
-    return Engine(library=library, profile=profile, seed=11, clock=Clock(scale=FROZEN))
+    """A small store (finished jobs evicted to make room, capacity refused when all are live)."""
+    return Engine(library=library, profile=profile, seed=11, clock=Clock(scale=FROZEN),
+                  store=JobStore(max_jobs=12, retention=48 * 3600.0))
 
 
 async def scenario(url: str, seed: int = 5) -> None:
@@ -53,6 +56,7 @@ async def scenario(url: str, seed: int = 5) -> None:
     try:
         rng = random.Random(seed)
         jobs: list[tuple[Job, Job]] = []
+        refused: set[str] = set()
         for step in range(400):
             move = rng.random()
             if move < 0.45:
@@ -73,6 +77,7 @@ async def scenario(url: str, seed: int = 5) -> None:
                     jobs.append((got[0], got[1]))
                 else:
                     assert _same_refusal(*got), (step, got)
+                    refused.add(got[0].limit)
             elif move < 0.55 and jobs:
                 pair = rng.choice(jobs)
                 assert [await e.cancel(j) for e, j in zip((memory, shared), pair, strict=True)] in ([True, True],
@@ -103,6 +108,7 @@ async def scenario(url: str, seed: int = 5) -> None:
                 live = [twin[j.id] for j in await memory.live_jobs("p", account)]
                 assert live == [j.id for j in await shared.live_jobs("p", account)], step
         assert len(jobs) > 50
+        assert {"concurrency", "credits", "submission_rate", "capacity"} <= refused, refused
     finally:
         await shared.timeline.stop()
         await backend.close()

@@ -96,7 +96,7 @@ def test_each_provider_answers_its_own_503_while_redis_is_away(store, caplog):
         polls = {name: create(name, server.url) for name in PROVIDERS}
         with httpx.Client(timeout=10) as http:
             for name, (method, url, headers, body) in polls.items():
-                assert http.request(method, url, headers=headers, content=body).status_code == 200, name
+                assert http.request(method, url, headers=headers, content=body).status_code < 300, name
             store.stop()
             try:
                 for name, (method, url, headers, body) in polls.items():
@@ -113,4 +113,4 @@ def test_each_provider_answers_its_own_503_while_redis_is_away(store, caplog):
             lines = [r for r in caplog.records if "unavailable" in r.getMessage()]
             assert len(lines) == 1, [r.getMessage() for r in lines]  # one line for the whole outage
             for name, (method, url, headers, body) in polls.items():
-                assert http.request(method, url, headers=headers, content=body).status_code == 200, name
+                assert http.request(method, url, headers=headers, content=body).status_code < 300, name

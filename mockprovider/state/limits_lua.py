@@ -195,16 +195,18 @@ local function job_ends(id)
   if j == nil then return nil end
   return ends_of(j)
 end
-local oldest = redis.call('ZRANGE', INDEX, 0, 63)
-for _, id in ipairs(oldest) do
-  local e = job_ends(id)
-  if e ~= nil and e >= now - retention then break end
-  redis.call('ZREM', INDEX, id)
-  if e ~= nil then
-    redis.call('DEL', P .. 'job:' .. id)
-    redis.call('INCR', KEYS[3])
+local function expire_some()
+  for _, id in ipairs(redis.call('ZRANGE', INDEX, 0, 63)) do
+    local e = job_ends(id)
+    if e ~= nil and e >= now - retention then break end
+    redis.call('ZREM', INDEX, id)
+    if e ~= nil then
+      redis.call('DEL', P .. 'job:' .. id)
+      redis.call('INCR', KEYS[3])
+    end
   end
 end
+expire_some()
 if redis.call('ZCARD', INDEX) >= max_jobs then
   local room = false
   for _, id in ipairs(redis.call('ZRANGE', INDEX, 0, 999)) do
@@ -283,6 +285,7 @@ elseif concurrent > 0 then
   for _ = 1, need do slots[#slots + 1] = e end
   write_slots(slots)
 end
+expire_some()  -- as the memory store does once more when it adds the job
 local n = redis.call('INCR', KEYS[4])
 redis.call('HSET', JOB, 'f', ARGV[22], 'd', ARGV[23], 'v', 0, 'a', fmt(j.a), 'q', ARGV[20], 'r', ARGV[21],
            'c', '', 's', want, 'n', n)
