@@ -492,7 +492,8 @@ class KlingDialect(Dialect):
         limit = limit_param(request)
         if isinstance(limit, str):
             return json_response({"error": limit}, 400)
-        found = self.ctx.webhooks.describe(provider=self.name, job=request.query_params.get("task_id"), limit=limit)
+        found = await self.ctx.webhooks.report(provider=self.name, job=request.query_params.get("task_id"),
+                                               limit=limit)
         found["attempts"] = [{"task_id": a["job"], "task_status": a["event"], **a} for a in found["attempts"]]
         found["in_flight_tasks"] = found["lanes"]
         return json_response(found)
