@@ -2,8 +2,9 @@
 
 1. Status polls per second (Runway ``GET /v1/tasks/{id}`` of a RUNNING task, wrk) for the in-memory single
    process (today's reference), one process on Redis, and ``serve --workers 2`` on Redis, in alternating rounds.
-2. Redis commands per poll for a job that has not changed state: INFO commandstats before and after a run of
-   sequential polls, less what the server sends by itself in as long a time without polls (target: <= 1).
+2. Redis round trips per poll for a job that has not changed state (target: <= 1), counted by a TCP relay in
+   front of Redis (a pipeline or a script call is one trip), with the commands behind them (INFO commandstats,
+   a script's own calls included), each less what the server sends by itself in as long a time without polls.
 3. Memory per job in Redis: INFO memory's used_memory before and after creating ``--jobs`` jobs (100,000 by
    default), with the keys per job.
 
@@ -20,8 +21,10 @@ import contextlib
 import shutil
 import statistics
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import httpx
 import redis
@@ -31,6 +34,7 @@ KEY = "key_" + "cd" * 64
 RUNWAY = {"Authorization": f"Bearer {KEY}", "X-Runway-Version": "2024-11-06"}
 TASK = {"model": "gen4_turbo", "promptImage": "https://example.com/a.png", "ratio": "1280:720"}
 # happy (no limits, no faults, no latency) with jobs that stay RUNNING for the whole run
+COUNTED = "redis through the round-trip counter"
 LONG_JOBS = "description: bench_replicas\nextends: happy\njobs: {queue: 0s, run: 1h}\n"
 
 
@@ -84,10 +88,61 @@ def server(args: list[str]) -> Iterator[subprocess.Popen]:
 
 def running_task(base: str) -> str:
     """The URL of a Runway task that stays RUNNING for the whole run."""
-    task = httpx.post(f"{base}/v1/image_to_video", headers=RUNWAY, json=TASK, timeout=10).json()
-    url = f"{base}/v1/tasks/{task['id']}"
-    assert httpx.get(url, headers=RUNWAY, timeout=10).json()["status"] == "RUNNING"
+    created = httpx.post(f"{base}/v1/image_to_video", headers=RUNWAY, json=TASK, timeout=10)
+    assert created.status_code == 200, f"{base}: create answered {created.status_code} {created.text[:300]}"
+    url = f"{base}/v1/tasks/{created.json()['id']}"
+    reply = httpx.get(url, headers=RUNWAY, timeout=10)
+    assert reply.status_code == 200 and reply.json()["status"] == "RUNNING", f"{url}: {reply.text[:300]}"
     return url
+
+
+class RoundTripCounter:
+    """A TCP relay in front of Redis, in a thread of its own, that counts round trips: a burst of bytes from the
+    client after the server has answered (a pipeline or a script call is one; each command sent and awaited
+    apart is one more)."""
+
+    def __init__(self, redis_url: str) -> None:
+        parts = urlsplit(redis_url)
+        self.upstream = (parts.hostname or "127.0.0.1", parts.port or 6379)
+        self.port = free_port()
+        self.url = parts._replace(netloc=f"127.0.0.1:{self.port}").geturl()
+        self.trips = 0
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+        self.ready.wait(10)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(asyncio.start_server(self._client, "127.0.0.1", self.port))
+        self.ready.set()
+        with contextlib.suppress(RuntimeError):
+            self.loop.run_until_complete(server.serve_forever())
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        answered = True
+
+        async def upward() -> None:
+            nonlocal answered
+            while data := await reader.read(65536):
+                if answered:
+                    self.trips += 1
+                    answered = False
+                up_writer.write(data)
+                await up_writer.drain()
+            up_writer.close()
+
+        async def downward() -> None:
+            nonlocal answered
+            while data := await up_reader.read(65536):
+                answered = True
+                writer.write(data)
+                await writer.drain()
+            writer.close()
+
+        with contextlib.suppress(OSError):
+            await asyncio.gather(upward(), downward())
 
 
 def command_counts(client: redis.Redis) -> dict[str, int]:
@@ -99,21 +154,22 @@ def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     return {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
 
 
-def commands_per_poll(client: redis.Redis, url: str, polls: int) -> tuple[float, dict[str, int], dict[str, int]]:
-    """(net commands per poll, commands during the polls, commands in as long a time without polls)."""
+def per_poll(client: redis.Redis, counter: RoundTripCounter, url: str, polls: int) -> dict[str, object]:
+    """Round trips and commands per poll, net of what the server sends in as long a time without polls."""
     with httpx.Client(headers=RUNWAY, timeout=10) as http:
         http.get(url)  # connection up, anything cached warm
-        before = command_counts(client)
+        before, trips = command_counts(client), counter.trips
         started = time.monotonic()
         for _ in range(polls):
             assert http.get(url).status_code == 200
         took = time.monotonic() - started
-        during = delta(before, command_counts(client))
-    before = command_counts(client)
+        during, during_trips = delta(before, command_counts(client)), counter.trips - trips
+    before, trips = command_counts(client), counter.trips
     time.sleep(took)
-    idle = delta(before, command_counts(client))
-    net = sum(during.values()) - sum(idle.values())
-    return max(net, 0) / polls, during, idle
+    idle, idle_trips = delta(before, command_counts(client)), counter.trips - trips
+    return {"trips": max(during_trips - idle_trips, 0) / polls,
+            "commands": max(sum(during.values()) - sum(idle.values()), 0) / polls,
+            "during": during, "during_trips": during_trips, "idle": idle, "idle_trips": idle_trips}
 
 
 async def create_jobs(base: str, count: int, concurrency: int = 32) -> int:
@@ -167,9 +223,11 @@ def main() -> None:
         url = args.redis_url or stack.enter_context(own_redis())
         client = redis.Redis.from_url(url)
         stack.callback(client.close)
-        ports = {"memory, 1 process": free_port(), "redis, 1 process": free_port(), "redis, --workers 2": free_port()}
+        counter = RoundTripCounter(url)
+        ports = {"memory, 1 process": free_port(), "redis, 1 process": free_port(), "redis, --workers 2": free_port(),
+                 COUNTED: free_port()}
         extra = {"memory, 1 process": [], "redis, 1 process": ["--state", url],
-                 "redis, --workers 2": ["--state", url, "--workers", "2"]}
+                 "redis, --workers 2": ["--state", url, "--workers", "2"], COUNTED: ["--state", counter.url]}
         profile = scratch_dir() / "bench-replicas.yaml"
         profile.write_text(LONG_JOBS)
         targets = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
@@ -179,6 +237,7 @@ def main() -> None:
         for name, base in targets.items():
             wait_for_workers(base, 2 if "workers" in name else 1)
         polls = {name: running_task(base) for name, base in targets.items()}
+        counted = polls.pop(COUNTED)
         rates: dict[str, list[float]] = {name: [] for name in polls}
         for poll in polls.values():  # warm up
             wrk(poll, 1, args.connections, RUNWAY, threads=args.threads)
@@ -193,10 +252,11 @@ def main() -> None:
             print(f"  {name:<22} {median:9.0f} polls/s  {median / reference:5.2f} of memory  "
                   f"(rounds: {rounds_text(got)})")
 
-        per_poll, during, idle = commands_per_poll(client, polls["redis, 1 process"], args.polls)
-        print(f"Redis commands per poll of an unchanged job: {per_poll:.2f}  (target <= 1; {args.polls} polls: "
-              f"{sum(during.values())} commands {dict(sorted(during.items()))}; idle as long: "
-              f"{sum(idle.values())} {dict(sorted(idle.items()))})")
+        got = per_poll(client, counter, counted, args.polls)
+        print(f"Redis round trips per poll of an unchanged job: {got['trips']:.2f}  (target <= 1), commands per poll "
+              f"{got['commands']:.2f}  ({args.polls} polls: {got['during_trips']} round trips, commands "
+              f"{dict(sorted(got['during'].items()))}; as long without polls: {got['idle_trips']} round trips, "
+              f"{dict(sorted(got['idle'].items()))})")
 
         per_job, keys, created, took = memory_per_job(client, targets["redis, 1 process"], args.jobs)
         print(f"Redis memory per job: {per_job:.0f} bytes, {keys:.2f} keys  ({created} Runway tasks created in "
