@@ -154,6 +154,16 @@ def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     return {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
 
 
+def per_create(counter: RoundTripCounter, base: str, creates: int) -> tuple[float, float]:
+    """(round trips per Runway create, creates per second), sequential, on the counted server."""
+    with httpx.Client(headers=RUNWAY, timeout=30) as http:
+        trips, started = counter.trips, time.monotonic()
+        for _ in range(creates):
+            reply = http.post(f"{base}/v1/image_to_video", json=TASK)
+            assert reply.status_code == 200, reply.text[:300]
+        return (counter.trips - trips) / creates, creates / (time.monotonic() - started)
+
+
 def per_poll(client: redis.Redis, counter: RoundTripCounter, url: str, polls: int) -> dict[str, object]:
     """Round trips and commands per poll, net of what the server sends in as long a time without polls."""
     with httpx.Client(headers=RUNWAY, timeout=10) as http:
@@ -212,12 +222,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--polls", type=int, default=5000, help="sequential polls for the commands-per-poll count")
     parser.add_argument("--jobs", type=int, default=100_000)
+    parser.add_argument("--creates", type=int, default=200, help="sequential creates for the round-trips count")
     parser.add_argument("--redis-url", help="a Redis to use (default: start a redis-server of its own); "
                                             "it should be empty: the bench reads its INFO")
-    parser.add_argument("--quick", action="store_true", help="1 s rounds, 300 polls, 2,000 jobs")
+    parser.add_argument("--quick", action="store_true", help="1 s rounds, 300 polls, 20 creates, 200 jobs; the "
+                                                             "Redis process polled through the round-trip counter")
     args = parser.parse_args()
     if args.quick:
-        args.seconds, args.rounds, args.connections, args.polls, args.jobs = 1, 1, 16, 300, 2000
+        args.seconds, args.rounds, args.connections, args.polls, args.creates, args.jobs = 1, 1, 16, 300, 20, 200
 
     with contextlib.ExitStack() as stack:
         url = args.redis_url or stack.enter_context(own_redis())
@@ -228,6 +240,9 @@ def main() -> None:
                  COUNTED: free_port()}
         extra = {"memory, 1 process": [], "redis, 1 process": ["--state", url],
                  "redis, --workers 2": ["--state", url, "--workers", "2"], COUNTED: ["--state", counter.url]}
+        if args.quick:  # one server fewer to start: the Redis process talks through the counter
+            del ports[COUNTED]
+            extra["redis, 1 process"] = extra.pop(COUNTED)
         profile = scratch_dir() / "bench-replicas.yaml"
         profile.write_text(LONG_JOBS)
         targets = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
@@ -237,7 +252,8 @@ def main() -> None:
         for name, base in targets.items():
             wait_for_workers(base, 2 if "workers" in name else 1)
         polls = {name: running_task(base) for name, base in targets.items()}
-        counted = polls.pop(COUNTED)
+        counted = polls.pop(COUNTED) if COUNTED in polls else polls["redis, 1 process"]
+        counted_base = targets.pop(COUNTED, targets["redis, 1 process"])
         rates: dict[str, list[float]] = {name: [] for name in polls}
         for poll in polls.values():  # warm up
             wrk(poll, 1, args.connections, RUNWAY, threads=args.threads)
@@ -257,6 +273,10 @@ def main() -> None:
               f"{got['commands']:.2f}  ({args.polls} polls: {got['during_trips']} round trips, commands "
               f"{dict(sorted(got['during'].items()))}; as long without polls: {got['idle_trips']} round trips, "
               f"{dict(sorted(got['idle'].items()))})")
+
+        trips, rate = per_create(counter, counted_base, args.creates)
+        print(f"Redis round trips per create (Runway image_to_video, sequential): {trips:.1f}  "
+              f"({args.creates} creates, {rate:.0f}/s)")
 
         per_job, keys, created, took = memory_per_job(client, targets["redis, 1 process"], args.jobs)
         print(f"Redis memory per job: {per_job:.0f} bytes, {keys:.2f} keys  ({created} Runway tasks created in "

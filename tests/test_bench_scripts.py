@@ -66,3 +66,11 @@ def test_latency_fidelity_and_soak_run_k6() -> None:
     assert out.count("configured") == 3 and "failed 0.00%" in out, out
     out = run("bench_soak.py", "--minutes", "0.2", "--rate", "50", "--every", "4", "--max-jobs", "1000")
     assert "k6 failed requests: PASS" in out and "job store max" in out, out
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_replicas_bench_quick(redis_url) -> None:
+    out = run("bench_replicas.py", "--quick", "--redis-url", redis_url, timeout=300)
+    for line in ("memory, 1 process", "redis, 1 process", "redis, --workers 2", "Redis round trips per poll",
+                 "Redis round trips per create", "Redis memory per job"):
+        assert line in out, out

@@ -691,6 +691,29 @@ def test_the_replicas_profile_shares_redis_behind_the_load_balancer(monkeypatch)
     assert all(w[-4:] == ["resolvers", "docker", "init-addr", "none"] for w in backend if w[0] == "server-template")
 
 
+def test_readme_several_replicas_names_real_services_flags_and_ports(monkeypatch):
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(r"^## Several replicas\n(.*?)^## ", readme, re.S | re.M)
+    assert match, "README.md has no '## Several replicas' section"
+    section = match.group(1)
+    profiles = {p for s in services().values() for p in s.get("profiles", [])}
+    composes = re.findall(r"^docker compose [^\n]*", section, re.M)
+    assert composes and all(p in profiles for c in composes for p in re.findall(r"--profile (\S+)", c))
+    slots = sum(int(w[2]) for lines in haproxy_sections(haproxy_config_of("lb")).values() for w in lines
+                if w[0] == "server-template")
+    for name, count in (m for c in composes for m in re.findall(r"--scale ([\w-]+)=(\d+)", c)):
+        assert name == REPLICA and int(count) <= slots, "the LB finds as many replicas as it has slots"
+    assert f"up to {slots})" in section
+    (serve,) = re.findall(r"^mockprovider (serve [^\n]*)", section, re.M)
+    what, settings = run_cli(serve.split(), {}, monkeypatch)
+    assert what == "serve" and settings.extra["workers"] > 1 and settings.state.startswith("redis://")
+    for host, port in re.findall(r"http://([a-z][a-z0-9-]*):(\d+)", section):
+        assert host == "localhost" or int(port) in listening(host, monkeypatch), (host, port)
+    assert f"localhost:{haproxy_binds(haproxy_config_of('lb'))[0][1]}" in section
+    for name in set(re.findall(r"\b(MOCKPROVIDER_[A-Z_]+)", section)):
+        assert name in cli_env_names(), name
+
+
 def test_the_load_balancer_config_is_valid_for_haproxy(tmp_path):
     version = subprocess.run([haproxy_binary(), "-v"], capture_output=True, text=True).stdout
     tag = services()["lb"]["image"].split(":", 1)[1]
@@ -714,3 +737,39 @@ def loopback_haproxy_config(config: str, port: int, upstreams: list[int]) -> str
         else:
             lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def test_runwayml_through_haproxy_in_front_of_two_replicas(redis_server, tmp_path, monkeypatch):
+    """The LB as compose runs it (its config, adapted to loopback ports) in front of two `mockprovider serve
+    --state redis://...` replicas: requests alternate between them, and the official runwayml SDK, pointed at
+    the LB, creates a task on one and polls it to a playable output across both."""
+    from replicas import Replicas
+    from runway_client import client, image_to_video
+
+    port = free_port()
+    with Replicas(2, redis_server.url, args=["--profile", "happy", "--time-scale", "0.02"]) as group:
+        config = tmp_path / "haproxy.cfg"
+        config.write_text(loopback_haproxy_config(haproxy_config_of("lb"), port, [r.port for r in group]))
+        lb = subprocess.Popen([haproxy_binary(), "-db", "-f", str(config)], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            seen: set[int] = set()
+            deadline = time.monotonic() + 30
+            while len(seen) < 2 and time.monotonic() < deadline:  # both servers UP (checked every 2 s)
+                try:
+                    with urllib.request.urlopen(url + "/__mock/health", timeout=2) as reply:
+                        seen.add(json.loads(reply.read())["pid"])
+                except OSError:
+                    if lb.poll() is not None:
+                        raise AssertionError(lb.stdout.read()) from None
+                    time.sleep(0.1)
+            assert seen == {r.pid for r in group}
+            c = client(url)
+            done = image_to_video(c, duration=5).wait_for_task_output(timeout=60)
+            assert done.status == "SUCCEEDED"
+            with urllib.request.urlopen(done.output[0], timeout=10) as reply:
+                assert reply.status == 200 and reply.headers["content-type"] == "video/mp4"
+                assert urlsplit(done.output[0]).port == port  # the link names the LB, as the client reached it
+        finally:
+            stop(lb)
