@@ -13,6 +13,8 @@ from ..context import Context
 from ..engine.limits import OverLimit
 from ..web.endpoint import Handler, endpoint
 
+MAX_ORIGINS = 256
+
 
 class Dialect:
     name: ClassVar[str]
@@ -73,4 +75,14 @@ class Dialect:
         return Route(path, endpoint(self, kind, handler), methods=list(methods))
 
     def origin(self, request: Request) -> str:
-        return self.ctx.origin(str(request.base_url))
+        # a poll asks for the same origin each time: remembered per base URL (bounded, like the base URLs)
+        base = str(request.base_url)
+        origins = self.__dict__.get("_origins")
+        if origins is None:
+            origins = self._origins = {}
+        found = origins.get(base)
+        if found is None:
+            if len(origins) >= MAX_ORIGINS:
+                origins.clear()
+            found = origins[base] = self.ctx.origin(base)
+        return found

@@ -230,10 +230,15 @@ class SeedanceDialect(Dialect):
         """Expire a task past its ``execution_expires_after`` that has not finished: on its timer, and again
         whenever the task is read, so a read never sees it running past its deadline (a clock moved by the
         admin API fires the timer a moment after its answer)."""
+        if self._expiry_due(job):
+            await self._expire(job)
+
+    def _expiry_due(self, job: Job) -> bool:
+        now = self.ctx.engine.clock.now()
+        return not job.data.get("ex") and job.created + job.data["x"] <= now < job.ends
+
+    async def _expire(self, job: Job) -> None:
         engine = self.ctx.engine
-        now = engine.clock.now()
-        if job.data.get("ex") or now < job.created + job.data["x"] or job.ends <= now:
-            return
         job.data["ex"] = 1
         await engine.save(job)
         await engine.refund(job)
@@ -274,7 +279,8 @@ class SeedanceDialect(Dialect):
         if job is None or job.account != key:
             return self._error(request, 404, "ResourceNotFound",
                                f"The specified task {wanted[:200]} is not found.", "task_id")
-        await self._expire_if_due(job)
+        if self._expiry_due(job):  # checked here, awaited only when due: a poll is one coroutine layer shorter
+            await self._expire(job)
         return job
 
     def render(self, job: Job, origin: str, ttl: float, state: str | None = None) -> dict[str, Any]:
