@@ -345,14 +345,18 @@ class FalDialect(Dialect):
     async def _status_body(self, job: Job, origin: str, with_logs: bool) -> tuple[dict[str, Any], bool]:
         now = self.ctx.engine.clock.now()
         state, _ = job.state(now)
-        body: dict[str, Any] = {"request_id": job.id, **self._urls(job, origin)}
+        job_id = job.id
+        base = f"{origin}/{job.kind}/requests/{job_id}"
+        if state == RUNNING:  # the common poll: its body built in one literal, in the same key order
+            return {"request_id": job_id, "response_url": base, "status_url": base + "/status",
+                    "cancel_url": base + "/cancel", "status": "IN_PROGRESS",
+                    "logs": self._logs(job, state, now) if with_logs else None}, False
+        body: dict[str, Any] = {"request_id": job_id, "response_url": base, "status_url": base + "/status",
+                                "cancel_url": base + "/cancel"}
         if state in (THROTTLED, QUEUED):
             body.update(status="IN_QUEUE", queue_position=await self._position(job))
             return body, False
         logs = self._logs(job, state, now) if with_logs else None
-        if state == RUNNING:
-            body.update(status="IN_PROGRESS", logs=logs)
-            return body, False
         status, detail, kind = self._outcome_error(job, state)
         body.update(status="COMPLETED", logs=logs,
                     metrics={"inference_time": round(max(min(job.ends, now) - job.started, 0.0), 3)})
