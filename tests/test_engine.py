@@ -250,3 +250,25 @@ def test_failed_jobs_give_their_cost_back_when_asked():
     charge(refund=False)
     engine.clock.advance(6)
     assert done(engine.spent("p", "k")) == 6  # failures that are charged stay charged
+
+
+def test_a_clock_jump_runs_what_fell_due_before_it_returns():
+    import asyncio
+
+    async def scenario() -> list[str]:
+        engine = engine_with({"jobs": {"queue": "10s", "run": "60s"}})
+        seen: list[str] = []
+
+        async def later() -> None:
+            await asyncio.sleep(0)
+            seen.append("coroutine")
+
+        engine.timeline.at(30.0, lambda: seen.append("plain"))
+        engine.timeline.at(40.0, later)
+        engine.timeline.at(10_000.0, lambda: seen.append("not yet"))
+        await engine.advance(100.0)
+        ran = list(seen)  # no yield to the timeline's task in between
+        await engine.timeline.stop()
+        return ran
+
+    assert asyncio.run(scenario()) == ["plain", "coroutine"]

@@ -363,11 +363,11 @@ class Engine:
 
     async def advance(self, seconds: float) -> None:
         await self.sync.advance(seconds)
-        self.timeline.poke()
+        await self.timeline.run_due()
 
     async def set_scale(self, scale: float) -> None:
         await self.sync.set_scale(scale)
-        self.timeline.poke()
+        await self.timeline.run_due()
 
     async def reset(self) -> None:
         """Forget every job, count and assignment; return to the default profile and the clock as it started

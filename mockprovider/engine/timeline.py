@@ -49,6 +49,29 @@ class Timeline:
         """The clock jumped or its scale changed: re-check what is due."""
         self._wake.set()
 
+    async def run_due(self, budget: int = 10_000, wait: float = 2.0) -> None:
+        """Run what is due now in the caller's task, awaiting coroutine callbacks (each up to ``wait`` real
+        seconds, then left to finish on their own): after a clock jump the admin API answers once the jobs'
+        consequences (expiries, pushed updates queued) are in place. Past ``budget`` callbacks the timeline's
+        own task carries on."""
+        heap = self._heap
+        now = self.clock.now()
+        while heap and heap[0][0] <= now and budget:
+            when, _, callback = heapq.heappop(heap)
+            self._record(now - when)
+            budget -= 1
+            try:
+                result = callback()
+            except Exception:
+                log.exception("timeline callback failed")
+                continue
+            if result is not None and asyncio.iscoroutine(result):
+                task = asyncio.get_running_loop().create_task(_guarded(result))
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+                await asyncio.wait([task], timeout=wait)
+        self._wake.set()
+
     def clear(self) -> None:
         self._heap.clear()
         self._wake.set()
