@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import re
 import shutil
 import statistics
 import subprocess
@@ -210,6 +211,20 @@ def memory_per_job(client: redis.Redis, base: str, jobs: int) -> tuple[float, fl
     return (after - before) / created, (keys_after - keys_before) / created, created, took
 
 
+def poll_rate(url: str, seconds: int, connections: int, threads: int) -> float:
+    """wrk's requests per second; a round with only read timeouts (wrk's 2 s, on a loaded machine) still counts,
+    any other error (a non-2xx answer: a poll that missed its job) stops the bench."""
+    try:
+        return wrk(url, seconds, connections, RUNWAY, threads=threads)
+    except RuntimeError as exc:
+        text = str(exc)
+        if "Non-2xx" in text or not re.search(r"Socket errors: connect 0, read 0, write 0, timeout \d+", text):
+            raise
+        timeouts = re.search(r"timeout (\d+)", text).group(1)
+        print(f"  (wrk: {timeouts} requests over 2 s in a round of {url})")
+        return float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+
+
 def rounds_text(rates: list[float]) -> str:
     return ", ".join(f"{x:.0f}" for x in rates)
 
@@ -256,10 +271,10 @@ def main() -> None:
         counted_base = targets.pop(COUNTED, targets["redis, 1 process"])
         rates: dict[str, list[float]] = {name: [] for name in polls}
         for poll in polls.values():  # warm up
-            wrk(poll, 1, args.connections, RUNWAY, threads=args.threads)
+            poll_rate(poll, 1, args.connections, args.threads)
         for _ in range(args.rounds):
             for name, poll in polls.items():
-                rates[name].append(wrk(poll, args.seconds, args.connections, RUNWAY, threads=args.threads))
+                rates[name].append(poll_rate(poll, args.seconds, args.connections, args.threads))
         print(f"status polls per second (Runway GET /v1/tasks/{{id}}, RUNNING; wrk -t{args.threads} "
               f"-c{args.connections}, {args.seconds} s x {args.rounds} rounds)")
         reference = statistics.median(rates["memory, 1 process"])
