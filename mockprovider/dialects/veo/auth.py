@@ -42,12 +42,17 @@ class Caller:
 
 
 def caller(request: Request) -> Caller:
+    # read once per request: the endpoint asks for the account, then the handler checks the same credentials
+    found = request.__dict__.get("_veo_caller")
+    if found is not None:
+        return found
     key = request.headers.get("x-goog-api-key") or request.query_params.get("key")
     token = None
     header = request.headers.get("authorization")
     if header and header[:7].lower() == "bearer ":
         token = header[7:].strip() or None
-    return Caller(key=key.strip() if key is not None else None, token=token)
+    found = request._veo_caller = Caller(key=key.strip() if key is not None else None, token=token)
+    return found
 
 
 _SPACE = re.compile(r"\s")
