@@ -28,7 +28,7 @@ from ...media.render import VideoSpec
 from ...media.routes import output_url, prewarm_output
 from ...state.tables import TooLarge
 from ...web.body import BodyError, read_body, read_json
-from ...web.responses import json_response, no_content
+from ...web.responses import EncodedJSON, json_response, no_content
 from ...web.values import parse_int
 from ...webhooks import StandardWebhooks, policy_for
 from ..base import Dialect
@@ -118,7 +118,7 @@ class ReplicateDialect(Dialect):
         self._file_ids = stream(ctx.engine.seed, "replicate", "files")
         self._seeds = stream(ctx.engine.seed, "replicate", "seeds")
         self._signers: dict[str, StandardWebhooks] = {}
-        self._polls: dict[tuple, dict[str, Any]] = {}  # unfinished predictions' bodies, by logs step
+        self._polls: dict[tuple, bytes] = {}  # unfinished predictions' encoded bodies, by logs step
         self.webhooks = PredictionWebhooks(
             ctx.webhooks, self.name, lambda job, status, params: self.render(job, params["o"], params["ttl"],
                                                                              as_status=status))
@@ -421,8 +421,8 @@ class ReplicateDialect(Dialect):
         if body is None:
             if len(cache) >= POLL_CACHE:
                 cache.clear()
-            body = cache[key] = self.render(job, origin, decision.behaviour.url_ttl)
-        return json_response(body)
+            body = cache[key] = orjson.dumps(self.render(job, origin, decision.behaviour.url_ttl))
+        return EncodedJSON(body)  # kept encoded: an identical poll is not serialized again
 
     async def cancel_prediction(self, request: Request, decision: RequestDecision) -> Response:
         job = await self._prediction_of(request, decision)
