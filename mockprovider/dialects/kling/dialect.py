@@ -136,15 +136,25 @@ class KlingDialect(Dialect):
     # -- auth -----------------------------------------------------------------------------------------------
 
     async def _authenticate(self, request: Request, decision: RequestDecision) -> str | Response:
+        if not self.keys.shared:
+            return self._authenticate_here(request, decision)
         header = request.headers.get("authorization")
         access_key = auth.issuer(header)
-        profile_auth = decision.assignment.profile.auth(self.name)
-        if access_key is None:
-            secret = None
-        elif self.keys.shared:
-            secret = await self.keys.secret_for(profile_auth, access_key)
-        else:
-            secret = self.keys.local_secret_for(profile_auth, access_key)
+        secret = None
+        if access_key is not None:
+            secret = await self.keys.secret_for(decision.assignment.profile.auth(self.name), access_key)
+        return self._verified(header, secret)
+
+    def _authenticate_here(self, request: Request, decision: RequestDecision) -> str | Response:
+        """The same check with this process's key pairs: no coroutine to await (a poll's common case)."""
+        header = request.headers.get("authorization")
+        access_key = auth.issuer(header)
+        secret = None
+        if access_key is not None:
+            secret = self.keys.local_secret_for(decision.assignment.profile.auth(self.name), access_key)
+        return self._verified(header, secret)
+
+    def _verified(self, header: str | None, secret: str | None) -> str | Response:
         found = auth.verify(header, lambda _: secret)
         if isinstance(found, auth.AuthFailure):
             return wire.error(self.request_id(), found.code, found.message)
@@ -309,7 +319,8 @@ class KlingDialect(Dialect):
 
     def _getter(self, kind: str):
         async def get_task(request: Request, decision: RequestDecision) -> Response:
-            key = await self._authenticate(request, decision)
+            key = (await self._authenticate(request, decision) if self.keys.shared
+                   else self._authenticate_here(request, decision))
             if isinstance(key, Response):
                 return key
             rid = self.request_id()
