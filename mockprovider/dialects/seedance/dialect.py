@@ -7,6 +7,7 @@ import time
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -19,7 +20,7 @@ from ...media.render import VideoSpec
 from ...media.routes import prewarm_output
 from ...state.tables import TaskIndex
 from ...web.body import BodyError, read_json
-from ...web.responses import json_response
+from ...web.responses import EncodedJSON, json_response
 from ...web.values import has_whitespace, parse_int
 from ...webhooks import policy_for
 from ..base import Dialect
@@ -32,6 +33,7 @@ MAX_QUEUED = 120  # queued tasks per account ([DOC]: running and finished ones d
 QUEUED_SCAN_STREAK = 512
 CANCELLED_KEPT = 86400.0  # cancelled tasks are deleted after 24 h
 MAX_PAGE_SIZE = 500
+POLL_CACHE = 4096
 ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 LIST_STATUSES = ("queued", "running", "cancelled", "succeeded", "failed", "expired")
 
@@ -50,6 +52,7 @@ class SeedanceDialect(Dialect):
         seed = ctx.engine.seed
         self._request_ids = stream(seed, self.name, "request_ids")
         self._seeds = stream(seed, self.name, "seeds")
+        self._polls: dict[tuple, bytes] = {}  # unsigned tasks' encoded bodies
         # each account's task ids, shared by every replica (the list endpoint)
         self._tasks = TaskIndex(ctx.state, "seedance:tasks", ctx.settings.max_jobs, ctx.settings.retention)
         ctx.webhooks.register(self.name, self._callback)
@@ -106,6 +109,7 @@ class SeedanceDialect(Dialect):
         self._request_ids = stream(seed, self.name, "request_ids")
         self._seeds = stream(seed, self.name, "seeds")
         await self._tasks.clear()
+        self._polls.clear()
 
     # -- auth -----------------------------------------------------------------------------------------------
 
@@ -118,11 +122,14 @@ class SeedanceDialect(Dialect):
         return key
 
     def _answer(self, request: Request, body: Any) -> Response:
+        return json_response(body, 200, self._answer_headers(request))
+
+    def _answer_headers(self, request: Request) -> dict[str, str]:
         headers = {"x-request-id": self.request_id()}
         client_id = request.headers.get("x-client-request-id")
         if client_id:
             headers["x-client-request-id"] = client_id[:128]
-        return json_response(body, 200, headers)
+        return headers
 
     # -- create ---------------------------------------------------------------------------------------------
 
@@ -300,7 +307,18 @@ class SeedanceDialect(Dialect):
         job = await self._task_of(request, decision)
         if isinstance(job, Response):
             return job
-        return self._answer(request, self.render(job, self.origin(request), decision.behaviour.url_ttl))
+        state, _ = job.state(self.ctx.engine.clock.now())
+        if state == SUCCEEDED:  # signed afresh each read
+            return self._answer(request, self.render(job, self.origin(request), decision.behaviour.url_ttl, state))
+        # an unsigned task reads the same poll after poll: kept encoded (bounded), its fresh request id in a header
+        key = (job.id, state, job.created, job.started, job.ends, job.data.get("ex"))
+        cache = self._polls
+        body = cache.get(key)
+        if body is None:
+            if len(cache) >= POLL_CACHE:
+                cache.clear()
+            body = cache[key] = orjson.dumps(self.render(job, "", 0.0, state))
+        return EncodedJSON(body, 200, self._answer_headers(request))
 
     async def delete_task(self, request: Request, decision: RequestDecision) -> Response:
         """Queued: cancelled. Running or cancelled: refused. Finished (succeeded, failed, expired): deleted."""
