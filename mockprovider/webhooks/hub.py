@@ -181,10 +181,8 @@ class WebhookHub:
         body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
         faults = policy.faults
         if delay is None:
-            delay = max(policy.delay.sample(rng), 0.0)
-            if faults.late and rng.random() < faults.late:
-                delay += max(policy.late_by.sample(rng), 0.0)
-        if faults.drop and rng.random() < faults.drop:
+            delay = policy.draw_delay(rng)
+        if policy.draw_drop(rng):
             self._note(message, url, payload, policy.attempts, 0, DROPPED, error="dropped: profile fault")
             if done is not None:
                 done(False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 from ..engine.behaviour import Resolved, WebhookFaults
@@ -29,6 +30,19 @@ class WebhookPolicy:
     @property
     def early_by(self) -> Distribution:
         return self.faults.early_by or DEFAULT_EARLY_BY
+
+    def draw_delay(self, rng: random.Random) -> float:
+        """A delivery's wait before its first attempt: the profile's delay, plus the late fault's when it
+        strikes (drawn in this order, so a seed replays it wherever the delivery is queued)."""
+        delay = max(self.delay.sample(rng), 0.0)
+        late = self.faults.late
+        if late and rng.random() < late:
+            delay += max(self.late_by.sample(rng), 0.0)
+        return delay
+
+    def draw_drop(self, rng: random.Random) -> bool:
+        drop = self.faults.drop
+        return bool(drop and rng.random() < drop)
 
 
 def policy_for(behaviour: Resolved) -> WebhookPolicy:

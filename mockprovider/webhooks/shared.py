@@ -238,10 +238,8 @@ class SharedQueue:
         faults = policy.faults
         draws = []
         for _ in range(DRAWS):
-            delay = max(policy.delay.sample(rng), 0.0)
-            if faults.late and rng.random() < faults.late:
-                delay += max(policy.late_by.sample(rng), 0.0)
-            draws.append([delay, bool(faults.drop and rng.random() < faults.drop),
+            delay = policy.draw_delay(rng)
+            draws.append([delay, policy.draw_drop(rng),
                           bool(faults.reorder and rng.random() < faults.reorder),
                           bool(faults.duplicate and rng.random() < faults.duplicate)])
         early = [max(policy.early_by.sample(rng), 0.0) if faults.early and rng.random() < faults.early else None
@@ -256,10 +254,8 @@ class SharedQueue:
         faults = policy.faults
         message = Message(message_id or f"msg_{hub._ids.getrandbits(96):024x}", provider, job, event)
         if delay is None:
-            delay = max(policy.delay.sample(rng), 0.0)
-            if faults.late and rng.random() < faults.late:
-                delay += max(policy.late_by.sample(rng), 0.0)
-        if faults.drop and rng.random() < faults.drop:
+            delay = policy.draw_delay(rng)
+        if policy.draw_drop(rng):
             hub._note(message, url, payload, policy.attempts, 0, DROPPED, error="dropped: profile fault")
             return False
         now = self.engine.clock.now()
