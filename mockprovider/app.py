@@ -107,10 +107,10 @@ class MockProviderApp(Starlette):
         shared_insight = insight_redis.install(self)  # the journal and report across replicas (with Redis)
         self.network = None  # a network.NetworkBinding when profiles drive a proxy
         self.chaos_proxy = None
+        engine.forget_listeners.extend(d.forget for d in self.dialects)
         routes = admin_routes(self.ctx, {"dialects": self.dialects,
-                                         "on_reset": [self.ctx.webhooks.reset,
-                                                      *(d.reset for d in self.dialects),
-                                                      *([shared_insight.reset] if shared_insight else [])]})
+                                         "before_reset": [shared_insight.reset] if shared_insight else [],
+                                         "on_reset": [self.ctx.webhooks.reset, *(d.reset for d in self.dialects)]})
         routes += webhook_routes(self.ctx.webhooks, settings.admin_token)
         self.live_page, page_routes = live_page.install(self)
         routes += page_routes

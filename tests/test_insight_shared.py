@@ -112,6 +112,37 @@ def test_reset_on_one_replica_clears_the_report_of_both(pair):
     assert runway["requests"] == 1
 
 
+def test_a_request_right_after_a_reset_is_kept_by_the_replica_that_heard_of_it(pair):
+    """B hears of A's reset from the engine and must not clear, at its next flush, a request it served after the
+    reset answered (it used to: the report's generation was bumped after the news went out)."""
+    a, b = pair
+    for attempt in range(5):
+        client(b.url).organization.retrieve()
+        assert a.admin("POST", "/reset").status_code == 200
+        client(b.url).organization.retrieve()  # at once, before B's next flush
+        runway = eventually(lambda: a.admin("GET", "/report").json()["providers"].get("runway"))
+        time.sleep(0.25)  # B's flushes after it: still counted
+        assert a.admin("GET", "/report").json()["providers"]["runway"]["requests"] == 1, attempt
+        assert runway["requests"] == 1
+        assert b.admin("GET", "/requests/count").json() == {"count": 1}
+
+
+def test_a_reset_on_one_replica_makes_the_others_forget_their_own_dialect_state(pair):
+    """Dialects' per-process state (ids drawn from the seed) restarts on every replica from the reset's new
+    seed: the two replicas draw the same Seedance request ids again, as two fresh processes would."""
+    a, b = pair
+
+    def request_ids(server: MockServer) -> list[str]:
+        url = f"{server.url}/api/v3/contents/generations/tasks/cgt-missing"
+        return [httpx.get(url, headers={"Authorization": "Bearer ark-key"}).headers["x-request-id"][-24:]
+                for _ in range(2)]
+
+    request_ids(b)  # B's stream moves on; A's does not
+    assert a.admin("POST", "/reset").status_code == 200
+    time.sleep(0.2)  # B hears of the reset through Redis's pub/sub
+    assert request_ids(a) == request_ids(b)
+
+
 def test_served_replicas_share_the_journal_and_a_killed_one_keeps_its_counts(replicas):
     """``mockprovider serve`` processes as a user runs them: what a replica flushed outlives it (SIGKILL)."""
     served = replicas(2, args=["--profile", "happy"])

@@ -141,6 +141,13 @@ class TokenGuard:
         await self.app(scope, receive, send)
 
 
+async def _run_all(hooks: list) -> None:
+    for hook in hooks:
+        done = hook()
+        if inspect.isawaitable(done):  # a dialect whose state is in shared tables
+            await done
+
+
 def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Route]:
     engine = ctx.engine
     token = ctx.settings.admin_token
@@ -246,13 +253,13 @@ def admin_routes(ctx: Context, extra: dict[str, Any] | None = None) -> list[Rout
         return json_response(job.describe(engine.clock.now()))
 
     async def reset(request: Request) -> Response:
+        # the shared journal's and report's new generation first: the replicas that hear of the reset from the
+        # engine then find it at once, and never clear the figures of a request made after it
+        await _run_all((extra or {}).get("before_reset", []))
         await engine.reset()
         ctx.metrics.clear()
         ctx.loop_lag.clear()
-        for hook in (extra or {}).get("on_reset", []):
-            done = hook()
-            if inspect.isawaitable(done):  # a dialect whose state is in shared tables
-                await done
+        await _run_all((extra or {}).get("on_reset", []))
         return json_response({"status": "reset", "profile": engine.selector.active.profile.name})
 
     def _clock() -> dict[str, Any]:

@@ -67,7 +67,12 @@ class Dialect:
         """Called when the server stops."""
 
     def reset(self) -> Any:
-        """Forget the dialect's own state, on ``POST /__mock/reset`` (may be a coroutine: tables are async)."""
+        """Clear the dialect's stored state (its tables, which every replica may share), once, on the replica
+        that answers ``POST /__mock/reset`` (may be a coroutine: tables are async). Runs after :meth:`forget`."""
+
+    def forget(self) -> None:
+        """Drop what this process alone holds for the dialect (id streams drawn from the seed, caches of encoded
+        bodies, held requests): on every replica, whichever of them was reset."""
 
     # -- helpers --------------------------------------------------------------------------------------------
 

@@ -92,6 +92,8 @@ class Engine:
         self._watchers: dict[str, Callable[[], None]] = {}
         # told of jobs whose planned times changed: a cancelled job and the waiting jobs it moved up
         self.reschedule_listeners: list[Callable[[list[Job]], None]] = []
+        # run when this process forgets everything: its own reset, or another replica's heard through the sync
+        self.forget_listeners: list[Callable[[], None]] = []
         self._windows_of: Assignment | None = None
 
     # -- profiles -------------------------------------------------------------------------------------------
@@ -387,3 +389,5 @@ class Engine:
         self.insight.reset()
         self.selector.reset(self.default_profile)
         self.announce_windows()
+        for listener in self.forget_listeners:
+            listener()

@@ -15,7 +15,10 @@ soon as ``BATCH`` records wait, in one pipelined round trip:
 ``/__mock/requests``, ``/count`` and ``/report`` on any replica read all of it (after flushing their own
 outbox, so a replica always sees its own requests at once and the others' within a flush). ``DELETE
 /__mock/requests`` and reset bump a generation number that names the keys: every replica sees it at its next
-flush and clears its own figures; what was flushed under the old number is deleted. Metrics stay per process.
+flush and clears its own figures; what was flushed under the old number is deleted. A reset bumps it before the
+engine tells the other replicas: one that hears of it forgets its figures then and adopts the new number at its
+next flush, so a request it serves after the reset answered is kept (only a replica that missed the message clears
+on the number alone). Metrics stay per process.
 
 Each replica settles the jobs it created (their outcome, cost and time throttled); as another replica may cancel
 one or give it a slot, each flush re-reads a few of them (``REFRESH``, round robin) from the shared job store.
@@ -97,6 +100,8 @@ class SharedInsight:
         self._task: asyncio.Task | None = None
         self._failing = False
         self._refresh_at = 0  # where the round robin over the ledger's jobs in flight resumes
+        self._adopt = False  # this process forgot its figures for a reset: take the generation numbers as they are
+        engine.forget_listeners.append(self._forgot)
 
     # -- keys -----------------------------------------------------------------------------------------------
 
@@ -176,7 +181,21 @@ class SharedInsight:
             if job.ends != end:
                 ledger.changed(job)
 
+    def _forgot(self) -> None:
+        """The engine forgot everything (a reset here or on another replica): what waits to be flushed is from
+        before it, and the next flush reads the reset's generation numbers instead of clearing again."""
+        self.outbox.clear()
+        self.journal.lost = 0
+        self._forget_local()
+        self._adopt = True
+
     async def _flush(self) -> None:
+        if self._adopt:
+            self._adopt = False
+            jgen, rgen = await self.state.redis.mget(self._k("jgen"), self._k("rgen"))
+            if self._adopt:  # forgot once more meanwhile: the next flush reads them again
+                return
+            self.jgen, self.rgen = int(jgen or 0), int(rgen or 0)
         await self._refresh()
         outbox = self.outbox
         taken = [outbox.popleft() for _ in range(len(outbox))]
@@ -209,6 +228,8 @@ class SharedInsight:
             self._signature = None
             return
         jgen, rgen = int(raw_jgen or 0), int(raw_rgen or 0)
+        if self._adopt:  # the engine forgot during this flush: the next one adopts the numbers
+            return
         if rgen != self.rgen:  # another replica reset: start over under the new number
             self.rgen, self.jgen = rgen, jgen
             self._forget_local()

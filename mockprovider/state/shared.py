@@ -137,6 +137,7 @@ class RedisSync:
     async def _heard(self, data: bytes) -> None:
         what, _, replica = data.decode().partition(" ")
         if what == "reset" and replica != self.replica:
+            await self.refresh()  # the new seed first: what this process forgets is re-drawn from it
             await self.engine.forget_everything()
             self.profiles.version = -1
         await self.refresh()

@@ -137,10 +137,12 @@ class FalDialect(Dialect):
         if self.ctx.state.shared:  # replicas run with their own seeds: all sign with the key their JWKS publish
             self.webhook_key = Ed25519Key.generate(random.Random(await self.ctx.state.secret("fal-webhook-key")))
 
-    async def reset(self) -> None:
-        await self.storage.clear()
+    def forget(self) -> None:
         self._request_ids = stream(self.ctx.engine.seed, "fal", "request_ids")
         self._running.clear()
+
+    async def reset(self) -> None:
+        await self.storage.clear()
 
     # -- auth -----------------------------------------------------------------------------------------------
 

@@ -126,12 +126,15 @@ class KlingDialect(Dialect):
             Route("/callbacks", self.admin_callbacks, methods=["GET"]),
         ]
 
+    def forget(self) -> None:
+        self._request_ids = stream(self.ctx.engine.seed, "kling", "request_ids")
+        self.keys.forget()
+
     async def reset(self) -> None:
         await self.keys.clear()
         await self._external.clear()
         await self._tasks.clear()
         await self.sessions.clear()
-        self._request_ids = stream(self.ctx.engine.seed, "kling", "request_ids")
 
     # -- auth -----------------------------------------------------------------------------------------------
 

@@ -82,6 +82,9 @@ class KeyBook:
                 for k, v in await self.table.owned(OWNER)]
         return out
 
+    def forget(self) -> None:
+        self._cache.clear()
+
     async def clear(self) -> None:
         self._cache.clear()
         await self.table.clear()

@@ -121,10 +121,12 @@ class MiniMaxDialect(Dialect):
             return wire.error(1024, task_id="")
         return wire.error(1002, task_id="")
 
-    async def reset(self) -> None:
-        await self._listed.clear()
+    def forget(self) -> None:
         self._challenges = stream(self.ctx.engine.seed, self.name, "challenges")
         self._file_ids = stream(self.ctx.engine.seed, self.name, "file_ids")
+
+    async def reset(self) -> None:
+        await self._listed.clear()
         await self._uploads.clear()
         await self._contents.clear()
 

@@ -189,6 +189,8 @@ class ReplicateDialect(Dialect):
     async def reset(self) -> None:
         await self.files.clear()
         await self._listed.clear()
+
+    def forget(self) -> None:
         for waiting in self._waiters.values():
             for future in waiting:
                 if not future.done():

@@ -127,12 +127,14 @@ class RunwayDialect(PersonaApi, Dialect):
         if self.ctx.state.shared:  # replicas share one seed: ids of shared objects must not repeat across them
             self._upload_rng = random.Random(secrets.randbits(64))
 
+    def forget(self) -> None:
+        self.routers.reset()  # this process's copies of the accounts' books (the shared ones reload)
+        self.personas.reset()
+
     async def reset(self) -> None:
         await self.uploads.reset()
         await self.books.clear()
         await self.usage.reset()
-        self.routers.reset()
-        self.personas.reset()
 
     # -- wire errors ----------------------------------------------------------------------------------------
 

@@ -104,12 +104,14 @@ class SeedanceDialect(Dialect):
         return self._error(request, 429, "ServerOverloaded",
                            "The service is overloaded by a surge of requests. Please try again later.")
 
-    async def reset(self) -> None:
+    def forget(self) -> None:
         seed = self.ctx.engine.seed
         self._request_ids = stream(seed, self.name, "request_ids")
         self._seeds = stream(seed, self.name, "seeds")
-        await self._tasks.clear()
         self._polls.clear()
+
+    async def reset(self) -> None:
+        await self._tasks.clear()
 
     # -- auth -----------------------------------------------------------------------------------------------
 

@@ -112,11 +112,13 @@ class WanDialect(Dialect):
         # submission_rate (the documented "RPS limit for task submission") and anything else
         return wire.error(rid, 429, "Throttling", "Requests throttling triggered.")
 
-    async def reset(self) -> None:
+    def forget(self) -> None:
         self._request_ids = stream(self.ctx.engine.seed, self.name, "request_ids")
-        self._outputs.clear()
-        await self._tasks.clear()
         self._upload_ids = stream(self.ctx.engine.seed, self.name, "uploads")
+        self._outputs.clear()
+
+    async def reset(self) -> None:
+        await self._tasks.clear()
         await self.uploads.clear()
 
     # -- auth -----------------------------------------------------------------------------------------------
