@@ -148,3 +148,52 @@ def test_a_job_survives_its_encoding() -> None:
         assert getattr(back, name) == getattr(job, name), name
     data = {"c": "2026-12-01", "t": (1, 2), "$": "not a type", 5: "int key", "inf": math.inf}
     assert decode_data(encode_data(data)) == data
+
+
+async def eviction_run(url: str) -> None:
+    """More live jobs at the head of the store than any fixed scan window (1,200, run 1,000 s), then five that
+    end in the reverse order they were made: over the bound, the oldest finished go first in both stores, and a
+    store of live jobs only refuses."""
+    live_head, size = 1200, 1205
+    library = ProfileLibrary()
+    profile = library.load_inline({"jobs": {"queue": "0s", "run": "1000s"}}, "slow")
+    engines = [Engine(library=library, profile=profile, seed=3, clock=Clock(scale=FROZEN),
+                      store=JobStore(max_jobs=size, retention=48 * 3600.0)) for _ in range(2)]
+    memory, shared = engines
+    backend = Backend(url)
+    await backend.start()
+    await backend.attach(shared)
+
+    def request(n: int) -> JobRequest:
+        run = 1000.0 if n < live_head else 50.0 - n % live_head  # later ones end sooner
+        return JobRequest(provider="p", model="m", account="a", kind="t", make_id=lambda r, n=n: f"job-{n}",
+                          replan=lambda plan, run=run: Plan(0.0, run, None, 1.0, False))
+
+    async def submit(n: int) -> list[object]:
+        return [await e.submit(request(n), e.selector.active, queue_when_busy=True) for e in engines]
+
+    try:
+        for n in range(size):
+            assert all(isinstance(j, Job) for j in await submit(n)), n
+        for e in engines:
+            await e.advance(60.0)  # the last five have ended; the first 1,200 run on
+        for n in range(size, size + 5):
+            assert all(isinstance(j, Job) for j in await submit(n)), n
+        for e in engines:
+            assert await e.job_count() == size and await e.jobs_evicted() == 5
+        for n in range(live_head, live_head + 5):
+            assert memory.cached(f"job-{n}") is None and await shared.find(f"job-{n}") is None, n
+        assert await shared.find(f"job-{live_head - 1}") is not None
+        for e in engines:
+            assert await e.cancel(await e.find("job-7"))  # a cancelled job has finished: it goes next
+        got = await submit(size + 5)
+        assert all(isinstance(j, Job) for j in got) and await shared.find("job-7") is None
+        over = await submit(size + 6)  # every stored job is live: the store refuses, as memory does
+        assert all(isinstance(o, OverLimit) and o.limit == "capacity" for o in over), over
+    finally:
+        await shared.timeline.stop()
+        await backend.close()
+
+
+def test_redis_evicts_the_oldest_finished_jobs_behind_any_number_of_live_ones(redis_url: str) -> None:
+    asyncio.run(eviction_run(redis_url))

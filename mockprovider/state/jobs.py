@@ -4,7 +4,8 @@ Each job is one hash, ``job:<id>``: ``f`` its immutable part (jobs_codec.py), wr
 script (limits_lua.py) and cached by every replica that reads it; ``a`` / ``c`` when it was admitted and
 cancelled; ``d`` its data and ``v`` that data's version. A poll of a job this replica has cached and whose data
 has not changed is one round trip: ``HMGET a c v``. ``jobs`` (a sorted set in creation order) lists them for the
-admin API and for eviction; retention and max_jobs hold there (the admission script expires and evicts), with a
+admin API and for expiry; ``jobs:ends`` (unfinished jobs by their end) and ``jobs:done`` (finished ones in creation
+order) let the admission script evict the oldest finished job in O(log n) at any size (limits_lua.py), with a
 key TTL past the retention as a safety net.
 """
 
@@ -39,6 +40,8 @@ class RedisJobs:
         self.index = backend.key("jobs")
         self.index_counter = backend.key("jobs", "n")
         self.evicted_counter = backend.key("jobs", "evicted")
+        self.ends_index = backend.key("jobs", "ends")  # written by the Lua scripts (limits_lua.py)
+        self.done_index = backend.key("jobs", "done")
 
     def job_key(self, job_id: str) -> str:
         return self.backend.key("job", job_id)
@@ -121,6 +124,8 @@ class RedisJobs:
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.delete(self.job_key(job_id))
                 pipe.zrem(self.index, job_id)
+                pipe.zrem(self.ends_index, job_id)
+                pipe.zrem(self.done_index, job_id)
                 await pipe.execute()
         if job is not None:
             self.forget_local(job_id)

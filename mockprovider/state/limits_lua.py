@@ -12,6 +12,12 @@ Keys of one scope (a provider's account), all under SCOPE = KEYS[1]:
   SCOPE:ref    zset: planned failures to refund (score: their natural end) -> "id|cost"
 A job's times are fields of its hash (PREFIX job:<id>): a admitted, q queue, r run to its natural end after
 it starts (-1: stuck), c cancelled_at ('' if not), s slots. Engine times are seconds; 1e300 stands for infinity.
+
+The job store's bound (max_jobs) is kept with three sorted sets under PREFIX: jobs (every job by creation number),
+jobs:ends (jobs not yet known to have finished, by when they end; stuck ones are in neither) and jobs:done
+(finished jobs by creation number). Whoever moves an end (an admission re-planned, a cancel) moves it in
+jobs:ends; what fell due moves to jobs:done, each job once; the oldest finished job is then the first of
+jobs:done: eviction costs O(log n) whatever the store's size and however many live jobs are older.
 """
 
 from __future__ import annotations
@@ -42,6 +48,11 @@ end
 local function fmt(x)
   if x >= INF then return '1e300' end
   return string.format('%.17g', x)
+end
+local ENDS = P .. 'jobs:ends'
+local DONE = P .. 'jobs:done'
+local function set_ends(id, e)
+  if e >= INF then redis.call('ZREM', ENDS, id) else redis.call('ZADD', ENDS, e, id) end
 end
 local function read_slots()
   local raw = redis.call('HGET', SCOPE, 'slots')
@@ -87,6 +98,8 @@ local function reschedule(limit, epoch, now)
     for _, j in ipairs(jobs) do
       if j.a > now then
         redis.call('HSET', P .. 'job:' .. j.id, 'a', fmt(now))
+        j.a = now
+        set_ends(j.id, ends_of(j))
         moved[#moved + 1] = j.id
         moved[#moved + 1] = fmt(now)
       end
@@ -104,6 +117,7 @@ local function reschedule(limit, epoch, now)
       if a ~= j.a then
         j.a = a
         redis.call('HSET', P .. 'job:' .. j.id, 'a', fmt(a))
+        set_ends(j.id, ends_of(j))
         moved[#moved + 1] = j.id
         moved[#moved + 1] = fmt(a)
       end
@@ -188,40 +202,49 @@ local retention = tonumber(ARGV[17])
 local INDEX = KEYS[2]
 touch(ttl)
 settle_refunds(now)
--- make room in the job store: expire what finished more than `retention` ago (a few, oldest first); if full,
--- evict the oldest finished job among the oldest 1,000
+-- make room in the job store as the memory one does (engine/store.py): expire what finished more than
+-- `retention` ago (a few, oldest first, stopping at the first that has not); if full, evict the oldest finished job
 local function job_ends(id)
   local j = read_job(id)
   if j == nil then return nil end
   return ends_of(j)
 end
+local function drop(id, e)
+  redis.call('ZREM', INDEX, id)
+  redis.call('ZREM', ENDS, id)
+  redis.call('ZREM', DONE, id)
+  if e ~= nil then  -- nil: its hash already expired (the TTL safety net), nothing to count
+    redis.call('DEL', P .. 'job:' .. id)
+    redis.call('INCR', KEYS[3])
+  end
+end
 local function expire_some()
   for _, id in ipairs(redis.call('ZRANGE', INDEX, 0, 63)) do
     local e = job_ends(id)
     if e ~= nil and e >= now - retention then break end
-    redis.call('ZREM', INDEX, id)
-    if e ~= nil then
-      redis.call('DEL', P .. 'job:' .. id)
-      redis.call('INCR', KEYS[3])
+    drop(id, e)
+  end
+end
+-- jobs whose end has come join the finished ones (by creation number); at most `budget` (nil: all of them)
+local function settle_ends(budget)
+  while budget == nil or budget > 0 do
+    local due = redis.call('ZRANGEBYSCORE', ENDS, '-inf', now, 'LIMIT', 0, 256)
+    if #due == 0 then return end
+    for _, id in ipairs(due) do
+      redis.call('ZREM', ENDS, id)
+      local n = redis.call('ZSCORE', INDEX, id)
+      if n then redis.call('ZADD', DONE, n, id) end
     end
+    if budget ~= nil then budget = budget - #due end
   end
 end
 expire_some()
+settle_ends(128)  -- a few every time, so a full store seldom has many to move
 if redis.call('ZCARD', INDEX) >= max_jobs then
-  local room = false
-  for _, id in ipairs(redis.call('ZRANGE', INDEX, 0, 999)) do
-    local e = job_ends(id)
-    if e == nil or e <= now then
-      redis.call('ZREM', INDEX, id)
-      if e ~= nil then
-        redis.call('DEL', P .. 'job:' .. id)
-        redis.call('INCR', KEYS[3])
-      end
-      room = true
-      break
-    end
-  end
-  if not room then return {'over', 'capacity', '', ''} end
+  settle_ends(nil)
+  local oldest = redis.call('ZRANGE', DONE, 0, 0)[1]
+  if not oldest then return {'over', 'capacity', '', ''} end
+  drop(oldest, job_ends(oldest))
 end
 -- quotas
 local spent = tonumber(redis.call('HGET', SCOPE, 'spent') or '0') or 0
@@ -291,6 +314,7 @@ redis.call('HSET', JOB, 'f', ARGV[22], 'd', ARGV[23], 'v', 0, 'a', fmt(j.a), 'q'
            'c', '', 's', want, 'n', n)
 redis.call('ZADD', INDEX, n, id)
 local e = ends_of(j)
+set_ends(id, e)
 if e < INF then
   redis.call('PEXPIRE', JOB, math.floor((math.max(e - now, 0) + retention) * tonumber(ARGV[24])) + 60000)
 end
@@ -327,6 +351,7 @@ local j = read_job(id)
 if j == nil or ends_of(j) <= now then return {0} end
 local JOB = P .. 'job:' .. id
 redis.call('HSET', JOB, 'c', fmt(now))
+set_ends(id, now)
 if natural_end(j.a, j.q, j.r) > now then
   local member = redis.call('HGET', JOB, 'rm')
   if member then redis.call('ZREM', SCOPE .. ':ref', member) end
