@@ -96,9 +96,17 @@ class Job:
 
     @property
     def ends(self) -> float:
-        end = self.natural_end
-        if self.cancelled_at is not None and self.cancelled_at < end:
-            return self.cancelled_at
+        # natural_end, unfolded: the report's observer asks on every status poll
+        plan = self.plan
+        if plan.stuck:
+            end = math.inf
+        elif plan.failure is not None:
+            end = self.admitted + plan.queue + plan.run * plan.fail_at
+        else:
+            end = self.admitted + plan.queue + plan.run
+        cancelled = self.cancelled_at
+        if cancelled is not None and cancelled < end:
+            return cancelled
         return end
 
     def state(self, now: float) -> tuple[str, float]:

@@ -78,8 +78,9 @@ class Insight:
         self.observer.observe(record, now, clock.scale)
         journal = self.journal
         journal.seen += 1
-        if journal.size:
-            journal.append(record.frozen())
+        keep = journal.keep
+        if keep is not None:
+            keep(record.frozen())
 
     def injected(self, provider: str, endpoint: str, latency: float, fault: str | None) -> None:
         """A request got ``latency`` engine seconds of injected delay and/or an injected fault."""

@@ -153,6 +153,9 @@ class Journal:
             raise ValueError("the journal size cannot be negative")
         self.size = size
         self._records: deque[tuple] = deque(maxlen=size or 1)  # Record.frozen() tuples
+        # what the request path calls with each frozen record: the deque's own append (no Python frame), or
+        # None when the journal keeps nothing
+        self.keep: Any = self._records.append if size else None
         self.seen = 0
 
     @property

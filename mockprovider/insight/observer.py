@@ -234,9 +234,16 @@ class Observer:
                 elif before:
                     del hist[n - 1]
             hist[n] = hist.get(n, 0) + 1
-            job.last_poll = record.real
-            if last is not None:
-                group.intervals.add(record.real - last)
+            real = job.last_poll = record.real
+            if last is not None:  # group.intervals.add(real - last), inlined
+                samples = group.intervals
+                samples.total += 1
+                values = samples._values
+                if len(values) < samples.size:
+                    values.append(real - last)
+                else:
+                    values[samples._next] = real - last
+                    samples._next = (samples._next + 1) % samples.size
             if not job.seen_end and job.cancelled_at is None:
                 ends = job.ends
                 if ends <= engine_now:

@@ -66,6 +66,7 @@ class SharedJournal(Journal):
         self.outbox = outbox
         self.wake: asyncio.Event | None = None
         self.lost = 0
+        self.keep = self.append if size else None
 
     def append(self, frozen: tuple) -> None:
         self._records.append(frozen)
