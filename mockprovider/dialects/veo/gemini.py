@@ -110,11 +110,18 @@ class GeminiApi:
         who = self._check(request, decision)
         if isinstance(who, Response):
             return who
-        model, op = request.path_params["model"], request.path_params["operation"]
-        job = await self._job(op, model, who.account)
-        if job is None:
+        params = request.path_params
+        model, op = params["model"], params["operation"]
+        engine = self.ctx.engine
+        # _job's checks written out here: the status poll is the hot path, and its await layer costs it
+        job = await engine.get(self.dialect.name, op)
+        account = who.account
+        if job is None or not job.data or job.data.get("api") != API or job.model != model \
+                or (account is not None and job.account != account):
             return wire.error(404, f"Operation models/{model}/operations/{op} not found.")
-        state, _ = job.state(self.ctx.engine.clock.now())
+        state, _ = job.state(engine.clock.now())
+        if state not in wire.ENDED:  # pending: the operation's name alone, no result built to be dropped
+            return json_response({"name": operation_name(job)})
         samples = job.data.get("n", 1)
         uris = []
         if state == SUCCEEDED:

@@ -42,6 +42,7 @@ FILTER_REASONS = (
     "Please try a different prompt. Support codes: 29310472",
 )
 
+ENDED = (SUCCEEDED, FAILED, CANCELLED)  # an operation is done in these states
 GEMINI_RESPONSE_TYPE = TYPE + "google.ai.generativelanguage.v1beta.PredictLongRunningResponse"
 VERTEX_RESPONSE_TYPE = TYPE + "cloud.ai.large_models.vision.GenerateVideoResponse"
 
@@ -94,7 +95,7 @@ def finished_error(job: Job, state: str) -> dict[str, Any] | None:
 def operation(name: str, state: str, job: Job, result: dict[str, Any] | None, *, pending_done: bool,
               ) -> dict[str, Any]:
     """An Operation: pending, failed (``error``) or done (``response`` as given)."""
-    if state not in (SUCCEEDED, FAILED, CANCELLED):
+    if state not in ENDED:
         return {"name": name, "done": False} if pending_done else {"name": name}
     failure = finished_error(job, state)
     if failure is not None:

@@ -132,6 +132,8 @@ class VertexApi:
                 or ("r" not in job.data and job.account != who.account)):
             return wire.error(404, f"Operation {name} not found.")
         state, _ = job.state(self.ctx.engine.clock.now())
+        if state not in wire.ENDED:  # pending: no result built to be dropped
+            return json_response({"name": name, "done": False})
         samples = job.data.get("n", 1)
         videos: list[dict[str, str]] = []
         if state == SUCCEEDED:
