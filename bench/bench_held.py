@@ -2,6 +2,7 @@
 (``latency: {status: {uniform: [0s, 6s]}}``), from wrk with one connection per request in flight.
 
     python bench/bench_held.py [--connections 5000] [--seconds 30] [--threads 2] [--gc-threshold 700,10,1000]
+                               [--max-hold 6]
 
 ``--gc-threshold`` starts the same server with ``gc.set_threshold(...)`` applied first: the cyclic collector's
 full sweeps over the objects of thousands of in-flight requests are what stall the event loop (see
@@ -25,7 +26,10 @@ from common import free_port, mockprovider, process
 
 KEY = "key_" + "cd" * 32
 HEADERS = {"Authorization": f"Bearer {KEY}", "X-Runway-Version": "2024-11-06"}
-HOLD = {"latency": {"status": {"uniform": ["0s", "6s"]}}, "jobs": {"queue": "0s", "run": "1h"}}
+
+
+def hold_profile(max_hold: float) -> dict:
+    return {"latency": {"status": {"uniform": ["0s", f"{max_hold:g}s"]}}, "jobs": {"queue": "0s", "run": "1h"}}
 
 
 def serve_command(port: int, gc_threshold: str | None, *extra: str) -> list[str]:
@@ -51,6 +55,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--gc-threshold", help="e.g. 700,10,1000: gc.set_threshold in the server first")
+    parser.add_argument("--max-hold", type=float, default=6.0, help="seconds: holds are uniform from 0 to it")
     args = parser.parse_args()
     limit = raise_fd_limit(args.connections * 2 + 1024)  # inherited by the server and by wrk
     if limit < args.connections + 256:
@@ -61,12 +66,13 @@ def main() -> None:
     if args.gc_threshold and not all(p.strip().isdigit() for p in args.gc_threshold.split(",")):
         raise SystemExit("--gc-threshold: expected integers such as 700,10,1000")
     server = serve_command(port, args.gc_threshold, "--profile", "happy", "--seed", "3")
+    hold = hold_profile(args.max_hold)
     with process(server, f"{url}/__mock/health"):
         task = httpx.post(f"{url}/v1/image_to_video", headers=HEADERS, json={
             "model": "gen4_turbo", "promptImage": "https://example.com/a.png", "ratio": "1280:720"}).json()
-        assert httpx.put(f"{url}/__mock/profile", json={"profile": HOLD}).status_code == 200
+        assert httpx.put(f"{url}/__mock/profile", json={"profile": hold}).status_code == 200
         httpx.post(f"{url}/__mock/reset")  # clears the loop-lag samples (and the job store, so create again)
-        httpx.put(f"{url}/__mock/profile", json={"profile": HOLD})
+        httpx.put(f"{url}/__mock/profile", json={"profile": hold})
         task = httpx.post(f"{url}/v1/image_to_video", headers=HEADERS, json={
             "model": "gen4_turbo", "promptImage": "https://example.com/a.png", "ratio": "1280:720"}).json()
         cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.seconds}s", "--timeout", "15s",
@@ -82,8 +88,9 @@ def main() -> None:
     lag = stats["loop_lag"]
     tuned = f", server gc.set_threshold({args.gc_threshold})" if args.gc_threshold else ""
     print(f"wrk -c{args.connections} -d{args.seconds}s{tuned}: {total} requests, {rate:.0f} req/s "
-          f"(at most ~{args.connections / 3:.0f} with a 3 s mean hold)")
-    print(f"latency p50 {lat.get('50')} p90 {lat.get('90')} p99 {lat.get('99')} (configured uniform 0-6 s)")
+          f"(at most ~{args.connections / (args.max_hold / 2):.0f} with a {args.max_hold / 2:g} s mean hold)")
+    print(f"latency p50 {lat.get('50')} p90 {lat.get('90')} p99 {lat.get('99')} "
+          f"(configured uniform 0-{args.max_hold:g} s)")
     print(f"errors: socket {errors.group(1) if errors else 'none'}, non-2xx {non2xx.group(1) if non2xx else 0}")
     print(f"event-loop lag: p50 {lag['p50_ms']} ms, p99 {lag['p99_ms']} ms, max {lag['max_ms']} ms "
           f"({lag['samples']} samples)")

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import compileall
+from pathlib import Path
+
 import pytest
 from test_proxy_support import chaos, echo_server, tp  # noqa: F401 - the chaos proxy tests' shared fixtures
 
 from mockprovider.testing import MockServer
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Many tests serve from a fresh ``mockprovider serve`` process; where PYTHONDONTWRITEBYTECODE is set (CI
+    images often set it) each one would compile the whole package from source again, half a second per start."""
+    compileall.compile_dir(Path(__file__).resolve().parent.parent / "mockprovider", quiet=1)
 
 
 @pytest.fixture(autouse=True)

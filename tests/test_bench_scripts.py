@@ -55,16 +55,16 @@ def test_report_cost_with_a_full_store() -> None:
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 def test_held_open_requests_report_loop_lag() -> None:
-    out = run("bench_held.py", "--connections", "200", "--seconds", "3", "--threads", "1")
+    out = run("bench_held.py", "--connections", "200", "--seconds", "2", "--threads", "1", "--max-hold", "1")
     assert "errors: socket none, non-2xx 0" in out, out
     assert "event-loop lag: p50" in out, out
 
 
 @pytest.mark.skipif(shutil.which("k6") is None, reason="k6 is not on PATH")
 def test_latency_fidelity_and_soak_run_k6() -> None:
-    out = run("bench_latency.py", "--rate", "100", "--seconds", "3", "--baseline-seconds", "1")
+    out = run("bench_latency.py", "--rate", "100", "--seconds", "2", "--baseline-seconds", "1")
     assert out.count("configured") == 3 and "failed 0.00%" in out, out
-    out = run("bench_soak.py", "--minutes", "0.2", "--rate", "50", "--every", "4", "--max-jobs", "1000")
+    out = run("bench_soak.py", "--minutes", "0.12", "--rate", "50", "--every", "2.5", "--max-jobs", "1000")
     assert "k6 failed requests: PASS" in out and "job store max" in out, out
 
 

@@ -180,7 +180,8 @@ class PriceBook:
 
     @classmethod
     def load(cls, path: Path = BOOK) -> PriceBook:
-        return cls.parse(yaml.safe_load(path.read_text(encoding="utf-8")), source=path.name)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: the book is read at every start
+        return cls.parse(yaml.load(path.read_text(encoding="utf-8"), Loader=loader), source=path.name)
 
     def quote(self, provider: str, model: str, usage: dict[str, Any] | None) -> Quote | None:
         """The list price of a job of ``model`` that used ``usage``; None when the book has no price for it."""
