@@ -4,6 +4,7 @@ delete; limits; expiry."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -356,3 +357,19 @@ def test_a_1_5_pro_draft_is_rendered_from_its_draft_task(ark):
             ark.content_generation.tasks.create(model=model, content=[{"type": "draft_task",
                                                                        "draft_task": {"id": bad_id}}])
         assert caught.value.param == "content"
+
+
+def test_polls_carry_a_fresh_request_id_and_the_clients_own(ark, server):
+    use_profile(server, {"jobs": {"queue": "1h"}})
+    task_id = ark.content_generation.tasks.create(model=PRO, content=text("a")).id
+    url = f"{server.url}/api/v3/contents/generations/tasks/{task_id}"
+    mine = "c" * 200
+    replies = [httpx.get(url, headers={"Authorization": "Bearer ark-test-0123", "X-Client-Request-Id": mine})
+               for _ in range(2)]
+    ids = [r.headers["x-request-id"] for r in replies]
+    assert all(re.fullmatch(r"021\d{13}[0-9a-f]{24}", i) for i in ids) and ids[0] != ids[1]
+    assert [r.headers["x-client-request-id"] for r in replies] == [mine[:128]] * 2
+    assert replies[0].content == replies[1].content and replies[0].json()["status"] == "queued"
+    assert replies[0].headers["content-length"] == str(len(replies[0].content))
+    bare = httpx.get(url, headers={"Authorization": "Bearer ark-test-0123"})
+    assert "x-client-request-id" not in bare.headers and bare.content == replies[0].content
