@@ -85,6 +85,31 @@ def test_profile_keys_replace_the_default_pair_and_admin_keys_add_to_them(server
     assert server.admin("POST", "/kling/keys", json={"access_key": ""}).status_code == 400
 
 
+def test_a_token_read_once_is_still_checked_on_every_request(server, kling):
+    """The header is decoded and its signature checked once, but its key pair and dates are checked each time:
+    one header string, refused as soon as its key is removed or replaced, and as its dates pass."""
+    from mockprovider.dialects.kling import auth
+
+    def add_key(access: str, secret: str) -> int:
+        return server.admin("POST", "/kling/keys", json={"access_key": access, "secret_key": secret}).status_code
+
+    header = f"Bearer {token('ak_revoked', 'r' * 32)}"
+    expect(call(server, header), 401, 1000)
+    assert add_key("ak_revoked", "r" * 32) == 201
+    assert call(server, header).status_code == 200
+    assert server.admin("DELETE", "/kling/keys/ak_revoked").status_code == 204
+    expect(call(server, header), 401, 1000)
+    assert add_key("ak_revoked", "q" * 32) == 201
+    expect(call(server, header), 401, 1002)
+    now = time.time()
+    found = auth.read(f"Bearer {token(exp=now + 60, nbf=now + 30)}")
+    assert auth.checked(found, SECRET_KEY, now) == auth.NOT_YET_VALID
+    assert auth.checked(found, SECRET_KEY, now + 30) == ACCESS_KEY
+    assert auth.checked(found, SECRET_KEY, now + 66) == auth.EXPIRED
+    assert auth.checked(found, None, now + 30) == auth.NOT_FOUND
+    assert auth.checked(found, "another secret", now + 30) == auth.BAD_SIGNATURE
+
+
 def test_concurrency_over_the_limit_is_rejected_not_queued(server, kling):
     use_profile(server, {"jobs": {"run": "1h"}, "limits": {"concurrent_jobs": 1}})
     assert kling.post("/v1/videos/text2video", BODY).status_code == 200

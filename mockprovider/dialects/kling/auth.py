@@ -122,18 +122,30 @@ def verify(header: str | None, secret_for: Callable[[str], str | None], now: flo
         return found
     if found.problem is not None:
         return found.problem
-    secret = secret_for(found.iss)
+    return checked(found, secret_for(found.iss), now)
+
+
+NOT_FOUND = AuthFailure(1000, "Authentication failed: access key not found")
+BAD_SIGNATURE = _invalid("signature verification failed")
+NOT_YET_VALID = AuthFailure(1003, "Authorization is not yet valid (nbf is in the future)")
+EXPIRED = AuthFailure(1004, "Authorization is expired (exp is in the past)")
+
+
+def checked(found: Token, secret: str | None, now: float | None = None) -> str | AuthFailure:
+    """``verify`` for a token already read (``found.problem`` is None): its access key's ``secret`` (None if the
+    key is unknown or revoked), its signature (checked once per token and secret) and its dates, against the
+    clock on every call."""
     if secret is None:
-        return AuthFailure(1000, "Authentication failed: access key not found")
+        return NOT_FOUND
     if not _signed_by(found.token, secret):
-        return _invalid("signature verification failed")
+        return BAD_SIGNATURE
     if found.dates_problem is not None:
         return found.dates_problem
     now = time.time() if now is None else now
     if found.nbf is not None and found.nbf > now + LEEWAY:
-        return AuthFailure(1003, "Authorization is not yet valid (nbf is in the future)")
+        return NOT_YET_VALID
     if found.exp < now - LEEWAY:
-        return AuthFailure(1004, "Authorization is expired (exp is in the past)")
+        return EXPIRED
     return found.iss
 
 

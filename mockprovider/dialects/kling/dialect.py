@@ -149,19 +149,25 @@ class KlingDialect(Dialect):
         return self._verified(header, secret)
 
     def _authenticate_here(self, request: Request, decision: RequestDecision) -> str | Response:
-        """The same check with this process's key pairs: no coroutine to await (a poll's common case)."""
+        """The same check with this process's key pairs: no coroutine to await (a poll's common case). The
+        header is read once (decoded once per distinct header, its signature checked once per token and
+        secret); the key pair is looked up and the dates checked against the clock on every request."""
         header = request.headers.get("authorization")
-        access_key = auth.issuer(header)
-        secret = None
-        if access_key is not None:
-            secret = self.keys.local_secret_for(decision.assignment.profile.auth(self.name), access_key)
-        return self._verified(header, secret)
+        found = auth.read(header) if header else auth.EMPTY
+        if found.__class__ is not auth.Token:
+            return self._refused(found)
+        if found.problem is not None:
+            return self._refused(found.problem)
+        secret = self.keys.local_secret_for(decision.assignment.profile.auth(self.name), found.iss)
+        checked = auth.checked(found, secret)
+        return checked if checked.__class__ is str else self._refused(checked)
+
+    def _refused(self, failure: auth.AuthFailure) -> Response:
+        return wire.error(self.request_id(), failure.code, failure.message)
 
     def _verified(self, header: str | None, secret: str | None) -> str | Response:
         found = auth.verify(header, lambda _: secret)
-        if isinstance(found, auth.AuthFailure):
-            return wire.error(self.request_id(), found.code, found.message)
-        return found
+        return self._refused(found) if isinstance(found, auth.AuthFailure) else found
 
     # -- create ---------------------------------------------------------------------------------------------
 
