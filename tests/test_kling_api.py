@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import orjson
 import pytest
 from kling_client import Kling, png_base64, probe_mp4
 
@@ -39,6 +40,34 @@ def test_text2video_to_a_decodable_mp4(kling):
     info = probe_mp4(media.content)
     assert (info["width"], info["height"]) == (720, 1280)
     assert abs(info["duration"] - 5.0) < 0.2
+
+
+def test_each_poll_is_the_task_rendered_afresh_byte_for_byte(server, kling):
+    """Unfinished tasks' bodies are kept encoded between polls: each answer is still the envelope of the task
+    rendered afresh, in orjson's bytes, with a fresh request id, through every status."""
+    from mockprovider.dialects.kling import responses as wire
+
+    dialect = next(d for d in server.app.dialects if d.name == "kling")
+    engine = server.app.engine
+    assert server.admin("PUT", "/profile", {"profile": {"extends": "happy",
+                                                        "jobs": {"queue": "1h", "run": "1h"}}}).status_code == 200
+    created = kling.create("text2video", {"prompt": "a cat", "external_task_id": "polled-1"})
+    path = f"/v1/videos/text2video/{created['task_id']}"
+    for status in ("submitted", "processing", "succeed"):
+        replies = [kling.get(path) for _ in range(2)]
+        job = server.call(engine.get, "kling", created["task_id"])
+        state, _ = job.state(engine.clock.now())
+        for reply in replies:
+            answer = reply.json()
+            assert answer["data"]["task_status"] == status and reply.content == orjson.dumps(answer)
+            if status != "succeed":  # a finished task's links are signed afresh: its body is built each time
+                rendered = dialect._render(job, state, "", 0.0)
+                assert reply.content == wire.envelope(answer["request_id"], rendered).body
+        if status != "succeed":
+            assert replies[0].json()["data"] == replies[1].json()["data"]
+        assert replies[0].json()["request_id"] != replies[1].json()["request_id"]
+        assert replies[0].json()["data"]["task_info"] == {"external_task_id": "polled-1"}
+        assert server.admin("POST", "/clock", {"advance": "1h"}).status_code == 200
 
 
 def test_image2video_follows_the_image_and_the_duration(kling):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 
 from ...engine.jobs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, THROTTLED, Job
@@ -52,6 +53,15 @@ FAILURES = {
 
 def envelope(request_id: str, data: Any) -> Response:
     return json_response({"code": 0, "message": "SUCCEED", "request_id": request_id, "data": data})
+
+
+# the envelope's bytes up to its request id, as orjson writes them (keys in this order, no spaces)
+ENVELOPE_HEAD = b'{"code":0,"message":"SUCCEED","request_id":"'
+
+
+def envelope_tail(data: Any) -> bytes:
+    """What follows a (plain ASCII) request id in ``envelope``'s bytes: ``ENVELOPE_HEAD + id + tail``."""
+    return b'","data":' + orjson.dumps(data) + b"}"
 
 
 def error(request_id: str, code: int, message: str | None = None, status: int | None = None) -> Response:
