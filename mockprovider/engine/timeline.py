@@ -5,13 +5,13 @@ short task of its own once due."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import logging
 import math
 from collections.abc import Awaitable, Callable
 
+from ..tasks import stop_task
 from .clock import Clock
 
 log = logging.getLogger("mockprovider.timeline")
@@ -84,11 +84,8 @@ class Timeline:
                 self._task = None
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

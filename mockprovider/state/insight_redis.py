@@ -45,6 +45,7 @@ import orjson
 from ..insight import report
 from ..insight.journal import Filter, Journal, Record, fingerprint
 from ..insight.ledger import Tally
+from ..tasks import stop_task
 from .backend import StateUnavailable
 
 log = logging.getLogger("mockprovider")
@@ -119,11 +120,8 @@ class SharedInsight:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="mockprovider-insight-flush")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         with contextlib.suppress(StateUnavailable):
             await self.flush()
 

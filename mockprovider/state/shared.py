@@ -15,6 +15,7 @@ from typing import Any
 
 from ..engine.engine import Engine
 from ..engine.rng import random_seed
+from ..tasks import stop_task
 from .backend import Backend, StateUnavailable, unavailable
 from .clock import ClockSync
 from .jobs import RedisJobs
@@ -59,11 +60,8 @@ class RedisSync:
         self._task = asyncio.get_running_loop().create_task(self._listen())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     def _adopt_seed(self, raw: Any) -> None:
         if raw is None:

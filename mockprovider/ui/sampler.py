@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from ..tasks import stop_task
 from . import insight_view, views
 from .census import LIVE_STATES, JobCensus
 
@@ -88,11 +89,8 @@ class Sampler:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     def poke(self) -> None:
         """Something viewers want to see soon (a profile switch): tick early, at most every MIN_GAP."""

@@ -4,9 +4,10 @@ blocked loop shows up here before it shows up as latency in a load test."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import deque
+
+from ..tasks import stop_task
 
 
 class LoopLag:
@@ -20,11 +21,8 @@ class LoopLag:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:
