@@ -110,6 +110,30 @@ def test_submit_status_events_and_result_with_a_real_mp4(patched):
     assert c.result(KLING, handle.request_id) == result
 
 
+def test_an_in_progress_poll_is_the_same_body_with_or_without_a_logs_query(patched):
+    """IN_PROGRESS without logs is kept encoded between polls: the same bytes (orjson's) and headers whether the
+    query is absent, logs=false (fal-client's) or logs=0; logs=1 and logs=true still carry the logs."""
+    profile(patched, "polls:secret", jobs={"queue": "0s", "run": "1h"})
+    handle = client("polls").submit(LUMA, arguments={"prompt": "a cat"})
+    headers = {"Authorization": "Key polls:secret"}
+    with httpx.Client(timeout=10) as http:
+        plain = [http.get(handle.status_url + query, headers=headers) for query in ("", "?logs=false", "?logs=0", "")]
+        logged = [http.get(handle.status_url + query, headers=headers) for query in ("?logs=1", "?logs=true")]
+        other = http.get(handle.status_url.replace("/luma-dream-machine/", "/kling-video/"), headers=headers)
+    for reply in plain:
+        assert reply.status_code == 202 and reply.content == plain[0].content
+        assert reply.headers["x-fal-request-id"] == handle.request_id
+        assert reply.headers["content-type"] == "application/json"
+    body = plain[0].json()
+    assert plain[0].content == json.dumps(body, separators=(",", ":")).encode()
+    assert body == {"request_id": handle.request_id, "response_url": handle.response_url,
+                    "status_url": handle.status_url, "cancel_url": handle.cancel_url, "status": "IN_PROGRESS",
+                    "logs": None}
+    for reply in logged:
+        assert reply.status_code == 202 and reply.json()["logs"][0]["message"] == "Starting generation"
+    assert other.status_code == 404 and other.json()["detail"] == "Request not found"
+
+
 def test_queue_positions_count_down_under_the_concurrency_limit(patched):
     profile(patched, "queue:secret", jobs=RUN, limits={"concurrent_jobs": 1})
     c = client("queue")
