@@ -22,7 +22,7 @@ from ...media.render import VideoSpec
 from ...media.routes import output_url, prewarm_output
 from ...state import StateUnavailable
 from ...web.body import BodyError, read_body, read_json
-from ...web.responses import EncodedJSON, json_response, no_content
+from ...web.responses import json_response, no_content
 from ..base import Dialect
 from . import generation, personas, router, workflows
 from . import responses as wire
@@ -558,8 +558,8 @@ class RunwayDialect(PersonaApi, Dialect):
         if job is None or job.account != key or "wf" in (job.data or {}):
             return wire.error(404, "Task not found.")
         state, progress = job.state(engine.clock.now())
-        if state in (THROTTLED, QUEUED, RUNNING):  # no output links: the same bytes, mostly kept encoded
-            return EncodedJSON(wire.unfinished_task_body(job, state, progress))
+        if state in (THROTTLED, QUEUED, RUNNING):  # no output links: the same answer, mostly kept
+            return wire.unfinished_task(job, state, progress)
         return json_response(wire.task(job, state, progress, self._output_urls(request, decision, job, state)))
 
     async def delete_task(self, request: Request, decision: RequestDecision) -> Response:

@@ -10,7 +10,7 @@ import orjson
 from starlette.responses import Response
 
 from ...engine.jobs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, THROTTLED, Job
-from ...web.responses import json_response
+from ...web.responses import EncodedJSON, json_response
 
 DOC_URL = "https://docs.dev.runwayml.com/api"
 
@@ -96,28 +96,35 @@ def task(job: Job, state: str, progress: float, output_urls: list[str]) -> dict[
     return body
 
 
-MAX_KEPT_HEADS = 4096
-_heads: dict[tuple, bytes] = {}  # (id, createdAt, state, estimate) -> the encoded body up to its progress
+
+MAX_KEPT = 4096
+# (id, createdAt, state, estimate) -> (progress as shown, the answer, its body up to the progress)
+_kept: dict[tuple, tuple[float | None, Response, bytes]] = {}
 
 
-def unfinished_task_body(job: Job, state: str, progress: float) -> bytes:
-    """``orjson.dumps(task(job, state, progress, []))`` for a task that has not finished, the same bytes.
+def unfinished_task(job: Job, state: str, progress: float) -> Response:
+    """``json_response(task(job, state, progress, []))`` for a task that has not finished: the same status,
+    headers and bytes.
 
-    Everything but a running task's progress reads the same poll after poll: it is kept encoded (bounded), and
-    the progress, encoded alone as orjson encodes it inside the object, is put after it."""
+    Everything but a running task's progress reads the same poll after poll, so it is kept encoded (bounded)
+    and the progress, encoded alone as orjson encodes it inside the object, is put after it; the answer itself
+    is kept for the polls that read the same progress (nothing changes an answer once made)."""
     data = job.data
-    estimate = float(data.get("est", job.cost))
-    key = (job.id, data["createdAt"], state, estimate)
-    head = _heads.get(key)
-    if head is None:
+    key = (job.id, data["createdAt"], state, float(data.get("est", job.cost)))
+    shown = round(progress, 4) if state == RUNNING else None
+    kept = _kept.get(key)
+    if kept is not None:
+        if kept[0] == shown:
+            return kept[1]
+        head = kept[2]
+    else:
         body = task(job, state, progress, [])
-        running = body.pop("progress", None) is not None
+        body.pop("progress", None)
         head = orjson.dumps(body)
-        if running:
+        if shown is not None:
             head = head[:-1] + b',"progress":'
-        if len(_heads) >= MAX_KEPT_HEADS:
-            _heads.clear()
-        _heads[key] = head
-    if state == RUNNING:
-        return head + orjson.dumps(round(progress, 4)) + b"}"
-    return head
+        if len(_kept) >= MAX_KEPT:
+            _kept.clear()
+    response = EncodedJSON(head if shown is None else head + orjson.dumps(shown) + b"}")
+    _kept[key] = (shown, response, head)
+    return response
