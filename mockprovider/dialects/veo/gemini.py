@@ -121,7 +121,7 @@ class GeminiApi:
             return wire.error(404, f"Operation models/{model}/operations/{op} not found.")
         state, _ = job.state(engine.clock.now())
         if state not in wire.ENDED:  # pending: the operation's name alone, no result built to be dropped
-            return json_response({"name": operation_name(job)})
+            return wire.pending_operation(operation_name(job), pending_done=False)
         samples = job.data.get("n", 1)
         uris = []
         if state == SUCCEEDED:

@@ -103,6 +103,22 @@ def operation(name: str, state: str, job: Job, result: dict[str, Any] | None, *,
     return {"name": name, "done": True, "response": result}
 
 
+MAX_PENDING = 4096
+_pending: dict[tuple[str, bool], Response] = {}  # (name, with done) -> the answer
+
+
+def pending_operation(name: str, *, pending_done: bool) -> Response:
+    """``json_response(operation(name, <pending>, ...))``: what a pending operation answers is the same poll after
+    poll, so the answer is kept (bounded; nothing changes an answer once made)."""
+    key = (name, pending_done)
+    found = _pending.get(key)
+    if found is None:
+        if len(_pending) >= MAX_PENDING:
+            _pending.clear()
+        found = _pending[key] = json_response({"name": name, "done": False} if pending_done else {"name": name})
+    return found
+
+
 def filtered(job: Job, samples: int) -> dict[str, Any]:
     return {"raiMediaFilteredCount": samples, "raiMediaFilteredReasons": filter_reasons(job, samples)}
 

@@ -133,7 +133,7 @@ class VertexApi:
             return wire.error(404, f"Operation {name} not found.")
         state, _ = job.state(self.ctx.engine.clock.now())
         if state not in wire.ENDED:  # pending: no result built to be dropped
-            return json_response({"name": name, "done": False})
+            return wire.pending_operation(name, pending_done=True)
         samples = job.data.get("n", 1)
         videos: list[dict[str, str]] = []
         if state == SUCCEEDED:
