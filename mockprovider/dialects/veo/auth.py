@@ -12,8 +12,7 @@ By default any non-blank key or token is accepted. A profile may list the accept
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,8 +30,9 @@ BAD_CREDENTIALS = ("Request had invalid authentication credentials. Expected OAu
                    "https://developers.google.com/identity/sign-in/web/devconsole-project.")
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
+class Caller(NamedTuple):
+    """Made on every request: a named tuple (immutable too) is made in half a frozen dataclass's time."""
+
     key: str | None  # an API key
     token: str | None  # an OAuth access token
 
@@ -51,7 +51,7 @@ def caller(request: Request) -> Caller:
     header = request.headers.get("authorization")
     if header and header[:7].lower() == "bearer ":
         token = header[7:].strip() or None
-    found = request._veo_caller = Caller(key=key.strip() if key is not None else None, token=token)
+    found = request._veo_caller = Caller(key.strip() if key is not None else None, token)
     return found
 
 
