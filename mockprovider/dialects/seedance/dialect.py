@@ -76,8 +76,10 @@ class SeedanceDialect(Dialect):
     def credential(self, request: Request) -> str | None:
         return bearer_key(request)
 
-    def request_id(self) -> str:
-        millis = int(self.ctx.engine.clock.epoch() * 1000)
+    def request_id(self, now: float | None = None) -> str:
+        """A fresh request id: the time (``now`` in engine seconds if the request read the clock already) and
+        96 seeded random bits."""
+        millis = int(self.ctx.engine.clock.epoch(now) * 1000)
         return f"021{millis}{self._request_ids.getrandbits(96):024x}"
 
     def error(self, request: Request, status: int, message: str, *, injected: bool = False) -> Response:
@@ -345,7 +347,7 @@ class SeedanceDialect(Dialect):
             body = cache[kept] = orjson.dumps(self.render(job, "", 0.0, state))
         response = EncodedJSON(body)  # the headers _answer_headers gives, put in encoded
         raw = response.raw_headers
-        raw.append((b"x-request-id", self.request_id().encode()))
+        raw.append((b"x-request-id", self.request_id(now).encode()))
         client_id = request.headers.get("x-client-request-id")
         if client_id:
             raw.append((b"x-client-request-id", client_id[:128].encode("latin-1")))
