@@ -204,6 +204,27 @@ def test_failures_limits_and_faults(wan, server):
     assert wan.fetch(ids[0], api_key=KEY).code == "InternalError"
 
 
+def test_submissions_and_concurrent_tasks_count_per_model(wan, server):
+    """DashScope's task-submission RPS and concurrent tasks are per model: one model's tasks neither use another's
+    window nor hold its slots (engine time stands still meanwhile, so the 1 s window does not depend on wall time)."""
+    assert server.admin("POST", "/clock", {"scale": 1e6}).status_code == 200
+    use_profile(server, {"jobs": {"queue": "0s", "run": "1000s"},
+                         "providers": {"wan": {"limits": {"submissions_per_second": 2, "concurrent_jobs": 1}}}})
+
+    def submit(model: str):
+        return wan.async_call(model=model, prompt="x", api_key=KEY)
+
+    try:
+        first = [submit("wan2.6-t2v") for _ in range(3)]
+        assert [r.status_code for r in first] == [200, 200, 429] and first[2].code == "Throttling"
+        other = [submit("wan2.2-t2v-plus") for _ in range(2)]
+        assert [r.status_code for r in other] == [200, 200]
+        ids = [r.output.task_id for r in (*first[:2], *other)]
+        assert [wan.fetch(i, api_key=KEY).output.task_status for i in ids] == ["RUNNING", "PENDING"] * 2
+    finally:
+        server.admin("POST", "/clock", {"scale": 0.01})
+
+
 def test_the_2x_client_raises_its_typed_errors(server):
     assert server.admin("POST", "/reset").status_code == 200
     client = dashscope.Client(api_key=KEY, base_url=f"{server.url}/api/v1", max_retries=0)

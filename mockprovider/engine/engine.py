@@ -40,6 +40,10 @@ class JobRequest:
     usage: dict[str, Any] | None = None
     slots: int = 1  # concurrency slots the job occupies (e.g. one per image of a batch)
     replan: Callable[[Plan], Plan] | None = None  # changes the drawn plan before the job is admitted
+    # a window of the account's that the job's concurrency slots and submission window count in, apart from its
+    # other jobs' (e.g. the model, for a provider that limits each model on its own); credits, daily caps and
+    # requests per minute stay the account's. "" counts them account-wide.
+    limit_scope: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,13 +214,13 @@ class Engine:
             return Job(id=job_id, provider=request.provider, model=request.model, account=request.account,
                        kind=request.kind, seq=n, created=now, plan=plan, cost=request.cost,
                        output=request.output, data=request.data, profile=assignment.profile.name, usage=usage,
-                       quote=quote, slots=max(1, request.slots))
+                       quote=quote, slots=max(1, request.slots), limit_scope=request.limit_scope)
 
         room = await book.make_room(now)
         result = await self.ledger.admit(
             request.provider, request.account, behaviour.limits, now, cost=request.cost, model=request.model,
             slots=request.slots, queue_when_busy=queue_when_busy, refund_failures=request.refund_failures,
-            room=room, build=build)
+            room=room, build=build, limit_scope=request.limit_scope)
         if isinstance(result, OverLimit):
             self.stats.rejected[result.limit] = self.stats.rejected.get(result.limit, 0) + 1
             self.insight.rejected(request.provider, result.limit)

@@ -49,15 +49,16 @@ class Job:
     it (kept small: the store holds up to hundreds of thousands)."""
 
     __slots__ = ("account", "admitted", "cancelled_at", "cost", "created", "data", "downloads", "id", "kind",
-                 "last_poll", "model", "output", "plan", "polls", "profile", "provider", "quote", "seen_end", "seq",
-                 "settled", "slots", "usage")
+                 "last_poll", "limit_scope", "model", "output", "plan", "polls", "profile", "provider", "quote",
+                 "seen_end", "seq", "settled", "slots", "usage")
 
     def __init__(self, *, id: str, provider: str, model: str, account: str, kind: str, seq: int,
                  created: float, plan: Plan, cost: float = 0.0, output: Any = None,
                  data: dict[str, Any] | None = None, profile: str = "", usage: dict[str, Any] | None = None,
-                 quote: Any = None, slots: int = 1) -> None:
+                 quote: Any = None, slots: int = 1, limit_scope: str = "") -> None:
         self.id = id
         self.slots = slots  # concurrency slots the job holds while it waits and runs
+        self.limit_scope = limit_scope  # where its slots and submission window count (JobRequest.limit_scope)
         self.provider = provider
         self.model = model
         self.account = account

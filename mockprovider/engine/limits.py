@@ -26,6 +26,12 @@ WINDOW = 60.0
 SUBMISSION_WINDOW = 1.0
 
 
+def windowed(provider: str, limit_scope: str) -> str:
+    """The name under which a job's concurrency slots and submission window are counted: the provider's own, or
+    a window of it (JobRequest.limit_scope)."""
+    return f"{provider}/{limit_scope}" if limit_scope else provider
+
+
 @dataclass(frozen=True, slots=True)
 class OverLimit:
     # "rate" | "submission_rate" | "concurrency" | "daily" | "credits" | "capacity" (the job store is full of live jobs)

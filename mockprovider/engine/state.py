@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from .behaviour import Limits
 from .jobs import Job
-from .limits import LimitBook, OverLimit, Scope
+from .limits import LimitBook, OverLimit, Scope, windowed
 from .rng import random_seed, stream
 from .store import JobStore
 
@@ -46,8 +46,8 @@ class LimitLedger(Protocol):
 
     async def take_request(self, provider: str, account: str, limits: Limits, now: float) -> OverLimit | None: ...
     async def admit(self, provider: str, account: str, limits: Limits, now: float, *, cost: float, model: str,
-                    slots: int, queue_when_busy: bool, refund_failures: bool, room: bool, build: Build
-                    ) -> Job | OverLimit | object: ...
+                    slots: int, queue_when_busy: bool, refund_failures: bool, room: bool, build: Build,
+                    limit_scope: str = "") -> Job | OverLimit | object: ...
     # cancel ``job`` now unless it has ended (None); the jobs whose slot times may have moved
     async def cancel(self, job: Job, limits: Limits, now: float) -> list[Job] | None: ...
     async def refund(self, provider: str, account: str, cost: float) -> None: ...
@@ -146,20 +146,21 @@ class MemoryLimits:
         return book.take_request(book.scope(provider, account), limits, now)
 
     async def admit(self, provider: str, account: str, limits: Limits, now: float, *, cost: float, model: str,
-                    slots: int, queue_when_busy: bool, refund_failures: bool, room: bool, build: Build
-                    ) -> Job | OverLimit | object:
+                    slots: int, queue_when_busy: bool, refund_failures: bool, room: bool, build: Build,
+                    limit_scope: str = "") -> Job | OverLimit | object:
         book = self.book
         scope = book.scope(provider, account)
+        window = book.scope(windowed(provider, limit_scope), account) if limit_scope else scope
         book.settle_refunds(scope, now)
         over = None if room else OverLimit("capacity", None)
         if over is None:
             over = book.check_quota(scope, limits, now, cost)
         if over is None and not queue_when_busy:
-            frees = book.slot_free_at(scope, limits, now, slots)
+            frees = book.slot_free_at(window, limits, now, slots)
             if frees > now:
                 over = OverLimit("concurrency", None if frees == math.inf else frees, limits.concurrent_jobs)
         if over is None:
-            over = book.take_submission(scope, limits, now)
+            over = book.take_submission(window, limits, now)
         if over is not None:
             return over
         entry = self._submissions.get((provider, account))
@@ -174,7 +175,7 @@ class MemoryLimits:
         job = build(rng, n)
         if not isinstance(job, Job):
             return job
-        book.admit(scope, job, limits, now)
+        book.admit(window, job, limits, now)
         book.charge(scope, model, now, cost)
         if refund_failures and job.plan.failure is not None and cost:
             book.refund_when_failed(scope, job)
@@ -184,7 +185,7 @@ class MemoryLimits:
         if job.ends <= now:
             return None
         job.cancelled_at = now
-        scope = self.book.scope(job.provider, job.account)
+        scope = self.book.scope(windowed(job.provider, job.limit_scope), job.account)
         self.book.reschedule(scope, limits, now)
         return list(scope.jobs)
 

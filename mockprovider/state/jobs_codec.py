@@ -77,7 +77,8 @@ def encode_frozen(job: Job) -> bytes:
     return orjson.dumps({
         "v": VERSION, "id": job.id, "provider": job.provider, "model": job.model, "account": job.account,
         "kind": job.kind, "seq": job.seq, "created": job.created, "cost": job.cost, "profile": job.profile,
-        "slots": job.slots, "plan": [plan.queue, plan.run, plan.failure, plan.fail_at, plan.stuck],
+        "slots": job.slots, "limit_scope": job.limit_scope,
+        "plan": [plan.queue, plan.run, plan.failure, plan.fail_at, plan.stuck],
         "output": encode_value(job.output), "usage": encode_value(job.usage), "quote": encode_value(job.quote),
     })
 
@@ -91,7 +92,8 @@ def decode_frozen(raw: bytes) -> Job:
         return Job(id=d["id"], provider=d["provider"], model=d["model"], account=d["account"], kind=d["kind"],
                    seq=d["seq"], created=d["created"], plan=Plan(queue, run, failure, fail_at, stuck),
                    cost=d["cost"], output=decode_value(d["output"]), profile=d["profile"],
-                   usage=decode_value(d["usage"]), quote=decode_value(d["quote"]), slots=d["slots"])
+                   usage=decode_value(d["usage"]), quote=decode_value(d["quote"]), slots=d["slots"],
+                   limit_scope=d.get("limit_scope", ""))
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, CodecError):
             raise

@@ -14,7 +14,7 @@ from typing import Any
 from ..engine.behaviour import Limits
 from ..engine.clock import Clock
 from ..engine.jobs import Job
-from ..engine.limits import LimitBook, OverLimit, Scope
+from ..engine.limits import LimitBook, OverLimit, Scope, windowed
 from ..engine.rng import stream
 from . import limits_lua as lua
 from .backend import Backend, unavailable
@@ -70,9 +70,10 @@ class RedisLimits:
         return OverLimit("rate", engine_time(frees), limit)
 
     async def admit(self, provider: str, account: str, limits: Limits, now: float, *, cost: float, model: str,
-                    slots: int, queue_when_busy: bool, refund_failures: bool, room: bool, build: Any
-                    ) -> Job | OverLimit | object:
+                    slots: int, queue_when_busy: bool, refund_failures: bool, room: bool, build: Any,
+                    limit_scope: str = "") -> Job | OverLimit | object:
         scope = self.scope_key(provider, account)
+        window = self.scope_key(windowed(provider, limit_scope), account) if limit_scope else scope
         with unavailable(self.backend):
             n, generation = await self._sequence(
                 keys=[self.backend.key("sq", provider) + "\x1f" + account, self.backend.key("sq", "generations")],
@@ -96,7 +97,7 @@ class RedisLimits:
                          repr(self.clock.scale * 1000.0), int(plan.failure is not None)]
             with unavailable(self.backend):
                 answer = await self._admit(keys=[scope, self.jobs.index, self.jobs.evicted_counter,
-                                                 self.jobs.index_counter], args=args)
+                                                 self.jobs.index_counter, window], args=args)
             verdict = answer[0].decode()
             if verdict == "dup":
                 continue  # an id already taken (another account's): draw the next one from the same stream
@@ -129,7 +130,8 @@ class RedisLimits:
     async def cancel(self, job: Job, limits: Limits, now: float) -> list[Job] | None:
         with unavailable(self.backend):
             answer = await self._cancel(
-                keys=[self.scope_key(job.provider, job.account)],
+                keys=[self.scope_key(job.provider, job.account),
+                      self.scope_key(windowed(job.provider, job.limit_scope), job.account)],
                 args=[self.backend.prefix, repr(now), self._epoch(), _opt(limits.concurrent_jobs), job.id,
                       SCOPE_TTL_MS, repr(self.clock.scale * 1000.0), repr(self.jobs.retention)])
         if not int(answer[0]):

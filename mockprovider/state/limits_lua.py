@@ -4,7 +4,9 @@ requests-per-minute and submissions-per-second sliding windows, concurrency slot
 (the slot that frees first; a job holding several waits for all), re-planned after a cancel or a limit change,
 daily caps per model and credits with refunds of planned failures.
 
-Keys of one scope (a provider's account), all under SCOPE = KEYS[1]:
+Keys of one scope (a provider's account), all under SCOPE = KEYS[1]; a job counted in a window of its own
+(JobRequest.limit_scope, e.g. per model) keeps slots, slim, lep, pz, :live and :sub under that window's key,
+SLOTS, and everything else under its account's:
   SCOPE        hash: spent, day, d:<model> (daily counts), slots (the slot heap, "t1,t2,..."), slim (the limit
                the slots were built for), lep (the limits epoch they were built in), pz (live size when pruned)
   SCOPE:live   zset: the jobs holding or waiting for a slot, by submission order (score) -> job id
@@ -25,6 +27,7 @@ from __future__ import annotations
 COMMON = r"""
 local P = ARGV[1]
 local SCOPE = KEYS[1]
+local SLOTS = SCOPE  -- where the concurrency slots and the submission window are kept (a script may move it)
 local INF = 1e300
 local DAY = 86400
 local function num(x)
@@ -55,7 +58,7 @@ local function set_ends(id, e)
   if e >= INF then redis.call('ZREM', ENDS, id) else redis.call('ZADD', ENDS, e, id) end
 end
 local function read_slots()
-  local raw = redis.call('HGET', SCOPE, 'slots')
+  local raw = redis.call('HGET', SLOTS, 'slots')
   local out = {}
   if raw and raw ~= '' then
     for part in string.gmatch(raw, '[^,]+') do out[#out + 1] = tonumber(part) end
@@ -65,7 +68,7 @@ end
 local function write_slots(slots)
   local parts = {}
   for i = 1, #slots do parts[i] = fmt(slots[i]) end
-  redis.call('HSET', SCOPE, 'slots', table.concat(parts, ','))
+  redis.call('HSET', SLOTS, 'slots', table.concat(parts, ','))
 end
 local function take(slots, need)
   table.sort(slots)
@@ -75,24 +78,24 @@ local function take(slots, need)
 end
 -- the live jobs in submission order, dropping those that ended or are gone
 local function live(now)
-  local ids = redis.call('ZRANGE', SCOPE .. ':live', 0, -1)
+  local ids = redis.call('ZRANGE', SLOTS .. ':live', 0, -1)
   local out = {}
   for _, id in ipairs(ids) do
     local j = read_job(id)
     if j == nil or ends_of(j) <= now then
-      redis.call('ZREM', SCOPE .. ':live', id)
+      redis.call('ZREM', SLOTS .. ':live', id)
     else
       out[#out + 1] = j
     end
   end
-  redis.call('HSET', SCOPE, 'pz', #out)
+  redis.call('HSET', SLOTS, 'pz', #out)
   return out
 end
 -- rebuild the slots from the live jobs, re-planning when waiting jobs start; returns {id, admitted, ...} moved
 local function reschedule(limit, epoch, now)
   local jobs = live(now)
   local moved = {}
-  redis.call('HSET', SCOPE, 'slim', limit, 'lep', epoch)
+  redis.call('HSET', SLOTS, 'slim', limit, 'lep', epoch)
   if limit < 0 then
     write_slots({})
     for _, j in ipairs(jobs) do
@@ -131,7 +134,7 @@ local function reschedule(limit, epoch, now)
   return moved
 end
 local function ensure_slots(limit, epoch, now)
-  local v = redis.call('HMGET', SCOPE, 'slim', 'lep')
+  local v = redis.call('HMGET', SLOTS, 'slim', 'lep')
   if tonumber(v[1]) ~= limit or v[2] ~= epoch then return reschedule(limit, epoch, now) end
   return {}
 end
@@ -165,6 +168,9 @@ local function touch(ttl)
   for _, suffix in ipairs({'', ':live', ':rpm', ':sub', ':ref'}) do
     redis.call('PEXPIRE', SCOPE .. suffix, ttl)
   end
+  if SLOTS ~= SCOPE then
+    for _, suffix in ipairs({'', ':live', ':sub'}) do redis.call('PEXPIRE', SLOTS .. suffix, ttl) end
+  end
 end
 """
 
@@ -177,7 +183,8 @@ if frees == nil then return nil end
 return fmt(frees)
 """
 
-# KEYS[1] scope, KEYS[2] the job index (zset), KEYS[3] the evicted counter, KEYS[4] the index counter
+# KEYS[1] scope, KEYS[2] the job index (zset), KEYS[3] the evicted counter, KEYS[4] the index counter,
+# KEYS[5] the scope of the job's slots and submission window (KEYS[1] unless the job has a limit scope)
 # ARGV: prefix, now, epoch, concurrent (-1 none), credits (-1 none), daily (-1 none), per_second (-1 none),
 #       cost, model, slots, queue_when_busy (0/1), refund_failures (0/1), mode ('admit' | 'probe'), member,
 #       scope_ttl_ms, max_jobs, retention, job id, seq, queue, rest (-1 stuck), frozen, data, ms_per_second,
@@ -200,6 +207,7 @@ local ttl = tonumber(ARGV[15])
 local max_jobs = tonumber(ARGV[16])
 local retention = tonumber(ARGV[17])
 local INDEX = KEYS[2]
+SLOTS = KEYS[5]
 touch(ttl)
 settle_refunds(now)
 -- make room in the job store as the memory one does (engine/store.py): expire what finished more than
@@ -278,7 +286,7 @@ if not queue_when_busy and concurrent >= 0 then
     return {'over', 'concurrency', at, ARGV[4]}
   end
 end
-local frees = window(SCOPE .. ':sub', now, 1, per_second, ARGV[14])
+local frees = window(SLOTS .. ':sub', now, 1, per_second, ARGV[14])
 if frees ~= nil then
   local at = ''
   if frees >= 0 then at = fmt(frees) end
@@ -292,7 +300,7 @@ if redis.call('EXISTS', JOB) == 1 then return {'dup'} end
 local j = {id = id, a = now, q = tonumber(ARGV[20]), r = tonumber(ARGV[21]), c = nil, s = want}
 if concurrent < 0 then
   -- the limit was lifted (or the profile changed): jobs still waiting start now
-  local v = redis.call('HMGET', SCOPE, 'slim', 'lep')
+  local v = redis.call('HMGET', SLOTS, 'slim', 'lep')
   if v[1] ~= '-1' or v[2] ~= epoch then
     for _, x in ipairs(reschedule(-1, epoch, now)) do moved[#moved + 1] = x end
   end
@@ -318,9 +326,9 @@ set_ends(id, e)
 if e < INF then
   redis.call('PEXPIRE', JOB, math.floor((math.max(e - now, 0) + retention) * tonumber(ARGV[24])) + 60000)
 end
-redis.call('ZADD', SCOPE .. ':live', tonumber(ARGV[19]), id)
-local pz = tonumber(redis.call('HGET', SCOPE, 'pz') or '0') or 0
-if redis.call('ZCARD', SCOPE .. ':live') > 2 * pz + 64 then live(now) end
+redis.call('ZADD', SLOTS .. ':live', tonumber(ARGV[19]), id)
+local pz = tonumber(redis.call('HGET', SLOTS, 'pz') or '0') or 0
+if redis.call('ZCARD', SLOTS .. ':live') > 2 * pz + 64 then live(now) end
 -- charge
 if day ~= today then
   local all = redis.call('HKEYS', SCOPE)
@@ -342,9 +350,10 @@ for _, x in ipairs(moved) do out[#out + 1] = x end
 return out
 """
 
-# KEYS[1] scope; ARGV: prefix, now, epoch, concurrent (-1 none), job id, scope_ttl_ms, ms_per_second, retention
-# -> {0} (already ended or gone) | {1, moved...}
+# KEYS[1] scope, KEYS[2] the scope of the job's slots; ARGV: prefix, now, epoch, concurrent (-1 none), job id,
+# scope_ttl_ms, ms_per_second, retention -> {0} (already ended or gone) | {1, moved...}
 CANCEL = COMMON + r"""
+SLOTS = KEYS[2]
 local now = tonumber(ARGV[2])
 local id = ARGV[5]
 local j = read_job(id)

@@ -168,7 +168,8 @@ class WanDialect(Dialect):
         result = await engine.submit(
             JobRequest(provider=self.name, model=model.name, account=key, kind=model.kind, make_id=uuid4_text,
                        cost=params.usd, output=spec, data=self._data(params), refund_failures=True,
-                       usage={"seconds": params.duration, "resolution": params.tier.lower(), "audio": params.audio}),
+                       usage={"seconds": params.duration, "resolution": params.tier.lower(), "audio": params.audio},
+                       limit_scope=model.name),  # DashScope's submission RPS and concurrent tasks are per model
             decision.assignment, queue_when_busy=True)
         if isinstance(result, OverLimit):
             return self.over_limit(request, result)
