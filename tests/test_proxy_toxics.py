@@ -83,13 +83,15 @@ def test_latency_added_and_removed_live(tp: Running, echo_server: TcpServer) -> 
 
 def test_latency_distribution_mixture_is_seeded(tp: Running, echo_server: TcpServer) -> None:
     host, port = tp.make("lat", echo_server.address)
-    mixture = {"mixture": [{"weight": 0.5, "value": "5ms"}, {"weight": 0.5, "value": "80ms"}]}
+    # draws far apart (0 or 150 ms, told apart at 75 ms): a loaded machine's scheduling delay cannot turn one
+    # into the other
+    mixture = {"mixture": [{"weight": 0.5, "value": "0ms"}, {"weight": 0.5, "value": "150ms"}]}
     body = tp.toxic("lat", type="latency", attributes={"distribution": mixture})
     assert body["attributes"]["distribution"] == mixture
 
     def sample() -> list[bool]:
         with connect(host, port) as s:
-            return [round_trip(s) > 0.05 for _ in range(16)]
+            return [round_trip(s) > 0.075 for _ in range(12)]
 
     first = sample()
     assert any(first) and not all(first)
@@ -110,7 +112,8 @@ def test_bandwidth_rate(tp: Running) -> None:
         while sum(map(len, sink.data)) < 480_000:
             time.sleep(0.001)
         elapsed = (sink.last - start) * 1000
-    assert abs(elapsed - 480) <= 10, elapsed
+    # never faster than the rate allows; slower only by what a loaded machine's scheduling adds
+    assert 470 <= elapsed <= 530, elapsed
 
 
 def test_bandwidth_zero_stops_data(tp: Running, echo_server: TcpServer) -> None:
