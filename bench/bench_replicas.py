@@ -6,9 +6,12 @@
    front of Redis (a pipeline or a script call is one trip), with the commands behind them (INFO commandstats,
    a script's own calls included), each less what the server sends by itself in as long a time without polls.
 3. Memory per job in Redis: INFO memory's used_memory before and after creating ``--jobs`` jobs (100,000 by
-   default), with the keys per job.
+   default), with the keys per job. Served creates run at some tens a second on a loaded machine, so the jobs
+   are made by ``--seeders`` processes (one a core, the servers stopped by then), each running the server's own
+   application in process with 32 creates in flight through ASGI: the dialect, the engine and the Redis
+   state as ``serve --state`` runs them, without the socket and the HTTP parsing.
 
-    python bench/bench_replicas.py [--seconds 5] [--rounds 3] [--connections 64] [--jobs 100000]
+    python bench/bench_replicas.py [--seconds 5] [--rounds 3] [--connections 64] [--jobs 100000] [--seeders 2]
                                    [--redis-url redis://127.0.0.1:6379/0]   (default: a redis-server of its own)
     python bench/bench_replicas.py --quick      (a few seconds: what tests/test_bench_scripts.py runs)
 """
@@ -17,19 +20,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
+import multiprocessing
+import os
 import re
-import shutil
 import statistics
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import httpx
+import orjson
 import redis
-from common import ROOT, free_port, mockprovider, scratch_dir, wrk
+import uvloop
+from common import (
+    free_port,
+    mockprovider,
+    redis_server,
+    rounds_text,
+    scratch_dir,
+    started,
+    wait_for_workers,
+    wrk,
+)
 
 KEY = "key_" + "cd" * 64
 RUNWAY = {"Authorization": f"Bearer {KEY}", "X-Runway-Version": "2024-11-06"}
@@ -37,54 +51,6 @@ TASK = {"model": "gen4_turbo", "promptImage": "https://example.com/a.png", "rati
 # happy (no limits, no faults, no latency) with jobs that stay RUNNING for the whole run
 COUNTED = "redis through the round-trip counter"
 LONG_JOBS = "description: bench_replicas\nextends: happy\njobs: {queue: 0s, run: 1h}\n"
-
-
-@contextlib.contextmanager
-def own_redis() -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is needed: apt-get install redis-server, or pass --redis-url")
-    port = free_port()
-    proc = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-                             "--dir", str(scratch_dir()), "--loglevel", "warning"], stdout=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        yield url
-    finally:
-        client.close()
-        proc.terminate()
-        proc.wait(10)
-
-
-@contextlib.contextmanager
-def server(args: list[str]) -> Iterator[subprocess.Popen]:
-    """A server process, started without waiting (they start together), its log in a file shown if it dies."""
-    log = scratch_dir() / "server.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield proc
-    except BaseException:
-        if proc.poll() is not None:
-            print(f"{' '.join(args)} exited {proc.returncode}:\n{log.read_text()[-3000:]}")
-        raise
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 def running_task(base: str) -> str:
@@ -183,29 +149,90 @@ def per_poll(client: redis.Redis, counter: RoundTripCounter, url: str, polls: in
             "during": during, "during_trips": during_trips, "idle": idle, "idle_trips": idle_trips}
 
 
-async def create_jobs(base: str, count: int, concurrency: int = 32) -> int:
+async def create_jobs(post, count: int, concurrency: int = 32) -> int:
+    """Create ``count`` Runway tasks with ``concurrency`` requests in flight through ``post(path, body)``
+    (-> status, body); the number created."""
     created = 0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(headers=RUNWAY, timeout=30, limits=limits) as http:
-        async def one_worker(n: int) -> None:
-            nonlocal created
-            for _ in range(n):
-                reply = await http.post(f"{base}/v1/image_to_video", json=TASK)
-                if reply.status_code == 200:
-                    created += 1
-                else:
-                    raise RuntimeError(f"create answered {reply.status_code}: {reply.text[:300]}")
 
-        shares = [count // concurrency + (1 if i < count % concurrency else 0) for i in range(concurrency)]
-        await asyncio.gather(*(one_worker(n) for n in shares))
+    async def one_worker(n: int) -> None:
+        nonlocal created
+        for _ in range(n):
+            status, body = await post("/v1/image_to_video", TASK)
+            if status != 200:
+                raise RuntimeError(f"create answered {status}: {body[:300]!r}")
+            created += 1
+
+    shares = [count // concurrency + (1 if i < count % concurrency else 0) for i in range(concurrency)]
+    await asyncio.gather(*(one_worker(n) for n in shares))
     return created
 
 
-def memory_per_job(client: redis.Redis, base: str, jobs: int) -> tuple[float, float, int, float]:
+def asgi_poster(app) -> object:
+    """``post(path, json_body) -> (status, body)`` straight into an ASGI app, as uvicorn hands it a request."""
+    headers = [(k.lower().encode(), v.encode()) for k, v in {**RUNWAY, "Content-Type": "application/json",
+                                                                "Host": "127.0.0.1:8000"}.items()]
+
+    async def post(path: str, payload: object) -> tuple[int, bytes]:
+        body = orjson.dumps(payload)
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                 "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+                 "headers": [*headers, (b"content-length", str(len(body)).encode())],
+                 "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8000)}
+        sent = False
+        status, parts = 0, []
+
+        async def receive() -> dict:
+            nonlocal sent
+            if sent:
+                await asyncio.Event().wait()  # no disconnect while the request is handled
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                parts.append(message.get("body", b""))
+
+        await app(scope, receive, send)
+        return status, b"".join(parts)
+
+    return post
+
+
+async def seed_in_process(redis_url: str, profile: str, count: int, concurrency: int) -> int:
+    """Create ``count`` Runway tasks through the server's own application in this process: the same dialect,
+    engine and Redis state as ``serve --state`` runs, called as uvicorn calls it (ASGI) without the socket and
+    the HTTP parsing, so the jobs are stored exactly as a served create stores them."""
+    from mockprovider.app import create_app
+    from mockprovider.context import Settings
+
+    app = create_app(Settings(profile=profile, state=redis_url))
+    async with app.router.lifespan_context(app):
+        return await create_jobs(asgi_poster(app), count, concurrency)
+
+
+def seed_worker(redis_url: str, profile: str, count: int, concurrency: int) -> int:
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:  # the served processes' loop
+        return runner.run(seed_in_process(redis_url, profile, count, concurrency))
+
+
+def seed_jobs(redis_url: str, profile: str, count: int, processes: int, concurrency: int = 32) -> int:
+    """Create ``count`` jobs in Redis from ``processes`` processes at once (one a core: a create is CPU-bound)."""
+    shares = [count // processes + (1 if i < count % processes else 0) for i in range(processes)]
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(processes, mp_context=context) as pool:
+        done = [pool.submit(seed_worker, redis_url, profile, n, concurrency) for n in shares if n]
+        return sum(f.result() for f in done)
+
+
+def memory_per_job(client: redis.Redis, redis_url: str, profile: str, jobs: int, processes: int
+                   ) -> tuple[float, float, int, float]:
     """(bytes per job, keys per job, jobs created, seconds it took)."""
     before, keys_before = int(client.info("memory")["used_memory"]), client.dbsize()
     started = time.monotonic()
-    created = asyncio.run(create_jobs(base, jobs))
+    created = seed_jobs(redis_url, profile, jobs, processes)
     took = time.monotonic() - started
     after, keys_after = int(client.info("memory")["used_memory"]), client.dbsize()
     return (after - before) / created, (keys_after - keys_before) / created, created, took
@@ -225,10 +252,6 @@ def poll_rate(url: str, seconds: int, connections: int, threads: int) -> float:
         return float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 
 
-def rounds_text(rates: list[float]) -> str:
-    return ", ".join(f"{x:.0f}" for x in rates)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=5)
@@ -236,7 +259,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--polls", type=int, default=5000, help="sequential polls for the commands-per-poll count")
-    parser.add_argument("--jobs", type=int, default=100_000)
+    parser.add_argument("--jobs", type=int, default=100_000, help="jobs stored for the memory-per-job figure")
+    parser.add_argument("--seeders", type=int, default=os.cpu_count() or 1,
+                        help="processes creating those jobs at once, each running the server's app in process")
     parser.add_argument("--creates", type=int, default=200, help="sequential creates for the round-trips count")
     parser.add_argument("--redis-url", help="a Redis to use (default: start a redis-server of its own); "
                                             "it should be empty: the bench reads its INFO")
@@ -245,9 +270,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.rounds, args.connections, args.polls, args.creates, args.jobs = 1, 1, 16, 300, 20, 200
+        args.seeders = 1
 
     with contextlib.ExitStack() as stack:
-        url = args.redis_url or stack.enter_context(own_redis())
+        url = args.redis_url or stack.enter_context(redis_server())
         client = redis.Redis.from_url(url)
         stack.callback(client.close)
         counter = RoundTripCounter(url)
@@ -261,9 +287,10 @@ def main() -> None:
         profile = scratch_dir() / "bench-replicas.yaml"
         profile.write_text(LONG_JOBS)
         targets = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        servers = stack.enter_context(contextlib.ExitStack())
         for name, port in ports.items():
-            stack.enter_context(server(mockprovider(port, "--profile", str(profile), "--log-level", "warning",
-                                                    *extra[name])))
+            servers.enter_context(started(mockprovider(port, "--profile", str(profile), "--log-level", "warning",
+                                                       *extra[name])))
         for name, base in targets.items():
             wait_for_workers(base, 2 if "workers" in name else 1)
         polls = {name: running_task(base) for name, base in targets.items()}
@@ -293,21 +320,11 @@ def main() -> None:
         print(f"Redis round trips per create (Runway image_to_video, sequential): {trips:.1f}  "
               f"({args.creates} creates, {rate:.0f}/s)")
 
-        per_job, keys, created, took = memory_per_job(client, targets["redis, 1 process"], args.jobs)
+        servers.close()  # the cores go to the processes that create the jobs
+        per_job, keys, created, took = memory_per_job(client, url, str(profile), args.jobs, args.seeders)
         print(f"Redis memory per job: {per_job:.0f} bytes, {keys:.2f} keys  ({created} Runway tasks created in "
-              f"{took:.1f} s, {created / took:.0f}/s; used_memory {client.info('memory')['used_memory_human']})")
-
-
-def wait_for_workers(base: str, count: int, timeout: float = 120) -> None:
-    """Until ``count`` distinct worker pids have answered /__mock/health (each worker has started)."""
-    seen: set[int] = set()
-    deadline = time.monotonic() + timeout
-    while len(seen) < count:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"only workers {seen} answered at {base}")
-        with contextlib.suppress(httpx.HTTPError):
-            seen.add(httpx.get(f"{base}/__mock/health", timeout=2, headers={"connection": "close"}).json()["pid"])
-        time.sleep(0.02)
+              f"{took:.1f} s, {created / took:.0f}/s by {args.seeders} processes running the server's app in "
+              f"process; used_memory {client.info('memory')['used_memory_human']})")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,28 @@ def wait_ready(url: str, timeout: float = 30) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
+def wait_for_workers(base: str, count: int, timeout: float = 120) -> None:
+    """Until ``count`` distinct worker pids have answered /__mock/health (each worker has started)."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while len(seen) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only workers {seen} answered at {base}")
+        with contextlib.suppress(httpx.HTTPError):
+            seen.add(httpx.get(f"{base}/__mock/health", timeout=2, headers={"connection": "close"}).json()["pid"])
+        time.sleep(0.02)
+
+
+def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """Terminate ``proc``, killed if it has not exited within ``timeout`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 @contextlib.contextmanager
 def process(args: list[str], ready_url: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
     proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
@@ -44,11 +66,53 @@ def process(args: list[str], ready_url: str, env: dict[str, str] | None = None) 
         wait_ready(ready_url)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
+
+
+@contextlib.contextmanager
+def started(args: list[str]) -> Iterator[subprocess.Popen]:
+    """A server process, started without waiting (several can start together), its log in a file shown if it
+    has died when the block fails."""
+    log = scratch_dir() / "server.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    except BaseException:
+        if proc.poll() is not None:
+            print(f"{' '.join(args)} exited {proc.returncode}:\n{log.read_text()[-3000:]}")
+        raise
+    finally:
+        stop(proc, 15)
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    """A redis-server of its own on a free loopback port, nothing saved to disk; yields its URL."""
+    import redis
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("redis-server is needed: apt-get install redis-server, or pass --redis-url")
+    port = free_port()
+    proc = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+                             "--dir", str(scratch_dir()), "--loglevel", "warning"], stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield url
+    finally:
+        client.close()
+        stop(proc)
 
 
 def mockprovider(port: int, *extra: str) -> list[str]:
@@ -94,6 +158,10 @@ def wrk_run(url: str, seconds: int, connections: int, headers: dict[str, str] | 
         raise RuntimeError(f"wrk saw errors:\n{out}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     return rate, int(re.search(r"(\d+) requests in", out).group(1))
+
+
+def rounds_text(rates: list[float]) -> str:
+    return ", ".join(f"{x:.0f}" for x in rates)
 
 
 def cpu_seconds(pid: int) -> float:
