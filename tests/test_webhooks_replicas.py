@@ -1,16 +1,22 @@
 """Webhooks from two ``mockprovider serve`` replicas on one real redis-server, to a real local receiver: Kling
 tasks created on one replica have each callback received exactly once, whichever replica sends it, and a
-replica SIGKILLed while it holds a delivery (the receiver is slow) has that delivery made by the other."""
+replica SIGKILLed while it holds a delivery (the receiver is slow) has that delivery made by the other; so do
+MiniMax's callback challenge (and the updates it gates) and Replicate's logs webhooks when the replica that
+created the task dies mid-way."""
 
 from __future__ import annotations
 
+import json
+import signal
 import time
 from collections import Counter
 
 import httpx
 import pytest
 import redis
+import replicate
 from kling_client import Kling
+from minimax_client import MiniMax
 from replicas import Replicas
 from webhook_receiver import WebhookReceiver
 
@@ -98,3 +104,57 @@ def test_a_replica_killed_holding_a_delivery_has_it_made_by_the_other(group, red
     until(lambda: attempts(), 5)
     [entry] = attempts()
     assert entry["outcome"] == "delivered" and entry["replica"].split("-")[0] == str(other.pid)
+
+
+def echo_challenge(body) -> bytes | None:
+    if isinstance(body, dict) and "challenge" in body:
+        return json.dumps({"challenge": body["challenge"]}).encode()
+    return None
+
+
+def test_the_creating_replica_killed_mid_handshake_and_mid_logs_loses_neither(group):
+    """B is stopped (SIGSTOP) while A creates a MiniMax task and a Replicate prediction, so A holds both; A is
+    SIGKILLed while the receiver holds its challenge POST and while the logs flow; B (SIGCONT) sends the
+    challenge again, then MiniMax's updates, and carries on with Replicate's logs in order, then completed."""
+    creator, other = group
+    use_profile(group, {"extends": "happy", "callbacks": {"delay": "0s"}, "jobs": {"queue": "0s", "run": "250s"}},
+                "mid-way")  # a 5 s run (real); veo-3's 50 logs steps: one every 0.1 s
+    with (WebhookReceiver(delays=[20.0], reply=echo_challenge) as minimax,
+          WebhookReceiver() as predictions):
+        other.process.send_signal(signal.SIGSTOP)
+        try:
+            with MiniMax("sk-api-replicas", creator.url) as mm:
+                task = mm.create("MiniMax-Hailuo-2.3", "a cat", callback_url=minimax.url())
+            prediction = replicate.Client(api_token="r8_" + "q" * 37, base_url=creator.url).predictions.create(
+                model="google/veo-3", input={"prompt": "x", "duration": 4}, webhook=predictions.url(),
+                webhook_events_filter=["start", "logs", "completed"])
+            until(lambda: minimax.arrivals >= 1 and len(predictions.received) >= 4, 10)
+            assert group.kill(creator.index) == -9
+        finally:
+            other.process.send_signal(signal.SIGCONT)
+        minimax.wait_until(lambda: any(b.get("status") == "success" for b in minimax.accepted()), 20)
+        predictions.wait_until(lambda: predictions.received[-1]["body"]["status"] == "succeeded", 20)
+        time.sleep(0.2)  # nothing more comes
+        challenges = [b for b in minimax.accepted() if "challenge" in b]
+        updates = [(b["task_id"], b["status"]) for b in minimax.accepted() if "challenge" not in b]
+        hooks = [(d["headers"]["webhook-id"], d["body"]) for d in predictions.received]
+
+    assert len({c["challenge"] for c in challenges}) == 1 and updates == [(task, "processing"), (task, "success")]
+
+    def journal(job: str) -> list[dict]:
+        return admin(other.url, "GET", f"/webhooks?job={job}").json()["attempts"]
+
+    assert [(e["event"], e["outcome"], e["replica"].split("-")[0]) for e in journal(task)] == [
+        ("challenge", "delivered", str(other.pid)), ("processing", "delivered", str(other.pid)),
+        ("success", "delivered", str(other.pid))]
+    # Replicate: start, then the logs in order (one sent as A died may come again, under its own id), then the end
+    unique = list(dict(hooks).items())
+    assert [b["status"] for _, b in unique[:1] + unique[-1:]] == ["starting", "succeeded"]
+    again = [n for n in Counter(hook_id for hook_id, _ in hooks).values() if n > 1]
+    assert again in ([], [2])
+    steps = [replicate.prediction.Prediction.Progress.parse(b["logs"]).current for _, b in unique[1:-1]]
+    assert steps == sorted(set(steps)) and len(steps) >= 10, steps
+    senders = {e["replica"].split("-")[0] for e in journal(prediction.id) if e["event"] == "logs"}
+    assert senders == {str(creator.pid), str(other.pid)}
+    [final] = [e for e in journal(prediction.id) if e["event"] == "completed"]
+    assert final["outcome"] == "delivered" and final["replica"].split("-")[0] == str(other.pid)

@@ -1,10 +1,15 @@
 """The shared webhook queue (webhooks/shared.py) on a real redis-server, with a real local receiver: several hubs
 ("replicas") claim from one queue, each event is received once, a hub that dies holding a lease has its delivery
-made by another, a Redis restart is survived, a reset clears every replica's pending deliveries."""
+made by another, a Redis restart is survived, a reset clears every replica's pending deliveries, a follow's
+handshake gates it and its ticks go out between state changes, and max_pending_bytes bounds the queue as it bounds
+the in-memory one."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
+import math
 import time
 
 from webhook_receiver import WebhookReceiver
@@ -13,10 +18,10 @@ from mockprovider.engine.behaviour import WebhookFaults
 from mockprovider.engine.clock import Clock
 from mockprovider.engine.distributions import Fixed
 from mockprovider.engine.engine import Engine
-from mockprovider.engine.jobs import QUEUED, TERMINAL, Job, Plan
+from mockprovider.engine.jobs import QUEUED, RUNNING, TERMINAL, THROTTLED, Job, Plan
 from mockprovider.engine.profile import ProfileLibrary
 from mockprovider.state import Backend
-from mockprovider.webhooks import StandardWebhooks, WebhookHub, WebhookPolicy
+from mockprovider.webhooks import Handshake, StandardWebhooks, WebhookHub, WebhookPolicy
 
 SCALE = 0.01
 SECRET = StandardWebhooks("whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY")
@@ -28,6 +33,18 @@ def render(job: Job, state: str, told: str | None, params: dict) -> list[tuple[s
     if state == QUEUED and told is not None:
         return []
     return [(state, {"id": job.id, "status": state, "tag": params["tag"], "told": told})]
+
+
+TICK = 10.0  # engine seconds between two of the test ticker's events
+
+
+def tick(job: Job, now: float, mark: int | None, params: dict) -> tuple[list, int | None, float]:
+    """A test provider's ticker: one event every TICK engine seconds while the job runs, numbered."""
+    state = job.state(now)[0]
+    if state != RUNNING:
+        return [], mark, job.started if state in (QUEUED, THROTTLED) else math.inf
+    n = (mark or 0) + 1
+    return [("tick", {"id": job.id, "n": n, "at": now})], n, now + TICK
 
 
 def make_engine() -> Engine:
@@ -48,7 +65,7 @@ async def replica(engine: Engine, url: str) -> WebhookHub:
     backend = Backend(url)
     await backend.start()
     hub = WebhookHub(engine, state=backend)
-    hub.register("tests", render, sign=lambda params: SECRET)
+    hub.register("tests", render, sign=lambda params: SECRET, tick=tick)
     await hub.start()
     return hub
 
@@ -192,5 +209,131 @@ def test_a_redis_restart_is_survived(redis_server, redis_url):
                 assert [r["body"]["status"] for r in receiver.received] == ["queued", "running", "succeeded"]
         finally:
             await stop(a)
+
+    asyncio.run(main())
+
+
+def echo_when_asked(body) -> bytes | None:
+    """The receiver's reply: a handshake's token echoed, unless its ``echo`` says not to."""
+    if isinstance(body, dict) and "token" in body:
+        return json.dumps({"token": body["token"] if body["echo"] else "no"}).encode()
+    return None
+
+
+def handshake(echo: bool) -> Handshake:
+    return Handshake("hello", {"token": "t0k", "echo": echo}, expect={"token": "t0k"}, timeout=100.0)
+
+
+def test_a_handshake_gates_the_follow_and_ticks_go_out_between_states(redis_url):
+    async def main():
+        engine = make_engine()
+        a, b = await replica(engine, redis_url), await replica(engine, redis_url)
+        try:
+            with WebhookReceiver(reply=echo_when_asked) as receiver:
+                passed, failed = add_job(engine, 1, queue=20.0, run=60.0), add_job(engine, 2, queue=20.0, run=60.0)
+                a.follow(passed, provider="tests", url=receiver.url("/ok"), policy=POLICY, params={"tag": "x"},
+                         initial=QUEUED, handshake=handshake(True), ticks=POLICY)
+                b.follow(failed, provider="tests", url=receiver.url("/no"), policy=POLICY, params={"tag": "y"},
+                         initial=QUEUED, handshake=handshake(False), ticks=POLICY)
+                await until(lambda: any(r["body"].get("status") == "succeeded" for r in receiver.received))
+                await until(lambda: engine.clock.now() > failed.ends + 20)
+                ok = [r["body"] for r in receiver.received if r["path"] == "/ok"]
+                assert ok[0] == {"token": "t0k", "echo": True}
+                assert [(m["status"], m["told"]) for m in ok[1:3]] == [("queued", None), ("running", "queued")]
+                ticks, last = ok[3:-1], ok[-1]
+                assert last["status"] == "succeeded" and 1 <= len(ticks) <= 6
+                assert [t["n"] for t in ticks] == list(range(1, len(ticks) + 1))
+                assert all(later["at"] - sooner["at"] >= TICK for sooner, later in itertools.pairwise(ticks))
+                assert all(passed.started <= t["at"] < passed.ends for t in ticks)
+                # a handshake that is not passed: nothing else is ever sent
+                assert [r["body"] for r in receiver.received if r["path"] == "/no"] == [
+                    {"token": "t0k", "echo": False}]
+                [attempt] = (await b.report(job=failed.id))["attempts"]
+                assert attempt["event"] == "hello" and attempt["outcome"] == "gave_up"
+                assert "did not pass the check" in attempt["error"]
+                assert (await a.report())["pending"] == 0
+        finally:
+            await stop(a)
+            await stop(b)
+
+    asyncio.run(main())
+
+
+LIMIT = 300  # max_pending_bytes in the test below
+
+
+def padded(size: int) -> dict:
+    """A payload of exactly ``size`` bytes once JSON-encoded."""
+    return {"pad": "x" * (size - 10)}
+
+
+def test_max_pending_bytes_bounds_the_shared_queue_as_in_memory(redis_url):
+    """The same sequence on a memory hub and on two shared hubs: the same deliveries are dropped, the same bytes
+    wait, on every replica; a rendered event that does not fit is dropped like a delivery that does not."""
+    async def scenario(hubs: list[WebhookHub], receiver: WebhookReceiver) -> tuple:
+        engine = hubs[0].engine
+        first, other = hubs[0], hubs[-1]
+        for hub in hubs:
+            hub.max_pending_bytes = LIMIT
+
+        async def settled(check) -> None:
+            for hub in hubs:
+                if hub.shared is not None:
+                    await hub.shared._flush()
+            reports = []
+
+            async def look():
+                reports[:] = [await hub.report() for hub in hubs]
+                return check(reports[0]) and all(r["pending_bytes"] == reports[0]["pending_bytes"] for r in reports)
+
+            deadline = time.monotonic() + 10
+            while not await look():
+                assert time.monotonic() < deadline, reports
+                await asyncio.sleep(0.02)
+
+        def later(hub, size):
+            return hub.deliver(provider="tests", job="parked", event=f"e{size}", url=receiver.url(),
+                               payload=padded(size), policy=POLICY, delay=1e6)
+
+        later(first, 100)
+        later(other, 100)
+        await settled(lambda r: r["pending_bytes"] == 200)
+        big = add_job(engine, 1, queue=1e6)  # its "queued" event (150 bytes) cannot wait beside 200
+        small = add_job(engine, 2, queue=1e6)
+        tag = "x" * (150 - len(json.dumps(render(big, QUEUED, None, {"tag": ""})[0][1], separators=(",", ":"))))
+        first.follow(big, provider="tests", url=receiver.url(), policy=POLICY, params={"tag": tag}, initial=QUEUED)
+        other.follow(small, provider="tests", url=receiver.url(), policy=POLICY, params={"tag": "s"},
+                     initial=QUEUED)
+        await settled(lambda r: r["dropped"] == 1 and r["delivered"] == 1 and r["pending_bytes"] == 200)
+        later(other, 150)  # 350 > 300: dropped
+        later(first, 100)  # exactly 300: waits
+        await settled(lambda r: r["dropped"] == 2 and r["pending_bytes"] == 300)
+        report = await other.report()
+        outcome = (report["pending_bytes"], sorted((e["job"], e["event"], e["outcome"], e["error"])
+                                                   for e in report["attempts"]))
+        first.reset()
+        await settled(lambda r: r["pending_bytes"] == 0)
+        return outcome
+
+    async def main():
+        with WebhookReceiver() as receiver:
+            alone = WebhookHub(make_engine())
+            alone.register("tests", render)
+            await alone.start()
+            try:
+                in_memory = await scenario([alone], receiver)
+            finally:
+                await alone.close()
+            engine = make_engine()
+            a, b = await replica(engine, redis_url), await replica(engine, redis_url)
+            try:
+                shared = await scenario([a, b], receiver)
+            finally:
+                await stop(a)
+                await stop(b)
+        assert in_memory == shared
+        full = "dropped: delivery queue full or sender stopped"
+        assert shared == (300, [("job1", "queued", "dropped", full), ("job2", "queued", "delivered", None),
+                                ("parked", "e150", "dropped", full)])
 
     asyncio.run(main())

@@ -3,7 +3,7 @@ scheme S"; this package delivers it on the engine's clock as the profile says, a
 
 How a dialect calls it (``self.ctx.webhooks`` is the server's one ``WebhookHub``)::
 
-    from mockprovider.webhooks import StandardWebhooks, UNSIGNED, policy_for
+    from mockprovider.webhooks import Handshake, StandardWebhooks, UNSIGNED, policy_for
 
     policy = policy_for(decision.assignment.profile.resolve(self.name, model))   # once, at job creation
 
@@ -20,10 +20,20 @@ How a dialect calls it (``self.ctx.webhooks`` is the server's one ``WebhookHub``
     self.ctx.webhooks.follow(job, provider=self.name, url=url, policy=policy, params={"o": origin},
                              initial=QUEUED)
 
-- With ``serve --state redis://...`` (webhooks/shared.py) follows and deliveries go to one queue in Redis:
-  any replica renders, signs and sends each event once (per-job order, retries, faults, journal as below),
-  and another replica takes over a delivery whose holder died (its lease lapses). ``deliver(check=, done=)``
-  (a handshake only this process can hear) stays in this process. The journal answers for every replica.
+    #     A follow may start with a handshake the receiver must pass before anything else is sent (a URL
+    #     verification: the 2xx reply must be a JSON object holding ``expect``; if it fails nothing follows):
+    self.ctx.webhooks.follow(..., handshake=Handshake("challenge", {"challenge": token},
+                                                      expect={"challenge": token}, timeout=3 / scale))
+    #     and may send progress between state changes: register a ticker, then follow with ``ticks=`` (the
+    #     policy of those deliveries, e.g. ``replace(policy, attempts=1)``):
+    self.ctx.webhooks.register(self.name, render, sign, tick=tick)  # tick(job, now, mark, params)
+                                                                    #   -> (events, mark, next engine time)
+
+- With ``serve --state redis://...`` (webhooks/shared.py) follows (their handshakes and ticks included) and
+  deliveries go to one queue in Redis: any replica renders, signs and sends each event once (per-job order,
+  retries, faults, journal as below), and another replica takes over a delivery whose holder died (its lease
+  lapses). ``deliver(check=, done=)`` (callbacks only this process can hear) stays in this process. The journal
+  answers for every replica, and ``max_pending_bytes`` bounds the bodies waiting in Redis for all of them.
 - A job's deliveries leave in the order they were queued (one lane per job; a retry holds the lane), unless
   the ``reorder`` fault swaps one with the next. ``deliver(..., delay=0)`` skips the delay draw;
   ``message_id=`` sets the id a signature covers (default ``msg_<24 hex>``, the same on retries and duplicates).
@@ -62,7 +72,7 @@ seconds. The journal is ``GET /__mock/webhooks?provider=&job=&outcome=&limit=`` 
 retrying, gave_up, dropped, refused).
 """
 
-from .hub import WebhookHub
+from .hub import Handshake, WebhookHub
 from .journal import DELIVERED, DROPPED, GAVE_UP, OUTCOMES, REFUSED, RETRYING
 from .policy import WebhookPolicy, policy_for
 from .signing import UNSIGNED, Ed25519Key, Message, Signer, StandardWebhooks, Unsigned
@@ -77,6 +87,7 @@ __all__ = [
     "RETRYING",
     "UNSIGNED",
     "Ed25519Key",
+    "Handshake",
     "Message",
     "Refused",
     "Signer",

@@ -19,7 +19,7 @@ import aiohttp
 import orjson
 
 from ..engine.engine import Engine
-from ..engine.jobs import Job, next_change
+from ..engine.jobs import TERMINAL, Job, next_change
 from ..engine.rng import stream
 from .journal import DELIVERED, DROPPED, GAVE_UP, REFUSED, RETRYING, Journal
 from .policy import WebhookPolicy
@@ -41,15 +41,47 @@ Render = Callable[[Job, str], Events]
 # where ``told`` is the state rendered before (None at first); sign(params) -> the Signer.
 Renderer = Callable[[Job, str, "str | None", Any], "Events | Awaitable[Events]"]
 SignerFor = Callable[[Any], Signer]
+# What a follow sends between state changes (a provider's progress webhooks): tick(job, now, mark, params) ->
+# (events, mark, next): the events to send now, the mark to keep (JSON; None at first) and the engine time of the
+# next look (inf: none). Called at the follow's start, at each non-terminal state change and when ``next`` falls
+# due, until the job ends.
+Ticker = Callable[[Job, float, Any, Any], "tuple[Events, Any, float]"]
 
 
 @dataclass(frozen=True, slots=True)
 class Registered:
     render: Renderer
     sign: SignerFor | None = None
+    tick: Ticker | None = None
 
     def signer(self, params: Any) -> Signer:
         return UNSIGNED if self.sign is None else self.sign(params)
+
+
+@dataclass(frozen=True, slots=True)
+class Handshake:
+    """What a follow delivers first (a receiver's URL verification): ``payload`` is POSTed at once, ``attempts``
+    times at most with ``timeout`` engine seconds each, and passes if the 2xx reply is a JSON object holding every
+    member of ``expect``. The follow's deliveries wait for it; if it fails (or the ``drop`` fault strikes it),
+    none of them is ever sent."""
+
+    event: str
+    payload: Any
+    expect: dict[str, Any]
+    timeout: float
+    attempts: int = 1
+
+    def passes(self, reply: bytes) -> bool:
+        return replies_with(self.expect, reply)
+
+
+def replies_with(expect: dict[str, Any], reply: bytes) -> bool:
+    """Whether ``reply`` is a JSON object holding every member of ``expect``."""
+    try:
+        answer = orjson.loads(reply)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(answer, dict) and all(k in answer and answer[k] == v for k, v in expect.items())
 
 
 @dataclass(slots=True)
@@ -196,10 +228,12 @@ class WebhookHub:
             items.append(replace(item, duplicate=True, hold=False, done=None))
         return self._enqueue(items)
 
-    def register(self, provider: str, render: Renderer, sign: SignerFor | None = None) -> None:
+    def register(self, provider: str, render: Renderer, sign: SignerFor | None = None,
+                 tick: Ticker | None = None) -> None:
         """How ``provider``'s follows are rendered and signed, from (job, state, told, params) and (params) alone,
-        so that any replica rebuilds the same bodies and signatures."""
-        self._registered[provider] = Registered(render, sign)
+        so that any replica rebuilds the same bodies and signatures; ``tick`` renders what a follow with
+        ``ticks=`` sends between state changes."""
+        self._registered[provider] = Registered(render, sign, tick)
 
     def registered(self, provider: str) -> Registered | None:
         return self._registered.get(provider)
@@ -210,19 +244,24 @@ class WebhookHub:
 
     def follow(self, job: Job, *, provider: str, url: str, policy: WebhookPolicy, params: Any = None,
                initial: str | None = None, render: Render | None = None, signer: Signer | None = None,
-               watch: Callable[[Job, str], None] | None = None) -> None:
+               watch: Callable[[Job, str], None] | None = None, handshake: Handshake | None = None,
+               ticks: WebhookPolicy | None = None) -> None:
         """Deliver what the provider's registered renderer returns, as ``[(event, payload), ...]``, at each of
         the job's state changes from now on, starting with ``initial`` (default: its current state) at once.
         ``params`` (JSON-able) is stored with the follow and handed to the renderer and the signer. Returning
         ``[]`` skips a state. With the profile's ``early`` fault a state's deliveries go out ``early_by`` before
-        polls can see that state. (``render(job, state)``/``signer`` instead of a registration: this process
-        only.) ``watch(job, state)`` is also told of each state change, in this process (the engine keeps one
-        watcher per job: this is how a dialect watches a job it follows)."""
+        polls can see that state. ``handshake`` goes out first and gates the rest; with ``ticks`` (the policy
+        of its deliveries) the registered ticker's events go out between state changes. (``render(job,
+        state)``/``signer`` instead of a registration: this process only.) ``watch(job, state)`` is also told
+        of each state change, in this process (the engine keeps one watcher per job: this is how a dialect
+        watches a job it follows)."""
+        registered: Registered | None = None
         if render is None:
             registered = self._registered[provider]
             signer = signer or registered.signer(params)
             if self.shared is not None:
-                self.shared.follow(job, provider=provider, url=url, policy=policy, params=params, initial=initial)
+                self.shared.follow(job, provider=provider, url=url, policy=policy, params=params, initial=initial,
+                                   handshake=handshake, ticks=ticks)
                 if watch is not None:
                     self.engine.watch(job, watch)
                 return
@@ -237,27 +276,54 @@ class WebhookHub:
         last: list[str | None] = [None]
         sent_early: set[str] = set()
         generation = self._generation
+        gate: list[bool | None] = [None if handshake is not None else True]  # the handshake passed (None: not yet)
+        waiting: list[tuple[Events, bool, WebhookPolicy]] = []
 
-        def queue(events: Events, early: bool) -> None:
+        def gone() -> bool:
+            return engine.cached(job.id) is not job or generation != self._generation  # deleted, evicted, reset
+
+        def queue(events: Events, early: bool, using: WebhookPolicy = policy) -> None:
+            if not events or gate[0] is False:
+                return
+            if gate[0] is None:
+                waiting.append((events, early, using))
+                return
             for event, payload in events:
                 if early:
                     self._enqueue([Delivery(
                         Message(f"msg_{self._ids.getrandbits(96):024x}", provider, job.id, event), url,
                         payload if isinstance(payload, bytes) else orjson.dumps(payload), payload, signer,
-                        policy, engine.clock.now(), self._generation, early=True)])
+                        using, engine.clock.now(), self._generation, early=True)])
                 else:
                     self.deliver(provider=provider, job=job.id, event=event, url=url, payload=payload,
-                                 policy=policy, signer=signer)
+                                 policy=using, signer=signer)
+
+        if handshake is not None:
+            def validated(ok: bool) -> None:
+                gate[0] = ok
+                held = waiting[:]
+                waiting.clear()
+                if ok and not gone():
+                    for events, early, using in held:
+                        queue(events, early, using)
+
+            if not self.deliver(provider=provider, job=job.id, event=handshake.event, url=url,
+                                payload=handshake.payload, signer=signer, delay=0.0, check=handshake.passes,
+                                done=validated, policy=replace(policy, attempts=handshake.attempts,
+                                                               timeout=handshake.timeout)):
+                if watch is not None:
+                    engine.watch(job, watch)
+                return  # dropped: nothing follows
 
         async def later(pending: Awaitable[Events], early: bool) -> None:
             events = await pending
-            if engine.cached(job.id) is job and generation == self._generation:
+            if not gone():
                 queue(events, early)
 
         def send(state: str, early: bool) -> None:
             told, last[0] = last[0], state
-            if engine.cached(job.id) is not job or generation != self._generation:
-                return  # the job is gone (deleted, evicted, reset)
+            if gone():
+                return
             events = rendering(job, state, told)
             if inspect.isawaitable(events):  # e.g. the payload names a file still being rendered
                 task = asyncio.get_running_loop().create_task(later(events, early))
@@ -268,15 +334,32 @@ class WebhookHub:
             if not early:
                 self._maybe_early(job, policy, provider, send, sent_early)
 
+        tick = registered.tick if registered is not None and ticks is not None else None
+        ticking = [0, None]  # the latest scheduled look (older ones do nothing) and the ticker's mark
+
+        def look(token: int) -> None:
+            if tick is None or token != ticking[0] or gone():
+                return
+            now = engine.clock.now()
+            if job.state(now)[0] in TERMINAL:
+                return
+            events, ticking[1], following = tick(job, now, ticking[1], params)
+            queue(events, False, ticks)
+            ticking[0] += 1
+            if following < math.inf:
+                engine.timeline.at(max(following, now), lambda token=ticking[0]: look(token))
+
         def notify(job: Job, state: str) -> None:
             if watch is not None:
                 watch(job, state)
             if state in sent_early:  # already told ahead of time: now only look further ahead
                 sent_early.discard(state)
                 self._maybe_early(job, policy, provider, send, sent_early)
-                return
-            if state != last[0]:
+            elif state != last[0]:
                 send(state, False)
+            else:
+                return
+            look(ticking[0])  # the state moved: the ticker looks now (a freed slot may have moved the start)
 
         notify(job, initial or job.state(engine.clock.now())[0])
         engine.watch(job, notify)

@@ -38,7 +38,7 @@ import orjson
 
 from ..engine.jobs import TERMINAL, Job, next_change
 from ..engine.rng import stream
-from .hub import MIN_TIMEOUT, REORDER_WAIT, Delivery
+from .hub import MIN_TIMEOUT, REORDER_WAIT, Delivery, Handshake, replies_with
 from .journal import DELIVERED, DROPPED, GAVE_UP, OUTCOMES, REFUSED, RETRYING
 from .policy import WebhookPolicy
 from .signing import Message
@@ -51,20 +51,68 @@ LEASE_MARGIN = 2.0  # real seconds a lease outlives the attempt it covers
 RECHECK = 3600.0  # engine seconds between two looks at a follow whose job plans no further change
 DRAWS = 8  # deliveries per follow whose delay and faults are drawn in advance (then: no delay, no fault)
 EARLY_DRAWS = 6
+TICK_DRAWS = 64  # likewise for the deliveries of a follow's ticks
 MAX_INBOX = 256  # requests waiting for one member
 OUTAGE_RETRY = 0.5  # real seconds between two tries while Redis is away
+QUEUE_FULL = "dropped: delivery queue full or sender stopped"  # what the hub journals past its bounds
 
-# KEYS: inbox, due, lease, nudge. ARGV: member, op, now, max members. 1 if queued, 0 if a bound refused it.
+# Pending bytes (the hub's max_pending_bytes, for every replica): ``total`` is the sum of ``bytes`` (per member: the
+# bodies in its saved record and in its inbox); ``inbox bytes`` is the inbox's part. A member's count is set anew
+# whenever its holder saves, so what a replica reserved and died before saving is given back by the next holder.
+COUNT = """
+local function count(kb, ki, kt, member, held, taken)
+  local inbox
+  if taken > 0 then
+    inbox = redis.call('HINCRBY', ki, member, -taken)
+    if inbox <= 0 then redis.call('HDEL', ki, member); inbox = 0 end
+  else
+    inbox = tonumber(redis.call('HGET', ki, member) or '0')
+  end
+  local new = held + inbox
+  local old = tonumber(redis.call('HGET', kb, member) or '0')
+  if new ~= old then
+    if new > 0 then redis.call('HSET', kb, member, new) else redis.call('HDEL', kb, member) end
+    if redis.call('INCRBY', kt, new - old) < 0 then redis.call('SET', kt, 0) end
+  end
+end
+"""
+
+# KEYS: inbox, due, lease, nudge, bytes, inbox bytes, total. ARGV: member, op, now, max members, the op's bytes,
+# max bytes. 1 if queued, 0 if a bound refused it.
 POST = """
 if redis.call('LLEN', KEYS[1]) >= 256 then return 0 end
+local size = tonumber(ARGV[5])
+if size > 0 and tonumber(redis.call('GET', KEYS[7]) or '0') + size > tonumber(ARGV[6]) then return 0 end
+local function counted()
+  if size > 0 then
+    redis.call('HINCRBY', KEYS[5], ARGV[1], size); redis.call('HINCRBY', KEYS[6], ARGV[1], size)
+    redis.call('INCRBY', KEYS[7], size)
+  end
+  return 1
+end
 if redis.call('ZSCORE', KEYS[3], ARGV[1]) then
-  redis.call('RPUSH', KEYS[1], ARGV[2]); redis.call('SADD', KEYS[4], ARGV[1]); return 1
+  redis.call('RPUSH', KEYS[1], ARGV[2]); redis.call('SADD', KEYS[4], ARGV[1]); return counted()
 end
 if not redis.call('ZSCORE', KEYS[2], ARGV[1])
    and redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[4]) then return 0 end
 redis.call('RPUSH', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], 'LT', ARGV[3], ARGV[1])
-return 1
+return counted()
+"""
+
+# KEYS: owner, bytes, total. ARGV: member, token, max bytes, then the size of each group of deliveries a holder
+# rendered. -> 1 or 0 per group (admitted or over the bound, each in turn, as the hub does), false if not the holder.
+RESERVE = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return false end
+local total = tonumber(redis.call('GET', KEYS[3]) or '0')
+local limit = tonumber(ARGV[3])
+local out, add = {}, 0
+for i = 4, #ARGV do
+  local size = tonumber(ARGV[i])
+  if total + add + size <= limit then add = add + size; out[#out + 1] = 1 else out[#out + 1] = 0 end
+end
+if add > 0 then redis.call('HINCRBY', KEYS[2], ARGV[1], add); redis.call('INCRBY', KEYS[3], add) end
+return out
 """
 
 # KEYS: due, lease, owner. ARGV: engine now, Unix now, lease until, how many, token prefix.
@@ -95,21 +143,24 @@ if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return false end
 return {redis.call('HGET', KEYS[2], ARGV[1]) or '', redis.call('LRANGE', KEYS[3], 0, -1)}
 """
 
-# KEYS: owner, follows, inbox, lease. ARGV: member, token, record ('' deletes), inbox entries taken, lease until.
-SAVE = """
+# KEYS: owner, follows, inbox, lease, bytes, inbox bytes, total. ARGV: member, token, record ('' deletes), inbox
+# entries taken, lease until, the record's bytes, the taken entries' bytes.
+SAVE = COUNT + """
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 if ARGV[3] == '' then redis.call('HDEL', KEYS[2], ARGV[1]) else redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) end
 if tonumber(ARGV[4]) > 0 then redis.call('LTRIM', KEYS[3], tonumber(ARGV[4]), -1) end
 redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
+count(KEYS[5], KEYS[6], KEYS[7], ARGV[1], tonumber(ARGV[6]), tonumber(ARGV[7]))
 return 1
 """
 
-# KEYS: owner, follows, inbox, lease, due, nudge. ARGV: member, token, record ('' deletes), inbox entries taken,
-# next due ('' none), engine now.
-ACK = """
+# KEYS: owner, follows, inbox, lease, due, nudge, bytes, inbox bytes, total. ARGV: member, token, record ('' deletes),
+# inbox entries taken, next due ('' none), engine now, the record's bytes, the taken entries' bytes.
+ACK = COUNT + """
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 if ARGV[3] == '' then redis.call('HDEL', KEYS[2], ARGV[1]) else redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) end
 if tonumber(ARGV[4]) > 0 then redis.call('LTRIM', KEYS[3], tonumber(ARGV[4]), -1) end
+count(KEYS[7], KEYS[8], KEYS[9], ARGV[1], tonumber(ARGV[7]), tonumber(ARGV[8]))
 redis.call('HDEL', KEYS[1], ARGV[1]); redis.call('ZREM', KEYS[4], ARGV[1])
 local score = ARGV[5]
 local nudged = redis.call('SREM', KEYS[6], ARGV[1])
@@ -140,19 +191,39 @@ def _still_wanted() -> None:
         raise asyncio.CancelledError
 
 
-def _encode(payload: Any) -> tuple[str, bool]:
-    """A payload as text for the record: JSON as is, bytes in base64."""
-    if isinstance(payload, bytes):
-        return base64.b64encode(payload).decode(), True
-    return orjson.dumps(payload).decode(), False
-
-
 def _body(item: dict[str, Any]) -> bytes:
     return base64.b64decode(item["body"]) if item.get("raw") else item["body"].encode()
 
 
 def _payload(item: dict[str, Any]) -> Any:
     return None if item.get("raw") else orjson.loads(item["body"])
+
+
+def _size(op: dict[str, Any]) -> int:
+    """The bytes an inbox entry holds (the bodies of its deliveries, or of a follow's handshake)."""
+    items = op.get("items") or ([op["hs"]] if op.get("hs") else [])
+    return sum(item.get("sz", 0) for item in items)
+
+
+def _item(message_id: str, event: str, payload: Any, now: float, url: str, attempts: int, backoff: float,
+          timeout: float) -> dict[str, Any]:
+    """One delivery as the record holds it (due now, no fault)."""
+    raw = isinstance(payload, bytes)
+    data = payload if raw else orjson.dumps(payload)
+    return {"id": message_id, "e": event, "body": base64.b64encode(data).decode() if raw else data.decode(),
+            "raw": raw, "sz": len(data), "n": 0, "at": now, "h": False, "dup": False, "y": False, "q": now, "u": url,
+            "a": attempts, "b": backoff, "t": timeout}
+
+
+def _draws(policy: WebhookPolicy, rng: Any, count: int) -> list[list[Any]]:
+    """``count`` deliveries' delay, drop, reorder and duplicate draws, in advance."""
+    faults = policy.faults
+    draws = []
+    for _ in range(count):
+        delay = policy.draw_delay(rng)
+        draws.append([delay, policy.draw_drop(rng), bool(faults.reorder and rng.random() < faults.reorder),
+                      bool(faults.duplicate and rng.random() < faults.duplicate)])
+    return draws
 
 
 def _score(value: float) -> str:
@@ -173,14 +244,18 @@ class SharedQueue:
         self.k_follows = key("webhooks", "follows")
         self.k_journal = key("webhooks", "journal")
         self.k_counts = key("webhooks", "counts")
+        self.k_bytes = key("webhooks", "bytes")
+        self.k_inbox_bytes = key("webhooks", "inbox-bytes")
+        self.k_total = key("webhooks", "pending-bytes")
         self.inbox_prefix = key("webhooks", "inbox", "")
         self.replica = f"{os.getpid()}-{os.urandom(4).hex()}"
         self._claims = itertools.count(1)
         self._scripts = {name: self.redis.register_script(text) for name, text in
                          (("post", POST), ("claim", CLAIM), ("take", TAKE), ("save", SAVE), ("ack", ACK),
-                          ("nudge", NUDGE))}
+                          ("nudge", NUDGE), ("reserve", RESERVE))}
         # what this replica must write, in order (follows, deliveries, journal entries, nudges, resets)
         self._outbox: deque[tuple[str, Any]] = deque()
+        self._outbox_bytes = 0  # the bodies of the posts in it (bounded by the hub's max_pending_bytes too)
         self._wrote = asyncio.Event()
         self._write_wake = asyncio.Event()
         self._wake = asyncio.Event()  # the claimer's: something was queued here
@@ -228,24 +303,33 @@ class SharedQueue:
             task.cancel()
         self._lanes.clear()
         self._outbox.clear()
+        self._outbox_bytes = 0
         self._push("reset", None)
 
     # -- what the hub asks for ------------------------------------------------------------------------------
 
     def follow(self, job: Job, *, provider: str, url: str, policy: WebhookPolicy, params: Any,
-               initial: str | None) -> None:
+               initial: str | None, handshake: Handshake | None = None, ticks: WebhookPolicy | None = None) -> None:
         rng = stream(self.engine.seed, provider, "callbacks", job.id)
         faults = policy.faults
-        draws = []
-        for _ in range(DRAWS):
-            delay = policy.draw_delay(rng)
-            draws.append([delay, policy.draw_drop(rng),
-                          bool(faults.reorder and rng.random() < faults.reorder),
-                          bool(faults.duplicate and rng.random() < faults.duplicate)])
-        early = [max(policy.early_by.sample(rng), 0.0) if faults.early and rng.random() < faults.early else None
-                 for _ in range(EARLY_DRAWS)]
-        self._post(job.id, {"k": "follow", "p": provider, "u": url, "a": policy.attempts, "b": policy.backoff,
-                            "t": policy.timeout, "prm": params, "i": initial, "dr": draws, "er": early})
+        now = self.engine.clock.now()
+        gate = None
+        if handshake is not None:
+            message = Message(f"msg_{self.hub._ids.getrandbits(96):024x}", provider, job.id, handshake.event)
+            if policy.draw_drop(rng):
+                self.hub._note(message, url, handshake.payload, handshake.attempts, 0, DROPPED,
+                               error="dropped: profile fault", job=job, queued=now)
+                return  # nothing follows
+            gate = _item(message.id, handshake.event, handshake.payload, now, url, handshake.attempts,
+                         policy.backoff, handshake.timeout) | {"x": handshake.expect, "g": True}
+        op = {"k": "follow", "p": provider, "u": url, "a": policy.attempts, "b": policy.backoff,
+              "t": policy.timeout, "prm": params, "i": initial, "dr": _draws(policy, rng, DRAWS),
+              "er": [max(policy.early_by.sample(rng), 0.0) if faults.early and rng.random() < faults.early else None
+                     for _ in range(EARLY_DRAWS)], "hs": gate}
+        if ticks is not None:
+            op["tk"] = {"a": ticks.attempts, "b": ticks.backoff, "t": ticks.timeout}
+            op["tdr"] = _draws(ticks, rng, TICK_DRAWS)
+        self._post(job.id, op)
 
     def deliver(self, *, provider: str, job: str, event: str, url: str, payload: Any, policy: WebhookPolicy,
                 params: Any, message_id: str | None, delay: float | None) -> bool:
@@ -259,10 +343,8 @@ class SharedQueue:
             hub._note(message, url, payload, policy.attempts, 0, DROPPED, error="dropped: profile fault")
             return False
         now = self.engine.clock.now()
-        body, raw = _encode(payload)
-        item = {"id": message.id, "e": event, "body": body, "raw": raw, "n": 0, "at": now + delay,
-                "h": bool(faults.reorder and rng.random() < faults.reorder), "dup": False, "y": False, "q": now,
-                "u": url, "a": policy.attempts, "b": policy.backoff, "t": policy.timeout}
+        item = _item(message.id, event, payload, now, url, policy.attempts, policy.backoff, policy.timeout)
+        item.update(at=now + delay, h=bool(faults.reorder and rng.random() < faults.reorder))
         items = [item]
         if faults.duplicate and rng.random() < faults.duplicate:
             items.append({**item, "dup": True, "h": False})
@@ -278,8 +360,10 @@ class SharedQueue:
         self._push("journal", entry)
 
     def _post(self, member: str, op: dict[str, Any]) -> bool:
-        if len(self._outbox) >= self.hub.max_pending:
+        size = _size(op)
+        if len(self._outbox) >= self.hub.max_pending or self._outbox_bytes + size > self.hub.max_pending_bytes:
             return self._refuse(member, op, "dropped: delivery queue full or Redis unreachable")
+        self._outbox_bytes += size
         self._push("post", (member, op))
         return True
 
@@ -291,7 +375,8 @@ class SharedQueue:
         self._write_wake.set()
 
     def _refuse(self, member: str, op: dict[str, Any], why: str) -> bool:
-        for item in op.get("items") or [{"id": "", "e": "follow", "u": op.get("u", ""), "a": op.get("a", 0)}]:
+        for item in (op.get("items") or ([op["hs"]] if op.get("hs") else None)
+                     or [{"id": "", "e": "follow", "u": op.get("u", ""), "a": op.get("a", 0)}]):
             if item.get("dup"):
                 continue
             payload = _payload(item) if "body" in item else None
@@ -335,15 +420,19 @@ class SharedQueue:
             return
         if kind == "post":
             member, op = value
+            size = _size(op)
             ok = await self._scripts["post"](
-                keys=[self.inbox_prefix + member, self.k_due, self.k_lease, self.k_nudge],
-                args=[member, orjson.dumps(op), _score(self.engine.clock.now()), self.hub.max_pending])
+                keys=[self.inbox_prefix + member, self.k_due, self.k_lease, self.k_nudge, self.k_bytes,
+                      self.k_inbox_bytes, self.k_total],
+                args=[member, orjson.dumps(op), _score(self.engine.clock.now()), self.hub.max_pending, size,
+                      self.hub.max_pending_bytes])
             if outbox and outbox[0] is first:
                 outbox.popleft()
+                self._outbox_bytes -= size
             if ok:
                 self._wake.set()
             else:
-                self._refuse(member, op, "dropped: delivery queue full")
+                self._refuse(member, op, QUEUE_FULL)
             return
         if kind == "nudge":
             await self._scripts["nudge"](keys=[self.k_due, self.k_lease, self.k_nudge],
@@ -364,7 +453,7 @@ class SharedQueue:
 
     async def _clear(self) -> None:
         keys = [self.k_due, self.k_lease, self.k_owner, self.k_nudge, self.k_follows, self.k_journal,
-                self.k_counts]
+                self.k_counts, self.k_bytes, self.k_inbox_bytes, self.k_total]
         async for key in self.redis.scan_iter(match=self.inbox_prefix + "*", count=1000):
             keys.append(key)
         for start in range(0, len(keys), 500):
@@ -448,9 +537,12 @@ class SharedQueue:
             return
         raw, ops = taken
         record = orjson.loads(raw) if raw else None
-        for op in ops:
-            record = self._merge(record, orjson.loads(op))
-        lane = _Lane(self, member, token, record, len(ops))
+        taken_bytes = 0
+        for entry in ops:
+            op = orjson.loads(entry)
+            taken_bytes += _size(op)
+            record = self._merge(record, op, self.engine.clock.now())
+        lane = _Lane(self, member, token, record, len(ops), taken_bytes)
         try:
             await lane.run()
         except errors as exc:
@@ -458,15 +550,19 @@ class SharedQueue:
             self._went_down(exc)
 
     @staticmethod
-    def _merge(record: dict[str, Any] | None, op: dict[str, Any]) -> dict[str, Any]:
+    def _merge(record: dict[str, Any] | None, op: dict[str, Any], now: float) -> dict[str, Any]:
         if record is None:
             record = {"p": op["p"], "f": False, "q": [], "k": 0, "told": None, "se": None, "ea": None, "dr": [],
                       "er": []}
         if op.get("prm") is not None:
             record["prm"] = op["prm"]
         if op["k"] == "follow":
+            # "tk"/"tdr"/"tm"/"tn": the ticks' delivery settings and draws, the ticker's mark, its next look
             record.update(f=True, u=op["u"], a=op["a"], b=op["b"], t=op["t"], i=op["i"], dr=op["dr"],
-                          er=op["er"], told=None, se=None, ea=None)
+                          er=op["er"], told=None, se=None, ea=None, tk=op.get("tk"), tdr=op.get("tdr", []), tm=None,
+                          tn=now if op.get("tk") else None)
+            if op.get("hs"):  # the handshake goes first; what the follow renders waits behind it
+                record["q"].append(op["hs"])
         else:
             record["q"].extend(op["items"])
         return record
@@ -482,7 +578,8 @@ class SharedQueue:
         pipe.hgetall(self.k_counts)
         pipe.zcard(self.k_due)
         pipe.zcard(self.k_lease)
-        raw, counts, due, leased = await pipe.execute()
+        pipe.get(self.k_total)
+        raw, counts, due, leased, pending_bytes = await pipe.execute()
         entries = [orjson.loads(e) for e in raw]
         entries.sort(key=lambda e: e["at"])
         found = [e for e in entries if (provider is None or e["provider"] == provider)
@@ -493,7 +590,7 @@ class SharedQueue:
             if (provider is None or who == provider) and what in totals:
                 totals[what] += int(n)
         return {"attempts": found[len(found) - limit:] if limit > 0 else [],
-                "pending": int(due) + int(leased), "pending_bytes": 0, "lanes": len(self._lanes),
+                "pending": int(due) + int(leased), "pending_bytes": int(pending_bytes or 0), "lanes": len(self._lanes),
                 "delivered": totals[DELIVERED], "failed": totals[GAVE_UP], "dropped": totals[DROPPED],
                 "refused": totals[REFUSED], "retried": totals[RETRYING], "journal_size": self.hub.journal.size,
                 "shared": True, "reclaimed_here": self.reclaimed}
@@ -503,7 +600,7 @@ class _Lane:
     """One claim of one member: render what fell due, deliver the head of its queue in order, ack."""
 
     def __init__(self, queue: SharedQueue, member: str, token: str, record: dict[str, Any] | None,
-                 taken: int) -> None:
+                 taken: int, taken_bytes: int = 0) -> None:
         self.queue = queue
         self.hub = queue.hub
         self.engine = queue.engine
@@ -511,7 +608,9 @@ class _Lane:
         self.token = token
         self.record = record
         self.taken = taken
+        self.taken_bytes = taken_bytes
         self.job: Job | None = None
+        self.fresh: list[list[dict[str, Any]]] = []  # what this claim rendered, by delivery with its duplicate
 
     async def run(self) -> None:
         record = self.record
@@ -525,6 +624,8 @@ class _Lane:
                 record["f"] = False  # deleted, evicted or forgotten: what is queued still goes out
             else:
                 await self._follow_step(job, clock.now())
+        if self.fresh and not await self._reserve():
+            return  # no longer the holder
         while record["q"]:
             now = clock.now()
             item = record["q"][0]
@@ -549,6 +650,7 @@ class _Lane:
 
     async def _follow_step(self, job: Job, now: float) -> None:
         record = self.record
+        told = record["told"]
         early = record["ea"]
         if early is not None and now >= early["w"]:
             record["ea"] = None
@@ -569,6 +671,19 @@ class _Lane:
             self._maybe_early(job, now)
         if state in TERMINAL:
             record["f"] = False
+            record["tn"] = None
+        elif record.get("tk") and (record["told"] != told or (record.get("tn") is not None and record["tn"] <= now)):
+            self._tick(job, now)  # due, or the state moved (a freed slot may have moved the start)
+
+    def _tick(self, job: Job, now: float) -> None:
+        record = self.record
+        registered = self.hub.registered(record["p"])
+        if registered is None or registered.tick is None:
+            record["tn"] = None
+            return
+        events, record["tm"], following = registered.tick(job, now, record.get("tm"), record.get("prm"))
+        record["tn"] = max(following, now) if following < math.inf else None
+        self._add(job, events, now, False, record["tk"], record["tdr"])
 
     async def _render(self, job: Job, state: str, early: bool) -> None:
         record = self.record
@@ -580,25 +695,51 @@ class _Lane:
         events = registered.render(job, state, told, record.get("prm"))
         if not isinstance(events, list):
             events = await events
-        now = self.engine.clock.now()
+        self._add(job, events, self.engine.clock.now(), early, record, record["dr"])
+
+    def _add(self, job: Job, events: list[tuple[str, Any]], now: float, early: bool, spec: dict[str, Any],
+             draws: list[list[Any]]) -> None:
+        """Queue a follow's events, each with the next of ``draws`` (delay and faults) unless ``early``;
+        ``spec`` holds the attempts, backoff and timeout."""
+        record = self.record
         for event, payload in events:
             record["k"] += 1
             message_id = f"msg_{stream(self.engine.seed, 'webhooks', job.id, record['k']).getrandbits(96):024x}"
-            body, raw = _encode(payload)
-            item = {"id": message_id, "e": event, "body": body, "raw": raw, "n": 0, "at": now, "h": False,
-                    "dup": False, "y": early, "q": now, "u": record["u"], "a": record["a"], "b": record["b"],
-                    "t": record["t"]}
+            item = _item(message_id, event, payload, now, record["u"], spec["a"], spec["b"], spec["t"])
+            item["y"], item["fw"] = early, True
+            group = [item]
             if not early:
-                delay, drop, hold, dup = record["dr"].pop(0) if record["dr"] else (0.0, False, False, False)
+                delay, drop, hold, dup = draws.pop(0) if draws else (0.0, False, False, False)
                 if drop:
                     self.hub._note(Message(message_id, record["p"], job.id, event), item["u"], payload, item["a"],
                                    0, DROPPED, error="dropped: profile fault", job=job, queued=now)
                     continue
                 item.update(at=now + delay, h=hold)
                 if dup:
-                    record["q"].append(item)
-                    item = {**item, "dup": True, "h": False}
-            record["q"].append(item)
+                    group.append({**item, "dup": True, "h": False})
+            record["q"].extend(group)
+            self.fresh.append(group)
+
+    async def _reserve(self) -> bool:
+        """Count what this claim rendered against the pending bytes of every replica; what does not fit is
+        dropped as the hub drops it. False if this replica no longer holds the member."""
+        queue = self.queue
+        groups, self.fresh = self.fresh, []
+        admitted = await queue._scripts["reserve"](
+            keys=[queue.k_owner, queue.k_bytes, queue.k_total],
+            args=[self.member, self.token, self.hub.max_pending_bytes,
+                  *(sum(item["sz"] for item in group) for group in groups)])
+        if admitted is None:
+            return False
+        refused = [group for group, ok in zip(groups, admitted, strict=True) if not int(ok)]
+        if refused:
+            gone = {id(item) for group in refused for item in group}
+            self.record["q"] = [item for item in self.record["q"] if id(item) not in gone]
+            for first, *_ in refused:
+                self.hub._note(Message(first["id"], self.record["p"], self.member, first["e"]), first["u"],
+                               _payload(first), first["a"], 0, DROPPED, error=QUEUE_FULL, job=self.job,
+                               early=first["y"], queued=first["q"])
+        return True
 
     def _maybe_early(self, job: Job, now: float) -> None:
         record = self.record
@@ -625,19 +766,21 @@ class _Lane:
         if problem is not None:
             hub._note(message, item["u"], payload, attempts, 1, REFUSED, error=problem, **common)
             log.warning("webhook to %s refused: %s", item["u"], problem)
-            record["q"].pop(0)
+            self._done(item, False)
             return True
         timeout = max(clock.real_seconds(item["t"]), MIN_TIMEOUT)
         if not await self._save(time.time() + timeout + LEASE_MARGIN):
             return False
         attempt = item["n"] + 1
+        expect = item.get("x")
         delivery = Delivery(message, item["u"], _body(item), payload, hub.signer_for(record["p"], record.get("prm")),
-                            None, item["at"], 0)  # type: ignore[arg-type]
+                            None, item["at"], 0,  # type: ignore[arg-type]
+                            check=None if expect is None else lambda reply: replies_with(expect, reply))
         status, error, took = await hub._post(delivery, timeout)
         if error is not None and error.startswith("refused:"):
             hub._note(message, item["u"], payload, attempts, attempt, REFUSED, error=error, **common)
             log.warning("webhook to %s refused: %s", item["u"], error)
-            record["q"].pop(0)
+            self._done(item, False)
             return True
         ok = status is not None and 200 <= status < 300 and error is None
         last = ok or attempt >= attempts
@@ -649,11 +792,20 @@ class _Lane:
             if not ok:
                 log.warning("webhook to %s gave up after %d attempts (%s)", item["u"], attempt,
                             error or f"HTTP {status}")
-            record["q"].pop(0)
+            self._done(item, ok)
         else:
             item["n"] = attempt
             item["at"] = clock.now() + retry
         return True
+
+    def _done(self, item: dict[str, Any], ok: bool) -> None:
+        """The head of the queue is finished; a handshake that failed ends the follow, and what it rendered is
+        never sent."""
+        record = self.record
+        record["q"].pop(0)
+        if item.get("g") and not ok:
+            record.update(f=False, ea=None, tn=None)
+            record["q"] = [other for other in record["q"] if not other.get("fw")]
 
     def _next_due(self, now: float) -> float | None:
         record = self.record
@@ -668,16 +820,23 @@ class _Lane:
                 moments.append(now)  # it changed while this lane was delivering
             else:
                 moments.append(min(next_change(self.job, now), now + RECHECK))
+            if record.get("tn") is not None:
+                moments.append(record["tn"])
         if not moments:
             return None
         return max(min(moments), now)
 
+    def _bytes(self) -> int:
+        return sum(item.get("sz", 0) for item in self.record["q"]) if self.record is not None else 0
+
     async def _save(self, lease_until: float) -> bool:
         queue = self.queue
         ok = await queue._scripts["save"](
-            keys=[queue.k_owner, queue.k_follows, queue.inbox_prefix + self.member, queue.k_lease],
-            args=[self.member, self.token, orjson.dumps(self.record), self.taken, repr(lease_until)])
-        self.taken = 0
+            keys=[queue.k_owner, queue.k_follows, queue.inbox_prefix + self.member, queue.k_lease, queue.k_bytes,
+                  queue.k_inbox_bytes, queue.k_total],
+            args=[self.member, self.token, orjson.dumps(self.record), self.taken, repr(lease_until), self._bytes(),
+                  self.taken_bytes])
+        self.taken = self.taken_bytes = 0
         return bool(ok)
 
     async def _ack(self, record: dict[str, Any] | None, due: float | None) -> None:
@@ -685,6 +844,7 @@ class _Lane:
         keep = record is not None and (record["q"] or record["f"] or record["ea"] is not None)
         await queue._scripts["ack"](
             keys=[queue.k_owner, queue.k_follows, queue.inbox_prefix + self.member, queue.k_lease, queue.k_due,
-                  queue.k_nudge],
+                  queue.k_nudge, queue.k_bytes, queue.k_inbox_bytes, queue.k_total],
             args=[self.member, self.token, orjson.dumps(record) if keep else "", self.taken,
-                  "" if due is None or not keep else _score(due), _score(self.engine.clock.now())])
+                  "" if due is None or not keep else _score(due), _score(self.engine.clock.now()),
+                  self._bytes() if keep else 0, self.taken_bytes])

@@ -4,11 +4,9 @@ challenge handshake."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute
@@ -24,7 +22,7 @@ from ...web.body import BodyError, read_json
 from ...web.multipart import MultipartError, MultipartReader, boundary_of
 from ...web.responses import json_response
 from ...web.values import has_whitespace, parse_int, whole_number
-from ...webhooks import policy_for
+from ...webhooks import Handshake, policy_for
 from ..base import Dialect
 from ..common import bearer_key, model_create_rate
 from . import responses as wire
@@ -80,6 +78,7 @@ class MiniMaxDialect(Dialect):
         self._uploads = ctx.state.table("minimax:uploads", MAX_FILES)
         self._contents = ctx.state.table("minimax:contents", MAX_FILES, max_bytes=MAX_TOTAL_BYTES,
                                          max_value=MAX_FILE_BYTES)
+        ctx.webhooks.register(self.name, self._updates)
 
     # -- the dialect contract -------------------------------------------------------------------------------
 
@@ -393,58 +392,21 @@ class MiniMaxDialect(Dialect):
     def _watch(self, job: Job, behaviour) -> None:
         """First the challenge, which the receiver must echo within 3 s (else the URL is not validated and no
         update follows); then the query body with a lower-case status at ``processing`` and at the end."""
-        hub = self.ctx.webhooks
-        url = (job.data or {})["cb"]
-        policy = policy_for(behaviour)
-        token = f"{self._challenges.getrandbits(128):032x}"
-        gate = _Gate()
+        challenge = {"challenge": f"{self._challenges.getrandbits(128):032x}"}
+        self.ctx.webhooks.follow(
+            job, provider=self.name, url=(job.data or {})["cb"], policy=policy_for(behaviour),
+            handshake=Handshake("challenge", challenge, expect=challenge,
+                                timeout=CHALLENGE_TIMEOUT / self.ctx.engine.clock.scale))
 
-        def echoed(reply: bytes) -> bool:
-            try:
-                answer = orjson.loads(reply)
-            except orjson.JSONDecodeError:
-                return False
-            return isinstance(answer, dict) and answer.get("challenge") == token
-
-        def send(event: str, payload: dict[str, Any]) -> None:
-            hub.deliver(provider=self.name, job=job.id, event=event, url=url, payload=payload, policy=policy)
-
-        def validated(ok: bool) -> None:
-            gate.ok = ok
-            waiting, gate.waiting = gate.waiting, []
-            if ok and self.ctx.engine.cached(job.id) is job:
-                for event, payload in waiting:
-                    send(event, payload)
-
-        hub.deliver(provider=self.name, job=job.id, event="challenge", url=url, payload={"challenge": token},
-                    policy=replace(policy, attempts=1, timeout=CHALLENGE_TIMEOUT / self.ctx.engine.clock.scale),
-                    delay=0.0, check=echoed,
-                    done=validated)
-        told: set[str] = set()
-
-        def notify(job: Job, state: str) -> None:
-            if state not in (RUNNING, SUCCEEDED, FAILED, CANCELLED) or gate.ok is False:
-                return
-            if state != RUNNING and RUNNING not in told and job.ends > job.started:
-                notify(job, RUNNING)  # the timeline ran late: still tell the receiver it was processing
-            if state in told or self.ctx.engine.cached(job.id) is not job:
-                return
-            told.add(state)
-            payload = wire.task(job, state, self.ctx.engine.clock.now(), lower=True)
-            event = payload["status"]
-            if gate.ok is None:
-                gate.waiting.append((event, payload))
-            else:
-                send(event, payload)
-
-        self.ctx.engine.watch(job, notify)
-
-
-class _Gate:
-    """Whether a task's callback URL passed the challenge (None: not yet), and the updates waiting for it."""
-
-    __slots__ = ("ok", "waiting")
-
-    def __init__(self) -> None:
-        self.ok: bool | None = None
-        self.waiting: list[tuple[str, dict[str, Any]]] = []
+    def _updates(self, job: Job, state: str, told: str | None, params: Any) -> list[tuple[str, Any]]:
+        """The callbacks of a state change (the follow's registered renderer, on any replica)."""
+        if state not in (RUNNING, SUCCEEDED, FAILED, CANCELLED):
+            return []
+        now = self.ctx.engine.clock.now()
+        events = []
+        if state != RUNNING and told != RUNNING and job.ends > job.started:
+            # the job ran between two looks: still tell the receiver it was processing
+            events.append(("processing", wire.task(job, RUNNING, now, lower=True)))
+        payload = wire.task(job, state, now, lower=True)
+        events.append((payload["status"], payload))
+        return events

@@ -122,7 +122,8 @@ class ReplicateDialect(Dialect):
         self.webhooks = PredictionWebhooks(
             ctx.webhooks, self.name, lambda job, status, params: self.render(job, params["o"], params["ttl"],
                                                                              as_status=status))
-        ctx.webhooks.register(self.name, self.webhooks.final, lambda params: self._signer_of(params["s"]))
+        ctx.webhooks.register(self.name, self.webhooks.final, lambda params: self._signer_of(params["s"]),
+                              tick=self.webhooks.logs)
 
     # -- the dialect contract -------------------------------------------------------------------------------
 

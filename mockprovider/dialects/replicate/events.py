@@ -52,13 +52,12 @@ class PredictionWebhooks:
         once = replace(policy, attempts=1)  # intermediate webhooks are never retried
         wanted = set(events)
         final_event = "completed" if "completed" in wanted else "output" if "output" in wanted else None
-        params = {**params, "fe": final_event}
+        params = {**params, "fe": final_event, "st": steps}
         if "start" in wanted:
             hub.deliver(provider=self.provider, job=job.id, event="start", url=url,
                         payload=self.render(job, "starting", params), policy=once, params=params)
-        hub.follow(job, provider=self.provider, url=url, policy=policy, params=params, watch=watch)
-        if "logs" in wanted:
-            self._follow_logs(job, url, once, params, steps)
+        hub.follow(job, provider=self.provider, url=url, policy=policy, params=params, watch=watch,
+                   ticks=once if "logs" in wanted else None)
 
     def final(self, job: Job, state: str, told: str | None, params: dict[str, Any]) -> list[tuple[str, Any]]:
         """The final webhook (the hub's registered renderer)."""
@@ -67,31 +66,21 @@ class PredictionWebhooks:
             return []
         return [(final_event, self.render(job, None, params))]
 
-    def _follow_logs(self, job: Job, url: str, policy: WebhookPolicy, params: dict[str, Any], steps: int) -> None:
-        """One timeline entry at a time: the next moment the logs grow (a new step, or processing starts),
-        never sooner than THROTTLE after the last logs webhook."""
-        engine = self.hub.engine
-        clock = engine.clock
-        sent: list[float] = [-1.0, -math.inf]  # steps shown in the last logs webhook, and when it went
-
-        async def tick() -> None:
-            if not await engine.alive(job):
-                return
-            now = clock.now()
-            state, progress = job.state(now)
-            if state in (THROTTLED, QUEUED):
-                engine.timeline.at(max(job.started, now + 1e-6), tick)  # a freed slot may move the start
-                return
-            if state != RUNNING:
-                return  # the final webhook carries the last logs
-            done = min(int(progress * steps), steps)
-            if done != sent[0]:
-                sent[0], sent[1] = done, now
-                self.hub.deliver(provider=self.provider, job=job.id, event="logs", url=url,
-                                 payload=self.render(job, None, params), policy=policy, params=params)
-            following = max(log_step_times(job, steps, done), sent[1] + THROTTLE, now + 1e-6)
-            if following < job.ends:
-                engine.timeline.at(following, tick)
-
-        engine.timeline.at(max(job.started, clock.now()), tick)
-
+    def logs(self, job: Job, now: float, mark: list[float] | None, params: dict[str, Any]
+             ) -> tuple[list[tuple[str, Any]], list[float] | None, float]:
+        """The logs webhooks (the hub's registered ticker): one when the logs grow (a new step, or processing
+        starts), never sooner than THROTTLE after the last one. ``mark``: the step shown last and when."""
+        state, progress = job.state(now)
+        if state in (THROTTLED, QUEUED):
+            return [], mark, max(job.started, now + 1e-6)  # a freed slot may move the start
+        if state != RUNNING:
+            return [], mark, math.inf  # the final webhook carries the last logs
+        steps = params["st"]
+        shown, sent = mark if mark is not None else (-1, -math.inf)
+        done = min(int(progress * steps), steps)
+        events = []
+        if done != shown:
+            shown, sent = done, now
+            events.append(("logs", self.render(job, None, params)))
+        following = max(log_step_times(job, steps, done), sent + THROTTLE, now + 1e-6)
+        return events, [shown, sent], following if following < job.ends else math.inf
