@@ -20,6 +20,7 @@ from byteplussdkarkruntime._exceptions import (
 )
 from kling_client import png_base64, probe_mp4
 
+from mockprovider.engine.rng import stream
 from mockprovider.testing import MockServer
 
 PRO = "seedance-1-0-pro-250528"
@@ -368,6 +369,8 @@ def test_polls_carry_a_fresh_request_id_and_the_clients_own(ark, server):
                for _ in range(2)]
     ids = [r.headers["x-request-id"] for r in replies]
     assert all(re.fullmatch(r"021\d{13}[0-9a-f]{24}", i) for i in ids) and ids[0] != ids[1]
+    draws = stream(7, "seedance", "request_ids")  # the server's seed, from the reset on: the create drew first
+    assert [i[-24:] for i in ids] == [f"{draws.getrandbits(96):024x}" for _ in range(3)][1:]
     assert [r.headers["x-client-request-id"] for r in replies] == [mine[:128]] * 2
     assert replies[0].content == replies[1].content and replies[0].json()["status"] == "queued"
     assert replies[0].headers["content-length"] == str(len(replies[0].content))
