@@ -85,10 +85,19 @@ def test_profile_keys_replace_the_default_pair_and_admin_keys_add_to_them(server
     assert server.admin("POST", "/kling/keys", json={"access_key": ""}).status_code == 400
 
 
-def test_a_token_read_once_is_still_checked_on_every_request(server, kling):
+def test_a_token_read_once_is_still_checked_on_every_request(server, kling, monkeypatch):
     """The header is decoded and its signature checked once, but its key pair and dates are checked each time:
     one header string, refused as soon as its key is removed or replaced, and as its dates pass."""
+    from types import SimpleNamespace
+
     from mockprovider.dialects.kling import auth
+
+    header = f"Bearer {token(exp=time.time() + 600)}"
+    assert call(server, header).status_code == 200
+    monkeypatch.setattr(auth, "time", SimpleNamespace(time=lambda: time.time() + 606))  # the server's clock, later
+    expect(call(server, header), 401, 1004)
+    monkeypatch.setattr(auth, "time", time)
+    assert call(server, header).status_code == 200
 
     def add_key(access: str, secret: str) -> int:
         return server.admin("POST", "/kling/keys", json={"access_key": access, "secret_key": secret}).status_code

@@ -102,7 +102,18 @@ class KlingDialect(Dialect):
             "/v1/videos", "/v1/images", "/account")
 
     def credential(self, request: Request) -> str | None:
-        return auth.issuer(request.headers.get("authorization"))
+        found = self._token(request)
+        return found.iss or None if found.__class__ is auth.Token else None
+
+    @staticmethod
+    def _token(request: Request) -> auth.Token | auth.AuthFailure:
+        """The request's bearer token, read (not verified) once per request: ``credential`` (the endpoint's
+        profile and limit scope) and the auth check both need it."""
+        found = request.__dict__.get("_kling_token")
+        if found is None:
+            header = request.headers.get("authorization")
+            found = request._kling_token = auth.read(header) if header else auth.EMPTY
+        return found
 
     def request_id(self) -> str:
         return uuid4_text(self._request_ids)
@@ -156,8 +167,7 @@ class KlingDialect(Dialect):
         """The same check with this process's key pairs: no coroutine to await (a poll's common case). The
         header is read once (decoded once per distinct header, its signature checked once per token and
         secret); the key pair is looked up and the dates checked against the clock on every request."""
-        header = request.headers.get("authorization")
-        found = auth.read(header) if header else auth.EMPTY
+        found = self._token(request)
         if found.__class__ is not auth.Token:
             return self._refused(found)
         if found.problem is not None:
