@@ -158,3 +158,5 @@ def test_the_creating_replica_killed_mid_handshake_and_mid_logs_loses_neither(gr
     assert senders == {str(creator.pid), str(other.pid)}
     [final] = [e for e in journal(prediction.id) if e["event"] == "completed"]
     assert final["outcome"] == "delivered" and final["replica"].split("-")[0] == str(other.pid)
+    summary = admin(other.url, "GET", "/webhooks").json()
+    assert (summary["pending"], summary["pending_bytes"]) == (0, 0)  # nothing A counted is left counted

@@ -156,6 +156,7 @@ def test_a_replica_killed_holding_a_lease_is_taken_over(redis_url):
                 assert [(e["event"], e["outcome"], e["replica"]) for e in report["attempts"]] == [
                     ("queued", "delivered", b.shared.replica)]
                 assert b.shared.reclaimed == 1
+                assert report["pending_bytes"] == 0  # what A counted and never saved was given back
         finally:
             if b is not None:
                 await stop(b)
