@@ -5,9 +5,14 @@ Per job ("member", the job id) Redis holds:
 
 - ``inbox:<job>``: what replicas asked for, in order (a follow, or one delivery with its body rendered);
 - ``follows`` (a hash): the member's record, owned by the replica that holds its lease: the follow's parameters,
-  the state last told, the pre-drawn delays and faults, and the queue of deliveries with their attempts;
+  the state last told, the ticker's mark and next look, the pre-drawn delays and faults, and the queue of
+  deliveries with their attempts (a follow's handshake at its head: what the follow renders waits behind it and
+  is dropped unsent if it fails);
 - ``due`` (a sorted set, engine seconds): when the member next needs a replica (a state change to render, a
-  delivery or a retry that falls due);
+  tick, a delivery or a retry that falls due);
+- ``bytes``, ``inbox-bytes`` and ``pending-bytes``: the bodies waiting, per member and in all, against the hub's
+  ``max_pending_bytes`` (a delivery is counted when it is posted, a rendered one when its holder reserves it; a
+  member's count is set anew at each save, so what a dead holder reserved and never saved is given back);
 - ``lease`` (a sorted set, Unix seconds) and ``owner`` (a hash): a claimed member leaves ``due`` for ``lease``
   until its holder acks it back with its next due time; a lease that expires (its holder died) puts it back in
   ``due``, so another replica claims it.
@@ -18,7 +23,8 @@ renderer (so the body and the signature are the same on any replica), delivers t
 (retries with backoff, faults, journal, signing), saves its progress (renewing the lease) before every attempt
 and acks. A cancellation, or waiting jobs moving up after one, nudges the member so its pending events follow
 the job's new times. Delays and faults are drawn when the follow is made, from the job's own seeded stream, so
-no replica needs the profile to replay them.
+no replica needs the profile to replay them (for the first 8 state deliveries and 64 ticks; later ones go out
+without delay or fault).
 """
 
 from __future__ import annotations
