@@ -77,9 +77,9 @@ def encode_frozen(job: Job) -> bytes:
     return orjson.dumps({
         "v": VERSION, "id": job.id, "provider": job.provider, "model": job.model, "account": job.account,
         "kind": job.kind, "seq": job.seq, "created": job.created, "cost": job.cost, "profile": job.profile,
-        "slots": job.slots, "limit_scope": job.limit_scope,
-        "plan": [plan.queue, plan.run, plan.failure, plan.fail_at, plan.stuck],
+        "slots": job.slots, "plan": [plan.queue, plan.run, plan.failure, plan.fail_at, plan.stuck],
         "output": encode_value(job.output), "usage": encode_value(job.usage), "quote": encode_value(job.quote),
+        **({"limit_scope": job.limit_scope} if job.limit_scope else {}),  # most jobs have none: no bytes for it
     })
 
 
