@@ -70,6 +70,19 @@ def test_each_poll_is_the_task_rendered_afresh_byte_for_byte(server, kling):
         assert server.admin("POST", "/clock", {"advance": "1h"}).status_code == 200
 
 
+def test_request_ids_are_the_seeded_stream_in_order_and_start_again_after_a_reset(server, kling):
+    from mockprovider.engine.rng import stream, uuid4_text
+
+    rng = stream(server.app.engine.seed, "kling", "request_ids")
+    expected = [uuid4_text(rng) for _ in range(70)]  # past the first batch drawn ahead
+    created = kling.post("/v1/videos/text2video", {"prompt": "a cat"}).json()
+    path = f"/v1/videos/text2video/{created['data']['task_id']}"
+    ids = [created["request_id"]] + [kling.get(path).json()["request_id"] for _ in range(69)]
+    assert ids == expected
+    assert server.admin("POST", "/reset").status_code in (200, 204)
+    assert kling.get(path).json()["request_id"] == expected[0]  # a 1203 now, from the stream drawn afresh
+
+
 def test_image2video_follows_the_image_and_the_duration(kling):
     created = kling.create("image2video", {"model_name": "kling-v1-6", "image": png_base64(640, 360),
                                            "prompt": "waves", "duration": "10", "mode": "pro"})

@@ -34,6 +34,7 @@ MAX_PAGE_SIZE = 500
 LIST_SLACK = 64  # listed ids whose task expired meanwhile, read past so a page stays full
 POLL_CACHE = 4096  # encoded bodies of unfinished tasks: the tasks a load test polls at once
 UNFINISHED = frozenset((THROTTLED, QUEUED, RUNNING))
+ID_BATCH = 64
 
 
 @lru_cache(maxsize=256)
@@ -59,6 +60,7 @@ class KlingDialect(Dialect):
         self.keys = KeyBook(state.table("kling:keys", MAX_RUNTIME_KEYS), state.shared)
         engine = ctx.engine
         self._request_ids = stream(engine.seed, "kling", "request_ids")
+        self._ids: list[str] = []  # request ids drawn ahead from that stream, the next one last
         # What every replica must see: external_task_id -> task_id per account, each account's task ids by
         # kind (the lists), identify-face sessions.
         self._external = state.table("kling:external", settings.max_jobs, ttl=settings.retention)
@@ -116,7 +118,14 @@ class KlingDialect(Dialect):
         return found
 
     def request_id(self) -> str:
-        return uuid4_text(self._request_ids)
+        """The next id of the seeded stream. Drawn ID_BATCH at a time, in order (the same ids for the same
+        requests): formatting a batch in one loop costs a fraction of formatting one id inside each request."""
+        ids = self._ids
+        if not ids:
+            rng = self._request_ids
+            ids.extend([uuid4_text(rng) for _ in range(ID_BATCH)])
+            ids.reverse()
+        return ids.pop()
 
     def error(self, request: Request, status: int, message: str, *, injected: bool = False) -> Response:
         code = wire.code_for_status(status)
@@ -142,6 +151,7 @@ class KlingDialect(Dialect):
 
     def forget(self) -> None:
         self._request_ids = stream(self.ctx.engine.seed, "kling", "request_ids")
+        self._ids.clear()
         self.keys.forget()
         self._polls.clear()
 
