@@ -114,3 +114,24 @@ def test_each_provider_answers_its_own_503_while_redis_is_away(store, caplog):
             assert len(lines) == 1, [r.getMessage() for r in lines]  # one line for the whole outage
             for name, (method, url, headers, body) in polls.items():
                 assert http.request(method, url, headers=headers, content=body).status_code < 300, name
+
+
+def test_more_requests_at_once_than_the_pool_has_connections_wait_for_one(store):
+    """300 polls in flight at once on one replica: each waits for a pooled Redis connection (redis-py's default
+    pool refuses past 100 with "Too many connections", which answered 503)."""
+    import asyncio
+
+    if not store.ping():
+        store.start()
+    with MockServer(profile="happy", state=store.url) as server:
+        method, url, headers, body = create("runway", server.url)
+
+        async def burst() -> list[int]:
+            limits = httpx.Limits(max_connections=300, max_keepalive_connections=300)
+            async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+                answers = await asyncio.gather(*(client.request(method, url, headers=headers, content=body)
+                                                 for _ in range(300)))
+            return [a.status_code for a in answers]
+
+        statuses = asyncio.run(burst())
+    assert statuses.count(200) == 300, sorted(set(statuses))

@@ -15,6 +15,8 @@ log = logging.getLogger("mockprovider")
 
 SCHEMES = ("redis", "rediss", "unix")
 KEY_PREFIX = "mockprovider:"
+POOL_CONNECTIONS = 128  # Redis connections per process; more requests at once wait for one
+POOL_WAIT_S = 10.0  # the longest a request waits for a connection before it answers 503
 
 
 LOG_EVERY = 10.0  # seconds between two log lines about the same outage
@@ -121,9 +123,13 @@ class Backend:
 
         # one retry on a fresh connection: the first command after a Redis restart finds its pooled connection
         # dead, and the retry reaches the new server instead of answering 503
-        client = aioredis.Redis.from_url(self.url, socket_connect_timeout=2, socket_timeout=5,
-                                         health_check_interval=10, retry_on_timeout=False,
-                                         retry=Retry(NoBackoff(), 1), retry_on_error=[RedisConnectionError])
+        # a blocking pool: requests past its size wait for a connection (redis-py's default pool refuses them
+        # with "Too many connections", a 503 to the load test)
+        pool = aioredis.BlockingConnectionPool.from_url(
+            self.url, max_connections=POOL_CONNECTIONS, timeout=POOL_WAIT_S, socket_connect_timeout=2,
+            socket_timeout=5, health_check_interval=10, retry_on_timeout=False, retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError])
+        client = aioredis.Redis.from_pool(pool)
         try:
             await client.ping()
         except (RedisError, OSError) as exc:
