@@ -303,3 +303,27 @@ def test_a_resumed_stream_sends_only_the_history_it_missed_and_viewers_are_bound
         assert viewers() == 2
         status, _, body = get(events, {"accept": "text/event-stream"})
         assert status == 503 and b"viewers" in body
+
+
+def test_limit_use_counts_the_slots_a_provider_holds_in_windows_of_the_account():
+    """Jobs counted per model (JobRequest.limit_scope, as Wan's): the page shows their slots taken, each window
+    with its own limit, and the account's own scope adds no slots of its own beside them."""
+    from mockprovider.ui.views import limit_use
+
+    clock = Clock()
+    library = ProfileLibrary([])
+    profile = library.load_inline({"limits": {"concurrent_jobs": 2, "requests_per_minute": 100},
+                                   "jobs": {"queue": "0s", "run": "1h"}}, "windows")
+    engine = Engine(library=library, profile=profile, seed=7, clock=clock)
+    for model, count in (("m1", 3), ("m2", 1)):
+        for _ in range(count):
+            request = JobRequest(provider="p", model=model, account="k1", kind="video", limit_scope=model,
+                                 make_id=lambda r: f"job-{r.getrandbits(48):x}")
+            done(engine.submit(request, engine.selector.for_key("k1"), queue_when_busy=True))
+    done(engine.take_request("p", "k1", engine.selector.for_key("k1")))
+    use = limit_use(engine, ["p"], clock.now())["p"]
+    assert (use["slots_taken"], use["slots_total"]) == (3, 4)  # m1: 2 of 2 (one waits), m2: 1 of 2
+    assert (use["rpm_used"], use["rpm_limit"]) == (1, 100)  # the account's window
+    windows = {b.get("window"): b for b in use["busiest"]}
+    assert windows["m1"]["slots_taken"] == 2 and windows["m2"]["slots_taken"] == 1
+    assert windows[None]["slots_total"] is None and windows[None]["rpm_used"] == 1

@@ -96,7 +96,12 @@ def limit_use(engine: Engine, providers: list[str], now: float, max_scopes: int 
     ranked: dict[str, list[tuple[float, int, Any, Any, int | None, int | None]]] = {p: [] for p in providers}
     rpm_share: dict[str, float] = {}
     order = 0
-    for provider, account, scope in engine.limits.scopes(max_scopes):
+    scopes = engine.limits.scopes(max_scopes)
+    # a provider that counts jobs in windows of the account (JobRequest.limit_scope, e.g. one per model) holds
+    # its slots there; the account's own scope keeps its request rate and credits
+    windowed = {(name.partition("/")[0], account) for name, account, _ in scopes if "/" in name}
+    for name, account, scope in scopes:
+        provider, _, window = name.partition("/")
         entry = out.get(provider)
         if entry is None:
             continue
@@ -104,10 +109,11 @@ def limit_use(engine: Engine, providers: list[str], now: float, max_scopes: int 
         entry["scopes"] += 1
         pressure = 0.0
         taken = used = None
-        concurrent, rpm = limits.concurrent_jobs, limits.requests_per_minute
-        if concurrent is None:
+        concurrent = limits.concurrent_jobs if window or (provider, account) not in windowed else None
+        rpm = None if window else limits.requests_per_minute
+        if limits.concurrent_jobs is None:
             entry["unlimited_scopes"] += 1
-        else:
+        elif concurrent is not None:
             taken = _slots_taken(scope, concurrent, now)
             entry["slots_taken"] += taken
             entry["slots_total"] += concurrent
@@ -119,17 +125,21 @@ def limit_use(engine: Engine, providers: list[str], now: float, max_scopes: int 
                 rpm_share[provider] = share
                 entry["rpm_used"], entry["rpm_limit"] = used, rpm
             pressure = max(pressure, share)
-        if limits.credits:
+        if limits.credits and not window:
             pressure = max(pressure, scope.spent / limits.credits)
         order += 1
-        ranked[provider].append((pressure, -order, account, scope, taken, used))
+        ranked[provider].append((pressure, -order, account, window, scope, taken, used))
     for provider, rows in ranked.items():
         busiest = []
-        for _, _, account, scope, taken, used in heapq.nlargest(BUSIEST_SCOPES, rows):
+        for _, _, account, window, scope, taken, used in heapq.nlargest(BUSIEST_SCOPES, rows):
             limits = engine.selector.for_key(account).profile.resolve(provider).limits
-            busiest.append({"key": masked(account), "slots_taken": taken, "slots_total": limits.concurrent_jobs,
-                            "rpm_used": used, "rpm_limit": limits.requests_per_minute,
-                            "spent": round(scope.spent, 4), "credits": limits.credits})
+            row = {"key": masked(account), "slots_taken": taken,
+                   "slots_total": limits.concurrent_jobs if taken is not None else None,
+                   "rpm_used": used, "rpm_limit": None if window else limits.requests_per_minute,
+                   "spent": round(scope.spent, 4), "credits": None if window else limits.credits}
+            if window:
+                row["window"] = window
+            busiest.append(row)
         out[provider]["busiest"] = busiest
     return out
 

@@ -263,6 +263,7 @@ function providerCard(name, p, points) {
   const endpoints = Object.entries(req.endpoints).map(([k, n]) => `${esc(k)} ${num(n)}`).join(" · ");
   const lim = p.limits;
   const busiest = (lim.busiest || []).map((b) => `<span class="chip"><code>${esc(b.key)}</code>`
+    + (b.window ? ` ${esc(b.window)}` : "")
     + (b.slots_total !== null ? ` slots ${num(b.slots_taken)}/${num(b.slots_total)}` : "")
     + (b.rpm_limit !== null ? ` · rpm ${num(b.rpm_used)}/${num(b.rpm_limit)}` : "")
     + (b.credits !== null ? ` · credits ${num(b.spent, 2)}/${num(b.credits)}` : "") + "</span>").join("");
