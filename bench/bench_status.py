@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from common import ROOT, cpu_seconds, free_port, mockprovider, process, scratch_dir, wrk_run, wrk_script
+from common import ROOT, cpu_seconds, free_port, mockprovider, process, rounds_text, scratch_dir, wrk_run, wrk_script
 
 from mockprovider.context import Settings
 from mockprovider.web.protocol import uvicorn_kwargs
@@ -153,10 +153,6 @@ def setup(name: str, mock: str, work: Path) -> Target:
     else:
         raise SystemExit(f"unknown provider {name!r}; expected some of {', '.join(ALL)}")
     return target
-
-
-def rounds_text(rates: list[float]) -> str:
-    return ", ".join(f"{x:.0f}" for x in rates)
 
 
 def main() -> None:
