@@ -308,3 +308,26 @@ def test_finished_generations_feed_the_cost_ledger(server):
     report = server.admin("GET", "/report").json()["providers"]["luma"]
     assert report["cost_usd"] == pytest.approx(9 * 0.08)  # ray-2 at $0.08 a second (the price book)
     assert report["jobs"]["succeeded"] == 1 and report["jobs"]["failed"] == 1
+
+
+def test_an_unfinished_generation_answers_as_rendered_afresh_and_a_replayed_id_gets_its_own(server):
+    """Polls of a queued or dreaming generation answer the body its creation rendered (kept, by id and state,
+    for that very generation); after a reset the seeded ids repeat and a new generation's body is its own."""
+    profile(server, {"jobs": {"queue": "1000s", "run": "1000s"}})
+    headers = {"Authorization": f"Bearer {KEY}"}
+    base = f"{server.url}/dream-machine/v1/generations"
+
+    def create(prompt: str) -> httpx.Response:
+        return httpx.post(f"{base}/video", headers=headers, json={"model": "ray-2", "prompt": prompt})
+
+    made = create("a lighthouse")
+    polls = [httpx.get(f"{base}/{made.json()['id']}", headers=headers) for _ in range(3)]
+    assert {p.content for p in polls} == {made.content} and polls[0].json()["state"] == "queued"
+    advance(server, 1000)
+    dreaming = [httpx.get(f"{base}/{made.json()['id']}", headers=headers).json() for _ in range(2)]
+    assert dreaming[0] == dreaming[1] == {**made.json(), "state": "dreaming"}
+    assert server.admin("POST", "/reset").status_code in (200, 204)
+    profile(server, {"jobs": {"queue": "1000s", "run": "1000s"}})
+    again = create("a red fox")
+    assert again.json()["id"] == made.json()["id"]  # the same seed, the same ids
+    assert httpx.get(f"{base}/{again.json()['id']}", headers=headers).content == again.content

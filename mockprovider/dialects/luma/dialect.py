@@ -52,6 +52,7 @@ THUMBNAIL_VARIANTS = 16  # distinct stills per geometry: enough to tell apart, f
 MAX_LIST_LIMIT = 1000
 MAX_OFFSET = 10**9
 LIST_SLACK = 64  # listed ids whose generation expired meanwhile, read past so a page stays full
+MAX_KEPT = 4096  # unfinished generations' answers kept for their next polls
 
 
 @lru_cache(maxsize=256)
@@ -87,6 +88,9 @@ class LumaDialect(Dialect):
         super().__init__(ctx)
         # each account's generation ids, shared by every replica (the list endpoint)
         self._listed = TaskIndex(ctx.state, "luma:generations", ctx.settings.max_jobs, ctx.settings.retention)
+        # an unfinished generation's answer depends on the job and its state alone (no links yet): kept for the
+        # polls that follow, by id and state, for that very job
+        self._kept: dict[tuple[str, str], tuple[Job, Response]] = {}
         ctx.webhooks.register(self.name, self._callback)
 
     # -- the dialect contract -------------------------------------------------------------------------------
@@ -128,6 +132,9 @@ class LumaDialect(Dialect):
         status, detail = wire.LIMITS.get(over.limit, wire.RATE_LIMITED)
         return wire.error(status, detail, wire.retry_headers(self.ctx.engine.wait_hint(over)) if status != 402
                           else None)
+
+    def forget(self) -> None:
+        self._kept.clear()
 
     async def reset(self) -> None:
         await self._listed.clear()
@@ -358,7 +365,16 @@ class LumaDialect(Dialect):
         if isinstance(job, Response):
             return job
         state, _ = job.state(self.ctx.engine.clock.now())
-        return json_response(self._render(job, state, self.origin(request), decision.behaviour.url_ttl))
+        if state in TERMINAL:
+            return json_response(self._render(job, state, self.origin(request), decision.behaviour.url_ttl))
+        kept = self._kept.get((job.id, state))
+        if kept is not None and kept[0] is job:
+            return kept[1]
+        answer = json_response(self._render(job, state, "", 0.0))
+        if len(self._kept) >= MAX_KEPT:
+            self._kept.clear()
+        self._kept[(job.id, state)] = (job, answer)
+        return answer
 
     async def list_generations(self, request: Request, decision: RequestDecision) -> Response:
         key = self._authenticate(request, decision)
