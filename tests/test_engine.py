@@ -272,3 +272,13 @@ def test_a_clock_jump_runs_what_fell_due_before_it_returns():
         return ran
 
     assert asyncio.run(scenario()) == ["plain", "coroutine"]
+
+
+def test_a_uuid_stream_gives_the_seeded_stream_s_ids_in_order_across_its_batches():
+    from mockprovider.engine.rng import UuidStream, stream, uuid4_text
+
+    rng = stream(11, "dialect", "request_ids")
+    expected = [uuid4_text(rng) for _ in range(150)]
+    ids = UuidStream(11, "dialect", "request_ids", batch=64)
+    assert [ids.next() for _ in range(150)] == expected
+    assert UuidStream(12, "dialect", "request_ids").next() != expected[0]

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute
 from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
 from ...engine.jobs import QUEUED, SUCCEEDED, THROTTLED, Job
 from ...engine.limits import OverLimit
-from ...engine.rng import stream, uuid4_text
+from ...engine.rng import UuidStream, stream, uuid4_text
 from ...media.imagesize import image_size
 from ...media.render import VideoSpec
 from ...media.routes import prewarm_output
@@ -58,7 +58,7 @@ class WanDialect(Dialect):
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
-        self._request_ids = stream(ctx.engine.seed, self.name, "request_ids")
+        self._request_ids = UuidStream(ctx.engine.seed, self.name, "request_ids")
         self._outputs: dict[tuple, bytes] = {}  # unfinished tasks' encoded outputs (bounded)
         # each account's task ids, shared by every replica (the list endpoint)
         self._tasks = TaskIndex(ctx.state, "wan:tasks", ctx.settings.max_jobs, ctx.settings.retention)
@@ -90,7 +90,7 @@ class WanDialect(Dialect):
         return bearer_key(request)
 
     def request_id(self) -> str:
-        return uuid4_text(self._request_ids)
+        return self._request_ids.next()
 
     def error(self, request: Request, status: int, message: str, *, injected: bool = False) -> Response:
         return wire.error(self.request_id(), status, wire.code_for_status(status), message)
@@ -113,7 +113,7 @@ class WanDialect(Dialect):
         return wire.error(rid, 429, "Throttling", "Requests throttling triggered.")
 
     def forget(self) -> None:
-        self._request_ids = stream(self.ctx.engine.seed, self.name, "request_ids")
+        self._request_ids = UuidStream(self.ctx.engine.seed, self.name, "request_ids")
         self._upload_ids = stream(self.ctx.engine.seed, self.name, "uploads")
         self._outputs.clear()
 
