@@ -26,6 +26,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from mockprovider.testing import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +46,22 @@ def health(url: str, timeout: float = 1.0) -> dict[str, Any] | None:
             return json.loads(reply.read())
     except (OSError, ValueError, urllib.error.URLError):
         return None
+
+
+
+def admin(url: str, method: str, path: str, body: object = None) -> httpx.Response:
+    """A call to a replica's admin API (``/__mock`` + ``path``)."""
+    return httpx.request(method, url + "/__mock" + path, json=body, timeout=10)
+
+
+def until(check: Any, timeout: float, step: float = 0.01) -> float:
+    """Seconds until ``check()`` held (AssertionError after ``timeout``)."""
+    start = time.monotonic()
+    while not check():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"not within {timeout} s")
+        time.sleep(step)
+    return time.monotonic() - start
 
 
 class Replica:
@@ -183,6 +201,18 @@ class Replicas:
             replica.signal(signal.SIGKILL)
             raise
         return replica
+
+    def heal_and_reset(self) -> None:
+        """Before a test: restart the replicas a test killed, and reset the shared state from the first."""
+        for replica in self:
+            if not replica.alive:
+                self.restart(replica.index)
+        assert admin(self.urls[0], "POST", "/reset").status_code == 200
+
+    def use_profile(self, settings: dict, name: str) -> None:
+        """Switch the profile on the first replica and wait until the second runs it too."""
+        assert admin(self.urls[0], "PUT", "/profile", {"name": name, "profile": settings}).status_code == 200
+        until(lambda: admin(self.urls[1], "GET", "/profile").json()["name"] == name, 2.0)
 
     def stop(self) -> None:
         """Stop every replica: SIGTERM to all at once, then SIGKILL whatever has not exited within 10 s."""

@@ -6,14 +6,12 @@ append-only file) is survived."""
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 import replicate
 from kling_client import Kling
 from redis_support import RedisServer
-from replicas import Replicas
+from replicas import Replicas, admin, until
 from runway_client import client, image_to_video
 
 SCALE = 0.02  # engine seconds run 50 times faster: a 20 s job lasts 0.4 s
@@ -36,31 +34,10 @@ def group(store):
 
 @pytest.fixture(autouse=True)
 def clean(group):
-    for replica in group:
-        if not replica.alive:
-            group.restart(replica.index)
-    assert admin(group.urls[0], "POST", "/reset").status_code == 200
-    yield
+    group.heal_and_reset()
 
 
-def admin(url: str, method: str, path: str, body: object = None) -> httpx.Response:
-    return httpx.request(method, url + "/__mock" + path, json=body, timeout=10)
 
-
-def use_profile(group, settings: dict, name: str) -> None:
-    """Switch the profile on the first replica and wait until the second runs it too."""
-    assert admin(group.urls[0], "PUT", "/profile", {"name": name, "profile": settings}).status_code == 200
-    until(lambda: admin(group.urls[1], "GET", "/profile").json()["name"] == name, 2.0)
-
-
-def until(check, timeout: float, step: float = 0.01) -> float:
-    """Seconds until ``check()`` held (AssertionError after ``timeout``)."""
-    start = time.monotonic()
-    while not check():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"not within {timeout} s")
-        time.sleep(step)
-    return time.monotonic() - start
 
 
 def test_a_job_made_on_one_replica_polls_on_the_other(group):
@@ -74,7 +51,7 @@ def test_a_job_made_on_one_replica_polls_on_the_other(group):
     assert plans[0]["plan"] == plans[1]["plan"] and plans[0]["created"] == plans[1]["created"]
     assert httpx.get(done.output[0], timeout=30).content[4:8] == b"ftyp"  # the media link works on either
 
-    use_profile(group, {"extends": "happy", "jobs": {"run": "1h"}}, "long")
+    group.use_profile({"extends": "happy", "jobs": {"run": "1h"}}, "long")
     made = replicate.Client(api_token=REPLICATE, base_url=a).predictions.create(
         model="minimax/hailuo-2.3", input={"prompt": "x"})
     other = replicate.Client(api_token=REPLICATE, base_url=b)
@@ -93,7 +70,7 @@ def test_ids_do_not_collide_across_replicas(group):
 
 def test_a_concurrency_limit_holds_across_replicas(group):
     a, b = group.urls
-    use_profile(group, {"extends": "happy", "jobs": {"queue": "0s", "run": "1h"},
+    group.use_profile({"extends": "happy", "jobs": {"queue": "0s", "run": "1h"},
                         "limits": {"concurrent_jobs": 2}}, "two-slots")
     tasks = [image_to_video(client(url)) for url in (a, b, a, b)]
     states = [client(b).tasks.retrieve(t.id).status for t in tasks]
@@ -126,7 +103,7 @@ def test_a_profile_switched_on_one_replica_is_seen_on_the_other_within_a_second(
 
 def test_a_replica_killed_with_sigkill_loses_no_job_and_no_slot(group):
     a, b = group.urls
-    use_profile(group, {"extends": "happy", "jobs": {"queue": "0s", "run": "100s"},
+    group.use_profile({"extends": "happy", "jobs": {"queue": "0s", "run": "100s"},
                         "limits": {"concurrent_jobs": 1}}, "one-slot")
     first, second = image_to_video(client(a)), image_to_video(client(a))
     before = {t.id: admin(a, "GET", f"/jobs/{t.id}").json() for t in (first, second)}

@@ -10,12 +10,11 @@ import signal
 import time
 from collections import Counter
 
-import httpx
 import pytest
 import replicate
 from kling_client import Kling
 from minimax_client import MiniMax
-from replicas import Replicas
+from replicas import Replicas, admin, until
 from webhook_receiver import WebhookReceiver
 
 SCALE = 0.02  # engine seconds run 50 times faster
@@ -32,27 +31,10 @@ def group(redis_server):
 
 @pytest.fixture(autouse=True)
 def clean(group):
-    for replica in group:
-        if not replica.alive:
-            group.restart(replica.index)
-    assert admin(group.urls[0], "POST", "/reset").status_code == 200
+    group.heal_and_reset()
 
 
-def admin(url: str, method: str, path: str, body: object = None) -> httpx.Response:
-    return httpx.request(method, url + "/__mock" + path, json=body, timeout=10)
 
-
-def use_profile(group, settings: dict, name: str) -> None:
-    assert admin(group.urls[0], "PUT", "/profile", {"name": name, "profile": settings}).status_code == 200
-    until(lambda: admin(group.urls[1], "GET", "/profile").json()["name"] == name, 2.0)
-
-
-def until(check, timeout: float) -> float:
-    start = time.monotonic()
-    while not check():
-        assert time.monotonic() - start < timeout, f"not within {timeout} s"
-        time.sleep(0.02)
-    return time.monotonic() - start
 
 
 def create(url: str, callback: str) -> str:
@@ -63,7 +45,7 @@ def create(url: str, callback: str) -> str:
 
 def test_tasks_made_on_one_replica_have_each_callback_received_once(group):
     a, b = group.urls
-    use_profile(group, {"extends": "happy", "callbacks": {"delay": "0s"},
+    group.use_profile({"extends": "happy", "callbacks": {"delay": "0s"},
                         "jobs": {"queue": "2s", "run": "6s"}}, "hooks")
     with WebhookReceiver() as receiver:
         ids = [create(a, receiver.url(f"/{n}")) for n in range(6)]
@@ -92,7 +74,7 @@ def test_the_creating_replica_killed_mid_delivery_loses_no_webhook(group):
     challenge are sent again, then the updates the challenge gates, and the logs go on in order, then
     completed."""
     creator, other = group
-    use_profile(group, {"extends": "happy", "callbacks": {"delay": "0s"}, "jobs": {"queue": "0s", "run": "250s"},
+    group.use_profile({"extends": "happy", "callbacks": {"delay": "0s"}, "jobs": {"queue": "0s", "run": "250s"},
                         # Kling's attempts may take 150 engine s (3 s real): the holder's lease is that plus 2 s
                         "providers": {"kling": {"callbacks": {"timeout": "150s"}}}},
                 "mid-way")  # a 5 s run (real); veo-3's 50 logs steps: one every 0.1 s
