@@ -239,3 +239,30 @@ async def windows_run(url: str) -> None:
 
 def test_limit_scopes_count_slots_and_submissions_apart(redis_url: str) -> None:
     asyncio.run(windows_run(redis_url))
+
+
+async def versions_run(url: str) -> None:
+    """The replica's cache of jobs drops expired ones by itself; what it notes of their versions goes with them."""
+    library = ProfileLibrary()
+    profile = library.load_inline({"jobs": {"queue": "0s", "run": "1s"}}, "short")
+    engine = Engine(library=library, profile=profile, seed=5, clock=Clock(scale=FROZEN),
+                    store=JobStore(max_jobs=12, retention=5.0))
+    backend = Backend(url)
+    await backend.start()
+    await backend.attach(engine)
+    try:
+        for _ in range(300):
+            job = await engine.submit(JobRequest(provider="p", model="m", account="a", kind="t",
+                                                 make_id=lambda r: f"{r.getrandbits(64)}"), engine.selector.active,
+                                      queue_when_busy=True)
+            assert isinstance(job, Job)
+            await engine.advance(2.0)
+        assert len(engine.store) <= 12
+        assert len(engine.book._versions) <= 2 * 12 + 64  # 300 without the bound
+    finally:
+        await engine.timeline.stop()
+        await backend.close()
+
+
+def test_the_job_cache_s_version_notes_stay_bounded(redis_url: str) -> None:
+    asyncio.run(versions_run(redis_url))

@@ -98,6 +98,9 @@ class RedisJobs:
             if oldest is not None:
                 self.forget_local(oldest.id)
             store.add(job, now)
+        versions = self._versions
+        if len(versions) > 2 * store.max_jobs + 64:  # the cache expired or evicted jobs on its own meanwhile
+            self._versions = {k: v for k, v in versions.items() if k in store}
 
     def forget_local(self, job_id: str) -> None:
         self.store.remove(job_id)
