@@ -29,6 +29,11 @@ higher by chance alone).
 
 Target: mockprovider serves at least 0.9 of the baseline's requests per second for every provider (issue 16),
 judged on the paired median; the best rounds' ratio is printed beside it.
+
+On a machine of two CPUs or more the servers run on the first CPU and wrk on the second (``--pin``, the
+default there; ``--no-pin`` lets the scheduler place them): otherwise wrk and the server under test take CPU
+time from each other in shares that differ from round to round, and the figure measures the scheduler as much
+as the server. Each server then has one CPU of its own, as a replica in a load test has.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+import shutil
 import statistics
 import sys
 import time
@@ -45,7 +52,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from common import ROOT, cpu_seconds, free_port, mockprovider, process, rounds_text, scratch_dir, wrk_run, wrk_script
+from common import (
+    ROOT,
+    cpu_seconds,
+    free_port,
+    mockprovider,
+    pinned,
+    process,
+    rounds_text,
+    scratch_dir,
+    wrk_run,
+    wrk_script,
+)
 
 from mockprovider.context import Settings
 from mockprovider.web.protocol import uvicorn_kwargs
@@ -162,8 +180,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--providers", default=",".join(ALL), help=f"comma-separated, of: {', '.join(ALL)}")
+    can_pin = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+    parser.add_argument("--pin", action=argparse.BooleanOptionalAction, default=can_pin,
+                        help="servers on the first CPU, wrk on the second (default with two CPUs or more and taskset)")
     args = parser.parse_args()
     names = [n.strip() for n in args.providers.split(",") if n.strip()]
+    server_cpus, wrk_cpus = ("0", "1") if args.pin else (None, None)
 
     work = scratch_dir()
     mock_port, base_port = free_port(), free_port()
@@ -175,8 +197,9 @@ def main() -> None:
     if uvicorn_kwargs(Settings()).get("proxy_headers", True):
         baseline.append("--proxy-headers")
     pairs: dict[str, list[tuple[float, float]]] = {}  # provider -> (its round's rate, the bare endpoint's after)
-    with process(mockprovider(mock_port, "--profile", "happy"), f"{mock_url}/__mock/health") as mock, \
-            process(baseline, f"{base_url}/v1/tasks/x") as base:
+    with process(pinned(mockprovider(mock_port, "--profile", "happy"), server_cpus),
+                 f"{mock_url}/__mock/health") as mock, \
+            process(pinned(baseline, server_cpus), f"{base_url}/v1/tasks/x") as base:
         httpx.put(f"{mock_url}/__mock/profile", json={"profile": {"jobs": {"queue": "0s", "run": "1h"}}})
         targets = [setup(name, mock_url, work) for name in names]
         used = [baselines[k] for k in dict.fromkeys(t.baseline for t in targets)]
@@ -184,13 +207,14 @@ def main() -> None:
 
         def measure(t: Target) -> float:
             before = cpu_seconds(pids[id(t)])
-            rate, count = wrk_run(t.url, args.seconds, args.connections, t.headers, script=t.script)
+            rate, count = wrk_run(t.url, args.seconds, args.connections, t.headers, script=t.script,
+                                  cpus=wrk_cpus)
             t.rates.append(rate)
             t.cpu.append((cpu_seconds(pids[id(t)]) - before) / max(count, 1))
             return rate
 
         for t in [*targets, *used]:  # warm up
-            wrk_run(t.url, 1, args.connections, t.headers, script=t.script)
+            wrk_run(t.url, 1, args.connections, t.headers, script=t.script, cpus=wrk_cpus)
         for i in range(args.rounds):
             for t in (targets if i % 2 == 0 else targets[::-1]):
                 ours = measure(t)

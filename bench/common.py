@@ -115,6 +115,11 @@ def redis_server() -> Iterator[str]:
         stop(proc)
 
 
+def pinned(args: list[str], cpus: str | None) -> list[str]:
+    """``args`` run on the CPUs ``cpus`` (a taskset list) alone, every thread of it; unchanged for None."""
+    return args if cpus is None else ["taskset", "-c", cpus, *args]
+
+
 def mockprovider(port: int, *extra: str) -> list[str]:
     return [sys.executable, "-m", "mockprovider", "serve", "--port", str(port), *extra]
 
@@ -144,11 +149,14 @@ def wrk(url: str, seconds: int, connections: int, headers: dict[str, str] | None
 
 
 def wrk_run(url: str, seconds: int, connections: int, headers: dict[str, str] | None = None,
-            threads: int = 1, script: Path | None = None) -> tuple[float, int]:
-    """(requests per second, requests completed) that wrk measured; fails on any error or non-2xx answer."""
+            threads: int = 1, script: Path | None = None, cpus: str | None = None) -> tuple[float, int]:
+    """(requests per second, requests completed) that wrk measured; fails on any error or non-2xx answer.
+    ``cpus`` (a taskset list, e.g. "1") keeps wrk on those CPUs."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if cpus is not None:
+        args = ["taskset", "-c", cpus, *args]
     for name, value in (headers or {}).items():
         args += ["-H", f"{name}: {value}"]
     if script is not None:
