@@ -154,6 +154,7 @@ def test_download_urls_expire_after_the_profile_ttl(server, mm):
     ({"model": "I2V-01", "first_frame_image": "ftp://e.com/a.png"}, "public URL or a data URL"),
     ({"model": "S2V-01", "prompt": "x", "subject_reference": [{"type": "object", "image": ["https://e.com"]}]},
      "character"),
+    ({"model": "S2V-01", "prompt": "x"}, "subject_reference is required for S2V-01"),
     ({"model": "T2V-01", "prompt": "x", "callback_url": "not a url"}, "callback_url"),
     ({"model": "T2V-01", "prompt": "x", "prompt_optimizer": "yes"}, "prompt_optimizer must be a boolean"),
 ])

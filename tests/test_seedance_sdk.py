@@ -265,6 +265,20 @@ def test_tasks_past_execution_expires_after_expire(ark, server):
     ark.content_generation.tasks.delete(short)  # expired tasks are finished: deleting removes them
 
 
+def test_video_urls_are_valid_for_24_hours(ark, server):
+    task = wait(ark, ark.content_generation.tasks.create(model=PRO, content=text("x"), resolution="480p",
+                                                         duration=2, return_last_frame=True).id)
+    links = (task.content.video_url, task.content.last_frame_url)
+    assert server.admin("POST", "/clock", {"scale": 1e6}).status_code == 200  # engine time stands still
+    try:
+        server.admin("POST", "/clock", {"advance": f"{24 * 3600 - 60}s"})
+        assert [httpx.get(link, timeout=20).status_code for link in links] == [200, 200]
+        server.admin("POST", "/clock", {"advance": "120s"})
+        assert [httpx.get(link, timeout=20).status_code for link in links] == [403, 403]
+    finally:
+        server.admin("POST", "/clock", {"scale": 0.01})
+
+
 def test_failures_are_failed_tasks_with_the_provider_code(ark, server):
     use_profile(server, {"jobs": {"run": "1s", "failure_rate": {"content_policy": 1.0}, "fail_at": "0.5"}})
     created = ark.content_generation.tasks.create(model=PRO, content=text("x"))

@@ -282,6 +282,15 @@ def test_bundled_profiles_carry_the_published_figures():
     assert realistic.resolve("wan", "wan2.2-t2v-plus").limits.concurrent_jobs == 2  # wan2.1/2.2: 2 concurrent
     assert realistic.resolve("wan", "wan2.6-t2v").limits.concurrent_jobs is None
     assert realistic.auth("seedance")["max_queued"] == 120
+    ray = realistic.resolve("luma", "ray-2")  # Luma: 30-60 s for a 5 s Ray2 clip, ~3 min at worst
+    assert 30 <= ray.queue.describe()["p50"] + ray.run.describe()["p50"] <= 60 and ray.run.describe()["p99"] >= 180
+    assert realistic.resolve("luma", "ray-flash-2").run.describe()["p50"] < ray.run.describe()["p50"]
+    assert (ray.callback_attempts, ray.callback_backoff, ray.callback_timeout) == (4, 0.1, 5.0)  # 3 retries
+    for model in ("MiniMax-Hailuo-2.3", "MiniMax-Hailuo-2.3-Fast", "MiniMax-Hailuo-02"):
+        hailuo = realistic.resolve("minimax", model)
+        assert hailuo.limits.requests_per_minute == 5 and hailuo.url_ttl == 9 * 3600  # 5 RPM; links live 9 h
+        assert hailuo.run.describe()["p50"] >= 60  # minutes, not seconds
+    assert realistic.resolve("seedance").url_ttl == realistic.resolve("wan").url_ttl == 24 * 3600
     limited = ProfileLibrary().load("rate-limited")
     assert limited.resolve("seedance").limits.credits == 5 and limited.resolve("wan").limits.credits == 5
 
@@ -293,12 +302,22 @@ def test_finished_tasks_feed_the_cost_ledger(wan, server):
     assert report["cost_usd"] == pytest.approx(4 * 0.15 + 10 * 0.10)  # $0.15/s at 1080P, $0.10/s at 720P
 
 
-def test_task_ids_are_valid_for_24_hours(wan, server):
-    task_id = wan.async_call(model="wan2.6-t2v", prompt="x", api_key=KEY).output.task_id
-    server.admin("POST", "/clock", {"advance": "23h"})
-    assert wan.fetch(task_id, api_key=KEY).output.task_status == "SUCCEEDED"
-    server.admin("POST", "/clock", {"advance": "2h"})
-    assert wan.fetch(task_id, api_key=KEY).output.task_status == "UNKNOWN"
+def test_task_ids_and_video_urls_are_valid_for_24_hours(wan, server):
+    task_id = wan.async_call(model="wan2.6-t2v", prompt="x", size="1280*720", duration=2,
+                             api_key=KEY).output.task_id
+    url = wan.wait(task_id, api_key=KEY).output.video_url
+    assert server.admin("POST", "/clock", {"scale": 1e6}).status_code == 200  # engine time stands still
+    try:
+        server.admin("POST", "/clock", {"advance": "23h"})
+        assert wan.fetch(task_id, api_key=KEY).output.task_status == "SUCCEEDED"
+        server.admin("POST", "/clock", {"advance": "3540s"})  # 23 h 59 min: the link still works
+        assert httpx.get(url, timeout=20).status_code == 200
+        server.admin("POST", "/clock", {"advance": "120s"})
+        assert httpx.get(url, timeout=20).status_code == 403
+        server.admin("POST", "/clock", {"advance": "1h"})
+        assert wan.fetch(task_id, api_key=KEY).output.task_status == "UNKNOWN"
+    finally:
+        server.admin("POST", "/clock", {"scale": 0.01})
 
 
 def test_seedance_and_wan_routes_and_unrouted_paths_belong_to_them_alone(server):

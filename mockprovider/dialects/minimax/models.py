@@ -159,7 +159,8 @@ def _validate(body: dict) -> Params:
         raise Reject("invalid params, subject_reference cannot be combined with first_frame_image")
     if mode not in model.modes:
         if mode == T2V:
-            raise Reject(f"invalid params, first_frame_image is required for {model.name}")
+            needed = "subject_reference" if S2V in model.modes else "first_frame_image"
+            raise Reject(f"invalid params, {needed} is required for {model.name}")
         raise Reject(f"invalid params, {model.name} does not support {MODE_NAMES[mode]} generation")
     if mode == T2V and not (prompt or "").strip():
         raise Reject("invalid params, prompt is required for text-to-video")
