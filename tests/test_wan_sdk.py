@@ -292,7 +292,8 @@ def test_bundled_profiles_carry_the_published_figures():
         assert hailuo.run.describe()["p50"] >= 60  # minutes, not seconds
     assert realistic.resolve("seedance").url_ttl == realistic.resolve("wan").url_ttl == 24 * 3600
     limited = ProfileLibrary().load("rate-limited")
-    assert limited.resolve("seedance").limits.credits == 5 and limited.resolve("wan").limits.credits == 5
+    assert {p: limited.resolve(p).limits.credits for p in ("seedance", "wan", "minimax", "luma")} == {
+        "seedance": 5, "wan": 5, "minimax": 5, "luma": 500}  # dollars, and Luma's cents
 
 
 def test_finished_tasks_feed_the_cost_ledger(wan, server):
