@@ -108,6 +108,16 @@ def test_first_and_last_frame_and_audio_on_1_5_pro(ark):
     assert (info["width"], info["height"]) == (960, 960) and info["audio"]
 
 
+def test_seedance_2_0_renders_1080p(ark):  # 2.0 fast does not (test_invalid_parameters_raise_bad_request)
+    created = ark.content_generation.tasks.create(model="dreamina-seedance-2-0-260128", content=text("a kite"),
+                                                  resolution="1080p", duration=4, ratio="16:9")
+    task = wait(ark, created.id)
+    assert task.status == "succeeded" and task.resolution == "1080p"
+    info = probe_mp4(httpx.get(task.content.video_url, timeout=30).content)
+    assert (info["width"], info["height"]) == (1920, 1080) and abs(info["duration"] - 4.0) < 0.1
+    assert task.usage.completion_tokens == 1920 * 1080 * 97 // 1024
+
+
 def rgb_bytes(frame) -> bytes:
     plane = frame.reformat(format="rgb24").planes[0]
     raw, row = bytes(plane), frame.width * 3
@@ -160,6 +170,7 @@ def test_reference_images_and_prompt_flags(ark):
     ({"model": "seedance-1-5-pro-251215", "content": text("x"), "duration": 3}, "duration"),
     ({"model": "dreamina-seedance-2-0-260128", "content": text("x"), "duration": 16}, "duration"),
     ({"model": "seedance-1-5-pro-251215", "content": text("x"), "resolution": "1080p"}, "resolution"),
+    ({"model": "dreamina-seedance-2-0-fast-260128", "content": text("x"), "resolution": "1080p"}, "resolution"),
     ({"model": PRO, "content": text("x"), "resolution": "4k"}, "resolution"),
     ({"model": PRO, "content": text("x"), "ratio": "2:1"}, "ratio"),
     ({"model": PRO, "content": text("x"), "generate_audio": True}, "generate_audio"),

@@ -58,6 +58,9 @@ SIZES_V15 = {
     "720p": {"16:9": (1280, 720), "4:3": (1112, 834), "1:1": (960, 960), "3:4": (834, 1112), "9:16": (720, 1280),
              "21:9": (1470, 630)},
 }
+# Seedance 2.0 (not 2.0 fast) also renders 1080p [2nd: several resellers of the BytePlus/Volcano API]; its sizes
+# are unpublished: 16:9 at 1920x1080 as 1.5's 720p is 1280x720, the other ratios as in the 1.0 table
+SIZES_V20 = {**SIZES_V15, "1080p": {**SIZES_V1["1080p"], "16:9": (1920, 1080), "9:16": (1080, 1920)}}
 
 
 @dataclass(frozen=True)
@@ -89,8 +92,8 @@ MODELS: dict[str, Model] = {m.name: m for m in (
           SIZES_V1, frames=True),
     Model("seedance-1-5-pro-251215", (T2V, FIRST, FIRST_LAST), ("480p", "720p"), "720p", (4, 12), 2.4,
           SIZES_V15, audio=True, draft=True, silent_usd_per_m_tokens=1.2),
-    Model("dreamina-seedance-2-0-260128", (T2V, FIRST, FIRST_LAST, REFERENCE), ("480p", "720p"), "720p",
-          (4, 15), 6.6, SIZES_V15, audio=True, reference_images=(0, 9), reference_videos=3, reference_audios=3),
+    Model("dreamina-seedance-2-0-260128", (T2V, FIRST, FIRST_LAST, REFERENCE), ("480p", "720p", "1080p"), "720p",
+          (4, 15), 6.6, SIZES_V20, audio=True, reference_images=(0, 9), reference_videos=3, reference_audios=3),
     Model("dreamina-seedance-2-0-fast-260128", (T2V, FIRST, FIRST_LAST, REFERENCE), ("480p", "720p"), "720p",
           (4, 15), 5.3, SIZES_V15, audio=True, reference_images=(0, 9), reference_videos=3, reference_audios=3),
 )}
