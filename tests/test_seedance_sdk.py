@@ -118,6 +118,28 @@ def test_seedance_2_0_renders_1080p(ark):  # 2.0 fast does not (test_invalid_par
     assert task.usage.completion_tokens == 1920 * 1080 * 97 // 1024
 
 
+def test_seedance_2_5_makes_30_seconds_from_audio_alone_and_2_0_mini_is_validated(ark):
+    audio = {"type": "audio_url", "audio_url": {"url": "https://example.com/a.mp3"}, "role": "reference_audio"}
+    created = ark.content_generation.tasks.create(model="dreamina-seedance-2-5-260628", resolution="480p",
+                                                  content=[*text("a song"), audio], duration=30)
+    task = wait(ark, created.id)
+    assert task.status == "succeeded" and task.duration == 30
+    info = probe_mp4(httpx.get(task.content.video_url, timeout=30).content)
+    assert (info["width"], info["height"]) == (864, 496) and abs(info["duration"] - 30.0) < 0.1 and info["audio"]
+    refused = [("dreamina-seedance-2-5-260628", {"duration": 31}, "duration"),
+               ("dreamina-seedance-2-5-260628", {"content": [*text("x"), *[image(640, 640, "reference_image")] * 31]},
+                "content"),
+               ("dreamina-seedance-2-0-260128", {"content": [*text("x"), audio]}, "content"),  # 2.0: not alone
+               ("dreamina-seedance-2-0-mini-260615", {"resolution": "1080p"}, "resolution")]
+    for model, fields, param in refused:
+        with pytest.raises(ArkBadRequestError) as caught:
+            ark.content_generation.tasks.create(model=model, **{"content": text("x"), **fields})
+        assert caught.value.param == param, (model, fields)
+    mini = wait(ark, ark.content_generation.tasks.create(model="dreamina-seedance-2-0-mini-260615", content=text("y"),
+                                                         duration=4, resolution="480p").id)
+    assert mini.status == "succeeded" and mini.model == "dreamina-seedance-2-0-mini-260615"
+
+
 def rgb_bytes(frame) -> bytes:
     plane = frame.reformat(format="rgb24").planes[0]
     raw, row = bytes(plane), frame.width * 3

@@ -31,7 +31,7 @@ EXPIRES_RANGE = (3600, 259200)
 DEFAULT_EXPIRES = 172800
 MAX_URL = 2048
 MAX_IMAGE_BYTES = 30 * 2**20
-MAX_CONTENT_ITEMS = 20
+MAX_CONTENT_ITEMS = 64  # Seedance 2.5: a text, 30 images, 10 videos and 10 audios
 MAX_PROMPT = 10_000
 MAX_CALLBACK_URL = 2048
 MAX_SAFETY_ID = 256
@@ -79,6 +79,7 @@ class Model:
     reference_videos: int = 0
     reference_audios: int = 0
     silent_usd_per_m_tokens: float | None = None
+    audio_alone: bool = False  # reference audio without any image or video (2.5)
 
 
 MODELS: dict[str, Model] = {m.name: m for m in (
@@ -96,6 +97,13 @@ MODELS: dict[str, Model] = {m.name: m for m in (
           (4, 15), 6.6, SIZES_V20, audio=True, reference_images=(0, 9), reference_videos=3, reference_audios=3),
     Model("dreamina-seedance-2-0-fast-260128", (T2V, FIRST, FIRST_LAST, REFERENCE), ("480p", "720p"), "720p",
           (4, 15), 5.3, SIZES_V15, audio=True, reference_images=(0, 9), reference_videos=3, reference_audios=3),
+    # 2.0 mini and 2.5 (July 2026), from clients and rate cards of the BytePlus API [2nd]: 2.5 makes up to 30 s
+    # and takes up to 30 images, 10 videos and 10 audios, audio alone too
+    Model("dreamina-seedance-2-0-mini-260615", (T2V, FIRST, FIRST_LAST, REFERENCE), ("480p", "720p"), "720p",
+          (4, 15), 3.5, SIZES_V15, audio=True, reference_images=(0, 9), reference_videos=3, reference_audios=3),
+    Model("dreamina-seedance-2-5-260628", (T2V, FIRST, FIRST_LAST, REFERENCE), ("480p", "720p", "1080p"), "720p",
+          (4, 30), 10.7, SIZES_V20, audio=True, reference_images=(0, 30), reference_videos=10, reference_audios=10,
+          audio_alone=True),
 )}
 
 
@@ -323,7 +331,7 @@ def _mode(content: Content, model: Model) -> str:
         if content.videos > model.reference_videos or content.audios > model.reference_audios:
             raise bad("content", f"{model.name} takes at most {model.reference_videos} reference videos and "
                                  f"{model.reference_audios} reference audios")
-        if content.audios and not count and not content.videos:
+        if content.audios and not count and not content.videos and not model.audio_alone:
             raise bad("content", "reference audio needs at least one image or video")
     if content.draft_task is not None and (mode != T2V or content.videos or content.audios):
         raise bad("content", "a draft_task item renders a draft as it is: it takes no images, videos or audio")
