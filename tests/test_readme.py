@@ -66,15 +66,29 @@ def test_snippets_are_all_found():
                              "wan-upload", "replicate", "fal"}
 
 
+@pytest.fixture(scope="module")
+def fast_runway_polling_env(tmp_path_factory) -> dict[str, str]:
+    """The environment a snippet that uses runwayml runs in: a ``sitecustomize`` that sets the SDK's poll interval
+    to 0.05 s, as the autouse fixture in tests/conftest.py does in process. ``wait_for_task_output`` sleeps
+    4.5-7.5 s before each poll (the README says so); the served time scale makes the jobs short, and each
+    Runway snippet would otherwise spend those seconds asleep. The snippet's code is still run unchanged."""
+    site = tmp_path_factory.mktemp("runway-site")
+    (site / "sitecustomize.py").write_text("import runwayml.lib.polling as polling\n\n"
+                                           "polling.POLL_TIME, polling.POLL_JITTER = 0.05, 0\n")
+    path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path}
+
+
 @pytest.mark.parametrize("name", sorted(SNIPPETS))
-def test_readme_snippet_runs_unchanged(served, name):
+def test_readme_snippet_runs_unchanged(served, name, fast_runway_polling_env):
     port, proxy_port, _ = served
     code = SNIPPETS[name].replace("127.0.0.1:8000", f"127.0.0.1:{port}").replace(
         '"127.0.0.1", 8474', f'"127.0.0.1", {proxy_port}')
     free = free_port()
     code = code.replace("127.0.0.1:18000", f"127.0.0.1:{free}")
     python = str(genai2_python_or_skip()) if name == "veo-gemini" else sys.executable
-    result = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120)
+    env = fast_runway_polling_env if "from runwayml import" in code else None
+    result = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     if name == "runway":
