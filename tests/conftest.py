@@ -6,6 +6,7 @@ import compileall
 from pathlib import Path
 
 import pytest
+from genai2_env import needs_genai2, start_building
 from test_proxy_support import chaos, echo_server, tp  # noqa: F401 - the chaos proxy tests' shared fixtures
 
 from mockprovider.testing import MockServer
@@ -15,6 +16,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Many tests serve from a fresh ``mockprovider serve`` process; where PYTHONDONTWRITEBYTECODE is set (CI
     images often set it) each one would compile the whole package from source again, half a second per start."""
     compileall.compile_dir(Path(__file__).resolve().parent.parent / "mockprovider", quiet=1)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A fresh clone installs google-genai 2.x into a venv of its own (tests/genai2_env.py, about half a minute,
+    mostly waiting on the network and the disk): begun now, it overlaps with the tests that run before it."""
+    if any(needs_genai2(item.nodeid) for item in session.items):
+        start_building()
 
 
 @pytest.fixture(autouse=True)

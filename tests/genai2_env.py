@@ -1,7 +1,8 @@
 """A cached virtual environment with google-genai 2.x (the last versions that offer Veo on the Gemini API),
 which cannot share an environment with the 3.x the rest of the suite uses. Built once under
 ``.cache/venvs/genai2`` and rebuilt when the version stamp changes; ``MOCKPROVIDER_SKIP_GENAI2=1`` skips the
-tests that need it where PyPI cannot be reached."""
+tests that need it where PyPI cannot be reached. A session whose tests need it starts the build in a thread as
+it begins (tests/conftest.py), so a fresh clone's half-minute install overlaps with the tests before them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -42,7 +45,35 @@ def build_venv() -> Path:
     return _python(VENV)
 
 
+_building: Future | None = None
+_started = threading.Lock()
+
+
+def _build_into(done: Future) -> None:
+    try:
+        done.set_result(build_venv())
+    except BaseException as exc:  # pytest.fail's Failed included: raised again in the test that waits
+        done.set_exception(exc)
+
+
+def start_building() -> None:
+    """Build (or find) the venv in a thread; the first test that needs it waits for it (and a session that ends
+    sooner waits for the build at exit rather than leave pip half done)."""
+    global _building
+    with _started:
+        if _building is not None or os.environ.get("MOCKPROVIDER_SKIP_GENAI2"):
+            return
+        _building = Future()
+        threading.Thread(target=_build_into, args=(_building,), name="genai2-venv").start()
+
+
+def needs_genai2(nodeid: str) -> bool:
+    """Whether a collected test uses the venv (the README's veo-gemini snippet, test_veo_gemini.py)."""
+    return "veo-gemini" in nodeid or "test_veo_gemini.py" in nodeid
+
+
 def genai2_python_or_skip() -> Path:
     if os.environ.get("MOCKPROVIDER_SKIP_GENAI2"):
         pytest.skip("MOCKPROVIDER_SKIP_GENAI2 is set")
-    return build_venv()
+    start_building()
+    return _building.result()
