@@ -7,6 +7,7 @@ import re
 
 import httpx
 import pytest
+from plain_http import PlainClient
 from starlette.routing import Mount, Route
 
 from mockprovider.testing import MockServer
@@ -49,7 +50,7 @@ def test_no_route_answers_500_to_bad_input(server):
     routes = all_routes(server.app)
     assert len(routes) > 30
     failures = []
-    with httpx.Client(base_url=server.url, timeout=10) as client:
+    with PlainClient(server.url) as client:  # httpx's requests, at a fraction of its CPU (about 12,000 of them)
         for template, methods in routes:
             for i, path in enumerate(concrete(template)):
                 for method in sorted(methods - {"HEAD"}):
@@ -58,9 +59,9 @@ def test_no_route_answers_500_to_bad_input(server):
                     # values and bodies rather than their full product (which grew with the routes to 90 s).
                     for j, body in enumerate(bodies if len(bodies) > 1 else bodies * len(HEADER_SETS)):
                         headers = HEADER_SETS[(i + j) % len(HEADER_SETS)]
-                        reply = client.request(method, path, headers=headers, content=body)
-                        if reply.status_code >= 500:
-                            failures.append((method, path, headers, body, reply.status_code, reply.text[:200]))
+                        status, answer = client.request(method, path, headers, body)
+                        if status >= 500:
+                            failures.append((method, path, headers, body, status, answer[:200]))
     assert not failures, failures[:5]
     # and the server still works
     assert server.admin("GET", "/health").status_code == 200
