@@ -3,7 +3,7 @@ against two mockprovider processes, one with the journal at its default size (10
 (``--journal-size 0``). Both feed the client-behaviour report (that part has no switch); the difference is the
 journal's own work.
 
-    python bench/bench_journal.py [--seconds 2] [--rounds 15] [--connections 32]
+    python bench/bench_journal.py [--seconds 2] [--rounds 15] [--connections 32] [--warm-up 1]
     python bench/bench_journal.py --in-process [--rounds 200] [--batch 500]
 
 Target: the journal costs under 5% of the poll throughput (ratio on/off >= 0.95).
@@ -120,6 +120,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=None, help="round pairs (default 15 with wrk, 200 in process)")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--warm-up", type=int, default=1, help="seconds of wrk on each server first (0: none, "
+                                                                "for a smoke run whose figures are not read)")
     parser.add_argument("--in-process", action="store_true", help="CPU time per poll over ASGI, no wrk")
     parser.add_argument("--batch", type=int, default=500, help="polls per batch (--in-process)")
     args = parser.parse_args()
@@ -138,8 +140,8 @@ def main() -> None:
                     f"{off_url}/__mock/health") as off_proc:
         procs = {"on": on_proc.pid, "off": off_proc.pid}
         targets = {"on": poll_target(on_url), "off": poll_target(off_url)}
-        for url in targets.values():  # warm up
-            wrk(url, 1, args.connections, RUNWAY)
+        for url in targets.values() if args.warm_up > 0 else ():
+            wrk(url, args.warm_up, args.connections, RUNWAY)
         for i in range(args.rounds):
             order = ("on", "off") if i % 2 == 0 else ("off", "on")
             for name in order:

@@ -44,7 +44,7 @@ def test_journal_cost_in_process() -> None:
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 def test_journal_on_and_off_with_wrk() -> None:
-    out = run("bench_journal.py", "--seconds", "1", "--rounds", "1", "--connections", "8")
+    out = run("bench_journal.py", "--seconds", "1", "--rounds", "1", "--connections", "8", "--warm-up", "0")
     assert "throughput on/off" in out and "CPU per request on/off" in out and "journal held" in out, out
 
 
@@ -62,7 +62,7 @@ def test_held_open_requests_report_loop_lag() -> None:
 
 @pytest.mark.skipif(shutil.which("k6") is None, reason="k6 is not on PATH")
 def test_latency_fidelity_and_soak_run_k6() -> None:
-    out = run("bench_latency.py", "--rate", "100", "--seconds", "2", "--baseline-seconds", "1")
+    out = run("bench_latency.py", "--rate", "100", "--seconds", "1", "--baseline-seconds", "1")
     assert out.count("configured") == 3 and "failed 0.00%" in out, out
     out = run("bench_soak.py", "--minutes", "0.12", "--rate", "50", "--every", "2.5", "--max-jobs", "1000")
     assert "k6 failed requests: PASS" in out and "job store max" in out, out
