@@ -298,7 +298,7 @@ def test_tasks_past_execution_expires_after_expire(ark, server):
     ark.content_generation.tasks.delete(short)  # expired tasks are finished: deleting removes them
 
 
-def test_video_urls_are_valid_for_24_hours(ark, server):
+def test_video_urls_are_signed_once_for_24_hours(ark, server):
     task = wait(ark, ark.content_generation.tasks.create(model=PRO, content=text("x"), resolution="480p",
                                                          duration=2, return_last_frame=True).id)
     links = (task.content.video_url, task.content.last_frame_url)
@@ -308,6 +308,8 @@ def test_video_urls_are_valid_for_24_hours(ark, server):
         assert [httpx.get(link, timeout=20).status_code for link in links] == [200, 200]
         server.admin("POST", "/clock", {"advance": "120s"})
         assert [httpx.get(link, timeout=20).status_code for link in links] == [403, 403]
+        again = ark.content_generation.tasks.get(task_id=task.id).content  # signed once: polling brings no new one
+        assert (again.video_url, again.last_frame_url) == links
     finally:
         server.admin("POST", "/clock", {"scale": 0.01})
 

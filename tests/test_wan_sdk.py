@@ -313,6 +313,7 @@ def test_task_ids_and_video_urls_are_valid_for_24_hours(wan, server):
         assert wan.fetch(task_id, api_key=KEY).output.task_status == "SUCCEEDED"
         server.admin("POST", "/clock", {"advance": "3540s"})  # 23 h 59 min: the link still works
         assert httpx.get(url, timeout=20).status_code == 200
+        assert wan.fetch(task_id, api_key=KEY).output.video_url == url  # signed once, when the task ended
         server.admin("POST", "/clock", {"advance": "120s"})
         assert httpx.get(url, timeout=20).status_code == 403
         server.admin("POST", "/clock", {"advance": "1h"})

@@ -306,10 +306,11 @@ class SeedanceDialect(Dialect):
         if state is None:
             state, _ = job.state(clock.now())
         url = frame = None
-        if state == SUCCEEDED:
-            url = self.ctx.links.url(origin, job.id, 0, ttl)
+        if state == SUCCEEDED:  # TOS signs the results once, when the task ends: 24 h from then, poll after poll
+            links, expires = self.ctx.links, int(clock.epoch(job.ends) + ttl)
+            url = links.url_until(origin, job.id, 0, expires)
             if job.data.get("lf"):
-                frame = self.ctx.links.url(origin, job.id, 0, ttl, "png")
+                frame = links.url_until(origin, job.id, 0, expires, "png")
         created = int(clock.epoch(job.created))
         updated = int(clock.epoch(wire.updated_at(job, state)))
         return wire.task(job, state, created, updated, url, frame)

@@ -318,7 +318,9 @@ class WanDialect(Dialect):
                     cache.clear()
                 out = cache[key] = orjson.dumps(wire.output(job, state, clock.epoch, None))
             return EncodedJSON(b'{"request_id":"' + rid.encode() + b'","output":' + out + b"}")
-        url = self.ctx.links.url(self.origin(request), job.id, 0, decision.behaviour.url_ttl)
+        # OSS signs the result once, when the task ends: valid 24 h from then, the same link at every poll
+        expires = int(clock.epoch(job.ends) + decision.behaviour.url_ttl)
+        url = self.ctx.links.url_until(self.origin(request), job.id, 0, expires)
         return json_response(wire.task(rid, job, state, clock.epoch, url))
 
     async def cancel_task(self, request: Request, decision: RequestDecision) -> Response:
