@@ -59,6 +59,7 @@ DURATIONS: dict[str, tuple[int, int, int]] = {
     "gemini_omni_flash": (3, 10, 5), "gemini_omni_flash_1.1": (3, 10, 5),
     "grok_imagine_1_5": (1, 15, 5), "grok_imagine_1_5_lite": (1, 15, 5),
 }
+FREEFORM_PIXELS = {"seedream5_lite": (3_686_400, 16_777_216)}  # SDK docstring: width*height bounds
 CHOICES = {"veo3.1": (4, 6, 8), "veo3.1_fast": (4, 6, 8), "kling2.5_turbo_pro": (5, 10)}
 AUTO = {"seedance2", "seedance2_fast", "seedance2_mini", "seedance2_5", "gemini_omni_flash_1.1"}
 
@@ -238,9 +239,23 @@ class Checker:
                 self._count(name, low, high)
         if self.endpoint == "image_to_video":
             self._positions()
+        if self.model in FREEFORM_PIXELS:
+            self._freeform_size()
         self._modes()
         if {"outputFormat", "proresProfile"} & set(FIELDS[self.endpoint][self.model]):
             self.issues += formats.format_issues(self.endpoint, self.model, body)
+
+    def _freeform_size(self) -> None:
+        """A ratio outside the model's list is a free-form `<width>:<height>` within its pixel bounds."""
+        ratio = self.body.get("ratio")
+        enum = next(k["enum"] for k in FIELDS[self.endpoint][self.model]["ratio"][1]["union"] if isinstance(k, dict))
+        if not isinstance(ratio, str) or ratio in enum:
+            return
+        low, high = FREEFORM_PIXELS[self.model]
+        width, _, height = ratio.partition(":")
+        if not (width.isdigit() and height.isdigit() and low <= int(width) * int(height) <= high):
+            self.issues.append(custom(["ratio"], f"Expected one of the listed ratios or a <width>:<height> size "
+                                                 f"of {low} to {high} pixels"))
 
     def _recipe(self) -> None:
         body = self.body
@@ -419,7 +434,10 @@ def plan(endpoint: str, model: str, body: dict, checker: Checker, fps: int) -> G
     for name, media in (("promptImage", IMAGE), ("references", IMAGE), ("referenceImages", IMAGE),
                         ("imageUri", IMAGE), ("character", IMAGE), ("videoUri", VIDEO), ("promptVideo", VIDEO),
                         ("reference", VIDEO), ("media", AUDIO), ("audioUri", AUDIO)):
-        if body.get(name) is not None and media not in inputs:
+        value = body.get(name)
+        if isinstance(value, dict) and value.get("type") in (IMAGE, VIDEO, AUDIO):
+            media = value["type"]  # character / reference / media name their own kind
+        if value is not None and media not in inputs:
             inputs.append(media)
     if kind == VIDEO:
         audio = bool(body.get("audio", model.startswith(("veo", "seedance", "wan", "kling3", "klingO3"))))
