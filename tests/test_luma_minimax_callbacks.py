@@ -86,7 +86,7 @@ def test_luma_posts_failed_with_the_reason(server):
     assert [(b["state"], b["failure_reason"]) for b in bodies] == [("dreaming", None), ("failed", "Job failed")]
 
 
-def test_luma_retries_a_refused_callback_three_times_from_100ms(server):
+def test_luma_retries_a_refused_callback_three_times_100ms_apart(server):
     with challenge_receiver(statuses=[500, 503]) as receiver:
         created = luma(server).generations.create(model="ray-2", prompt="a whale", callback_url=receiver.url())
         settled(receiver, 2)
@@ -97,8 +97,8 @@ def test_luma_retries_a_refused_callback_three_times_from_100ms(server):
         ("dreaming", 1, "retrying"), ("dreaming", 2, "retrying"), ("dreaming", 3, "delivered"),
         ("completed", 1, "delivered")]
     assert attempts[0]["max_attempts"] == 4  # Luma: 3 retries
-    # 100 ms of engine time at scale 0.01, then doubling (the webhook module's backoff; Luma says 100 ms apart)
-    assert [a["retry_in_seconds"] for a in attempts[:2]] == [pytest.approx(0.001), pytest.approx(0.002)]
+    # 100 ms of engine time at scale 0.01, evenly: Luma's retries are 100 ms apart (the profile's growth: 1)
+    assert [a["retry_in_seconds"] for a in attempts[:2]] == [pytest.approx(0.001), pytest.approx(0.001)]
 
 
 def test_minimax_validates_with_the_challenge_then_posts_lower_case_updates(server):

@@ -285,7 +285,8 @@ def test_bundled_profiles_carry_the_published_figures():
     ray = realistic.resolve("luma", "ray-2")  # Luma: 30-60 s for a 5 s Ray2 clip, ~3 min at worst
     assert 30 <= ray.queue.describe()["p50"] + ray.run.describe()["p50"] <= 60 and ray.run.describe()["p99"] >= 180
     assert realistic.resolve("luma", "ray-flash-2").run.describe()["p50"] < ray.run.describe()["p50"]
-    assert (ray.callback_attempts, ray.callback_backoff, ray.callback_timeout) == (4, 0.1, 5.0)  # 3 retries
+    assert (ray.callback_attempts, ray.callback_backoff, ray.callback_growth, ray.callback_timeout) == (
+        4, 0.1, 1.0, 5.0)  # 3 retries, 100 ms apart
     for model in ("MiniMax-Hailuo-2.3", "MiniMax-Hailuo-2.3-Fast", "MiniMax-Hailuo-02"):
         hailuo = realistic.resolve("minimax", model)
         assert hailuo.limits.requests_per_minute == 5 and hailuo.url_ttl == 9 * 3600  # 5 RPM; links live 9 h

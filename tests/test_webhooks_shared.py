@@ -12,6 +12,7 @@ import json
 import math
 import time
 
+import pytest
 from webhook_receiver import WebhookReceiver
 
 from mockprovider.engine.behaviour import WebhookFaults
@@ -336,5 +337,33 @@ def test_max_pending_bytes_bounds_the_shared_queue_as_in_memory(redis_url):
         full = "dropped: delivery queue full or sender stopped"
         assert shared == (300, [("job1", "queued", "dropped", full), ("job2", "queued", "delivered", None),
                                 ("parked", "e150", "dropped", full)])
+
+    asyncio.run(main())
+
+
+def test_retries_wait_backoff_times_growth_in_the_shared_queue(redis_url):
+    """A follow's and a one-off delivery's retries, queued in Redis: 10, 20 engine seconds with the default growth
+    (doubling), 10, 10 with a growth of 1 (evenly spaced, as Luma's)."""
+    async def main():
+        engine = make_engine()
+        a = await replica(engine, redis_url)
+        try:
+            for growth, waits in ((2.0, [0.1, 0.2]), (1.0, [0.1, 0.1])):
+                policy = WebhookPolicy(delay=Fixed(0.0), attempts=3, backoff=10.0, timeout=300.0,
+                                       faults=WebhookFaults(), growth=growth)
+                job = add_job(engine, int(growth * 10), queue=1e6)
+                with WebhookReceiver([500, 503]) as follows, WebhookReceiver([500, 503]) as once:
+                    a.follow(job, provider="tests", url=follows.url(), policy=policy, params={"tag": "t"},
+                             initial=QUEUED)
+                    a.deliver(provider="tests", job=job.id, event="once", url=once.url(), payload={"n": 1},
+                              policy=policy)
+                    await until(lambda: len(follows.received) >= 3 and len(once.received) >= 3)
+                report = await a.report(job=job.id)
+                for event in ("queued", "once"):
+                    tries = [e for e in report["attempts"] if e["event"] == event]
+                    assert [e["attempt"] for e in tries] == [1, 2, 3] and tries[-1]["outcome"] == "delivered"
+                    assert [e["retry_in_seconds"] for e in tries[:2]] == [pytest.approx(w) for w in waits]
+        finally:
+            await stop(a)
 
     asyncio.run(main())

@@ -116,7 +116,8 @@ class Callbacks(Strict):
 
     delay: Dist | None = None
     max_attempts: int | None = Field(default=None, ge=1, le=20)
-    backoff: Seconds | None = None  # first retry after this, doubling each time
+    backoff: Seconds | None = None  # first retry after this, then times ``growth`` after each failure
+    growth: float | None = Field(default=None, ge=1.0, le=10.0)  # 2 (doubling) unless a provider says otherwise
     timeout: Seconds | None = None
     faults: WebhookFaults | None = None
 
@@ -155,6 +156,7 @@ class Resolved:
         "callback_backoff",
         "callback_delay",
         "callback_faults",
+        "callback_growth",
         "callback_timeout",
         "fail_at",
         "failure_rate",
@@ -205,5 +207,6 @@ class Resolved:
         self.callback_delay: Distribution = callbacks.get("delay") or Fixed(0.0)
         self.callback_attempts: int = callbacks.get("max_attempts") or 5
         self.callback_backoff: float = callbacks.get("backoff") or 1.0
+        self.callback_growth: float = callbacks.get("growth") or 2.0
         self.callback_timeout: float = callbacks.get("timeout") or 10.0
         self.callback_faults: WebhookFaults = callbacks.get("faults") or WebhookFaults()

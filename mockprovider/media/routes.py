@@ -46,7 +46,7 @@ def media_routes(ctx: Context) -> list[Route]:
         if problem == "forged":
             return PlainTextResponse("This media link is not valid: its signature does not match.", 403)
         if problem == "expired":
-            return PlainTextResponse("This media link has expired; fetch the task again for a fresh link.", 403)
+            return PlainTextResponse("This media link has expired.", 403)
         job = await ctx.engine.find(job_id)
         if job is None or job.output is None:
             return PlainTextResponse("No such media: the job was deleted or expired.", 404)

@@ -56,7 +56,8 @@ How a profile configures it (``callbacks:`` at any layer: top level, provider, m
     callbacks:
       delay: {lognormal: {median: 300ms, p99: 3s}}   # from the state change to the first attempt
       max_attempts: 5                                 # default 5
-      backoff: 1s                                     # first retry after this, doubling; default 1 s
+      backoff: 1s                                     # first retry after this; default 1 s
+      growth: 2                                       # each later wait times this (1: evenly spaced); default 2
       timeout: 10s                                    # per attempt (at least 0.5 s real); default 10 s
       faults:                                         # probabilities per delivery
         drop: 0.01          # never sent

@@ -498,7 +498,7 @@ class WebhookHub:
                 return
             ok = status is not None and 200 <= status < 300 and error is None
             last = ok or attempt == policy.attempts
-            retry = None if last else policy.backoff * 2 ** (attempt - 1)
+            retry = None if last else policy.retry_in(attempt)
             outcome = DELIVERED if ok else GAVE_UP if last else RETRYING
             self._note(item.message, item.url, item.payload, policy.attempts, attempt, outcome, status=status,
                        error=error, retry_in=None if retry is None else clock.real_seconds(retry), took=took,

@@ -15,13 +15,19 @@ DEFAULT_EARLY_BY = Fixed(2.0)
 @dataclass(frozen=True, slots=True)
 class WebhookPolicy:
     """Every time in engine seconds: ``delay`` before the first attempt, ``backoff`` before the first retry
-    (doubling after each failure), ``timeout`` per attempt."""
+    (times ``growth`` after each further failure: 2 doubles it, 1 keeps retries evenly spaced), ``timeout`` per
+    attempt."""
 
     delay: Distribution
     attempts: int
     backoff: float
     timeout: float
     faults: WebhookFaults
+    growth: float = 2.0
+
+    def retry_in(self, attempt: int) -> float:
+        """Engine seconds from failed attempt ``attempt`` (1 for the first) to the next."""
+        return retry_in(self.backoff, self.growth, attempt)
 
     @property
     def late_by(self) -> Distribution:
@@ -45,8 +51,12 @@ class WebhookPolicy:
         return bool(drop and rng.random() < drop)
 
 
+def retry_in(backoff: float, growth: float, attempt: int) -> float:
+    return backoff * growth ** (attempt - 1)
+
+
 def policy_for(behaviour: Resolved) -> WebhookPolicy:
     """The policy of a resolved (provider, model) behaviour: the profile's ``callbacks:`` section."""
     return WebhookPolicy(delay=behaviour.callback_delay, attempts=behaviour.callback_attempts,
                          backoff=behaviour.callback_backoff, timeout=behaviour.callback_timeout,
-                         faults=behaviour.callback_faults)
+                         faults=behaviour.callback_faults, growth=behaviour.callback_growth)

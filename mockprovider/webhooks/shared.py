@@ -46,7 +46,7 @@ from ..engine.jobs import TERMINAL, Job, next_change
 from ..engine.rng import stream
 from .hub import MIN_TIMEOUT, REORDER_WAIT, Delivery, Handshake, replies_with
 from .journal import DELIVERED, DROPPED, GAVE_UP, OUTCOMES, REFUSED, RETRYING
-from .policy import WebhookPolicy
+from .policy import WebhookPolicy, retry_in
 from .signing import Message
 
 log = logging.getLogger("mockprovider.webhooks")
@@ -212,13 +212,13 @@ def _size(op: dict[str, Any]) -> int:
 
 
 def _item(message_id: str, event: str, payload: Any, now: float, url: str, attempts: int, backoff: float,
-          timeout: float) -> dict[str, Any]:
+          timeout: float, growth: float = 2.0) -> dict[str, Any]:
     """One delivery as the record holds it (due now, no fault)."""
     raw = isinstance(payload, bytes)
     data = payload if raw else orjson.dumps(payload)
     return {"id": message_id, "e": event, "body": base64.b64encode(data).decode() if raw else data.decode(),
             "raw": raw, "sz": len(data), "n": 0, "at": now, "h": False, "dup": False, "y": False, "q": now, "u": url,
-            "a": attempts, "b": backoff, "t": timeout}
+            "a": attempts, "b": backoff, "t": timeout, "bg": growth}
 
 
 def _draws(policy: WebhookPolicy, rng: Any, count: int) -> list[list[Any]]:
@@ -327,13 +327,13 @@ class SharedQueue:
                                error="dropped: profile fault", job=job, queued=now)
                 return  # nothing follows
             gate = _item(message.id, handshake.event, handshake.payload, now, url, handshake.attempts,
-                         policy.backoff, handshake.timeout) | {"x": handshake.expect, "g": True}
-        op = {"k": "follow", "p": provider, "u": url, "a": policy.attempts, "b": policy.backoff,
+                         policy.backoff, handshake.timeout, policy.growth) | {"x": handshake.expect, "g": True}
+        op = {"k": "follow", "p": provider, "u": url, "a": policy.attempts, "b": policy.backoff, "bg": policy.growth,
               "t": policy.timeout, "prm": params, "i": initial, "dr": _draws(policy, rng, DRAWS),
               "er": [max(policy.early_by.sample(rng), 0.0) if faults.early and rng.random() < faults.early else None
                      for _ in range(EARLY_DRAWS)], "hs": gate}
         if ticks is not None:
-            op["tk"] = {"a": ticks.attempts, "b": ticks.backoff, "t": ticks.timeout}
+            op["tk"] = {"a": ticks.attempts, "b": ticks.backoff, "t": ticks.timeout, "bg": ticks.growth}
             op["tdr"] = _draws(ticks, rng, TICK_DRAWS)
         self._post(job.id, op)
 
@@ -349,7 +349,8 @@ class SharedQueue:
             hub._note(message, url, payload, policy.attempts, 0, DROPPED, error="dropped: profile fault")
             return False
         now = self.engine.clock.now()
-        item = _item(message.id, event, payload, now, url, policy.attempts, policy.backoff, policy.timeout)
+        item = _item(message.id, event, payload, now, url, policy.attempts, policy.backoff, policy.timeout,
+                     policy.growth)
         item.update(at=now + delay, h=bool(faults.reorder and rng.random() < faults.reorder))
         items = [item]
         if faults.duplicate and rng.random() < faults.duplicate:
@@ -564,7 +565,8 @@ class SharedQueue:
             record["prm"] = op["prm"]
         if op["k"] == "follow":
             # "tk"/"tdr"/"tm"/"tn": the ticks' delivery settings and draws, the ticker's mark, its next look
-            record.update(f=True, u=op["u"], a=op["a"], b=op["b"], t=op["t"], i=op["i"], dr=op["dr"],
+            record.update(f=True, u=op["u"], a=op["a"], b=op["b"], bg=op.get("bg", 2.0), t=op["t"], i=op["i"],
+                          dr=op["dr"],
                           er=op["er"], told=None, se=None, ea=None, tk=op.get("tk"), tdr=op.get("tdr", []), tm=None,
                           tn=now if op.get("tk") else None)
             if op.get("hs"):  # the handshake goes first; what the follow renders waits behind it
@@ -711,7 +713,8 @@ class _Lane:
         for event, payload in events:
             record["k"] += 1
             message_id = f"msg_{stream(self.engine.seed, 'webhooks', job.id, record['k']).getrandbits(96):024x}"
-            item = _item(message_id, event, payload, now, record["u"], spec["a"], spec["b"], spec["t"])
+            item = _item(message_id, event, payload, now, record["u"], spec["a"], spec["b"], spec["t"],
+                         spec.get("bg", 2.0))
             item["y"], item["fw"] = early, True
             group = [item]
             if not early:
@@ -790,7 +793,7 @@ class _Lane:
             return True
         ok = status is not None and 200 <= status < 300 and error is None
         last = ok or attempt >= attempts
-        retry = None if last else item["b"] * 2 ** (attempt - 1)
+        retry = None if last else retry_in(item["b"], item.get("bg", 2.0), attempt)
         outcome = DELIVERED if ok else GAVE_UP if last else RETRYING
         hub._note(message, item["u"], payload, attempts, attempt, outcome, status=status, error=error,
                   retry_in=None if retry is None else clock.real_seconds(retry), took=took, **common)
