@@ -55,7 +55,7 @@ def test_report_cost_with_a_full_store() -> None:
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 def test_held_open_requests_report_loop_lag() -> None:
-    out = run("bench_held.py", "--connections", "200", "--seconds", "2", "--threads", "1", "--max-hold", "1")
+    out = run("bench_held.py", "--connections", "200", "--seconds", "1", "--threads", "1", "--max-hold", "1")
     assert "errors: socket none, non-2xx 0" in out, out
     assert "event-loop lag: p50" in out, out
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -79,16 +80,43 @@ def fast_runway_polling_env(tmp_path_factory) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path}
 
 
-@pytest.mark.parametrize("name", sorted(SNIPPETS))
-def test_readme_snippet_runs_unchanged(served, name, fast_runway_polling_env):
-    port, proxy_port, _ = served
+def run_snippet(name: str, port: int, proxy_port: int, runway_env: dict[str, str]) -> subprocess.CompletedProcess:
     code = SNIPPETS[name].replace("127.0.0.1:8000", f"127.0.0.1:{port}").replace(
         '"127.0.0.1", 8474', f'"127.0.0.1", {proxy_port}')
     free = free_port()
     code = code.replace("127.0.0.1:18000", f"127.0.0.1:{free}")
     python = str(genai2_python_or_skip()) if name == "veo-gemini" else sys.executable
-    env = fast_runway_polling_env if "from runwayml import" in code else None
-    result = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    env = runway_env if "from runwayml import" in code else None
+    return subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+
+
+def interleaved(names: list[str]) -> list[str]:
+    """Each provider's first snippet, then each one's second, ...: the two that run at once are mostly of two
+    providers (five Runway snippets in a row would queue on one key's concurrency)."""
+    groups: dict[str, list[str]] = {}
+    for name in sorted(names):
+        groups.setdefault(name.split("-")[0], []).append(name)
+    rank = {name: i for group in groups.values() for i, name in enumerate(group)}
+    return sorted(names, key=lambda name: (rank[name], name))
+
+
+@pytest.fixture(scope="module")
+def snippet_runs(request, served, fast_runway_polling_env):
+    """The selected snippets, each a client process of its own, run two at a time from the first test on (one
+    core waits on a snippet's SDK import while the other runs one): each test waits for its own run."""
+    port, proxy_port, _ = served
+    selected = [item.callspec.params["name"] for item in request.session.items
+                if item.module is request.module and item.originalname == "test_readme_snippet_runs_unchanged"]
+    pool = ThreadPoolExecutor(2, thread_name_prefix="readme-snippet")
+    runs = {name: pool.submit(run_snippet, name, port, proxy_port, fast_runway_polling_env)
+            for name in interleaved(selected)}
+    yield runs
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.mark.parametrize("name", sorted(SNIPPETS))
+def test_readme_snippet_runs_unchanged(snippet_runs, name):
+    result = snippet_runs[name].result()
     assert result.returncode == 0, result.stderr
     out = result.stdout
     if name == "runway":
