@@ -5,6 +5,7 @@ from __future__ import annotations
 import compileall
 from pathlib import Path
 
+import background
 import pytest
 from genai2_env import needs_genai2, start_building
 from test_proxy_support import chaos, echo_server, tp  # noqa: F401 - the chaos proxy tests' shared fixtures
@@ -20,9 +21,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """A fresh clone installs google-genai 2.x into a venv of its own (tests/genai2_env.py, about half a minute,
-    mostly waiting on the network and the disk): begun now, it overlaps with the tests that run before it."""
+    mostly waiting on the network and the disk), and test modules list preparations of their own
+    (tests/background.py): begun now, they overlap with the tests that run before them."""
     if any(needs_genai2(item.nodeid) for item in session.items):
         start_building()
+    for module in dict.fromkeys(getattr(item, "module", None) for item in session.items):
+        for prepare in getattr(module, "PREPARE_IN_BACKGROUND", ()):
+            background.start(prepare)
 
 
 @pytest.fixture(autouse=True)

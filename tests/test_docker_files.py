@@ -14,12 +14,14 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 import urllib.request
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import background
 import mockprovider.proxy.cli as proxy_cli
 import pytest
 import yaml
@@ -503,11 +505,10 @@ def test_readme_section_names_real_services_profiles_and_variables(monkeypatch):
 # ------------------------------------------------------------------ run what the containers run
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
+def install_image_copy() -> Path:
     """The package installed (not editable, no extras) from exactly the files the Dockerfile copies into /src,
     in a venv over this Python's site-packages for the dependencies. Returns the venv's bin folder."""
-    base = tmp_path_factory.mktemp("image")
+    base = Path(tempfile.mkdtemp(prefix="mockprovider-image-"))
     src = base / "src"
     src.mkdir()
     for args in instructions("COPY"):
@@ -533,6 +534,16 @@ def installed(tmp_path_factory) -> Path:
                            capture_output=True, text=True, check=True, cwd=base).stdout
     assert str(venv) in where, f"the installed copy is not the one imported: {where}"
     return venv / "bin"
+
+
+PREPARE_IN_BACKGROUND = [install_image_copy]  # pip's build of the package: begun as the session starts
+
+
+@pytest.fixture(scope="module")
+def installed() -> Path:
+    bin_dir = background.result(install_image_copy)
+    yield bin_dir
+    shutil.rmtree(bin_dir.parent.parent, ignore_errors=True)
 
 
 def wait_for(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
