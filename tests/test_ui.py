@@ -49,7 +49,7 @@ def browser():
 def server():
     with MockServer(profile="happy", time_scale=0.01, admin_token=TOKEN,
                     extra={"proxy": True, "proxy_port": free_port(), "ui_interval": 0.25,
-                           "ui_stream_seconds": 2}) as running:  # the page resumes its stream every 2 s
+                           "ui_stream_seconds": 1}) as running:  # the page resumes its stream every 1 s
         yield running
 
 
@@ -171,7 +171,7 @@ def test_the_page_shows_sdk_jobs_and_profile_switches_and_steers_the_server(serv
     expect(page.locator("#toast")).to_contain_text("ttl")
     assert server.admin("GET", "/profile").json()["name"] == "degraded"
 
-    # The page resumes its event stream (every 2 s here), with its ticket cookie: wait for two more resumptions
+    # The page resumes its event stream (every 1 s here), with its ticket cookie: wait for two more resumptions
     # rather than count on how long the steps above took.
     opened = server.call(lambda: server.app.live_page.streams)
     deadline = time.monotonic() + 20
