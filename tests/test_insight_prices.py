@@ -10,6 +10,7 @@ import httpx
 import pytest
 from kling_client import Kling
 
+from mockprovider.insight.prices import default_book
 from mockprovider.testing import MockServer
 
 ARK = {"Authorization": "Bearer ark-prices", "Content-Type": "application/json"}
@@ -47,6 +48,14 @@ def test_seedance_2_0_on_byteplus_ids(server):
     section = finished_cost(server, "seedance", 1)
     # 46 CNY per million tokens without a video input, at the source's 7 CNY/USD
     assert section["cost_usd"] == pytest.approx(tokens * 46 / 7 / 1e6, abs=1e-5)
+
+
+@pytest.mark.parametrize("model,priced", [
+    ("dreamina-seedance-2-0-260128", True), ("dreamina-seedance-2-0-fast-260128", True),
+    ("dreamina-seedance-2-0-mini-260615", False), ("dreamina-seedance-2-5-260628", False)])
+def test_seedance_models_without_a_list_price_are_unpriced_not_priced_by_a_pattern(model, priced):
+    quote = default_book().quote("seedance", model, {"tokens": 108_000, "video_input": False})
+    assert (quote is not None) is priced
 
 
 @pytest.mark.parametrize("model,size,seconds,usd", [
