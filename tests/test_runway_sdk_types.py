@@ -134,3 +134,12 @@ def test_seedream_lite_takes_free_form_sizes_within_its_pixel_bounds(server):
         with pytest.raises(runwayml.BadRequestError) as caught:
             c.text_to_image.create(model="seedream5_lite", prompt_text="a poster", ratio=ratio)
         assert caught.value.body["issues"][0]["path"] == ["ratio"], ratio
+
+
+def test_a_fractional_rate_is_estimated_charged_and_debited_in_whole_credits(server):
+    c = client(server.url, key="key_" + "5" * 128)
+    before = c.organization.retrieve().credit_balance
+    task = c.text_to_video.create(model="grok_imagine_1_5", prompt_text="x", duration=5)  # 16.25 credits/s
+    done = task.wait_for_task_output(timeout=30)
+    assert task.estimated_cost.credits == done.cost.credits == 82
+    assert before - c.organization.retrieve().credit_balance == 82

@@ -141,6 +141,11 @@ class Generation:
     inputs: list[str] = field(default_factory=list)  # text, image, video, audio: what moderation could flag
     data: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Runway charges whole credits (the balance, cost and usage are ints): a fractional rate is rounded up
+        self.credits = float(math.ceil(round(self.credits, 6)))
+        self.estimate = float(math.ceil(round(self.estimate, 6)))
+
 
 UploadLookup = Callable[[str], Any]  # runway:// URI -> Upload | str (why refused)
 Known = Callable[[str, str], "str | None"]  # ("avatar" | "voice", id) -> its status, None if not the caller's
@@ -195,7 +200,8 @@ class Checker:
             if isinstance(found, str):
                 return [custom(path, found)]
             if found.kind is not None and found.kind != media:
-                return [custom(path, f"Expected a {media} asset, but the upload is {found.content_type}")]
+                article = "an" if media == AUDIO else "a"
+                return [custom(path, f"Expected {article} {media} asset, but the upload is {found.content_type}")]
             self.upload_sizes.append(found.size)
             return []
         return asset_issues(value, path, media)
