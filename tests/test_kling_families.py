@@ -110,6 +110,7 @@ def test_identify_face_then_advanced_lip_sync(kling):
         assert next(container.decode(video=0)).width == 256
     assert kling.post("/v1/videos/Identify-face", {"video_url": VIDEO}).json()["code"] == 0  # older spelling
     refused(kling, "/v1/videos/identify-face", {"video_id": video_id, "video_url": VIDEO})
+    refused(kling, "/v1/videos/identify-face", {"video_id": "123456789012345678"}, 1203, 404)  # as video-extend
     choose = {"face_id": face["face_id"], "sound_file": "https://example.com/line.mp3", "sound_start_time": 0,
               "sound_end_time": 3000, "sound_insert_time": 1000, "sound_volume": 1.5}
     created = kling.create("advanced-lip-sync", {"session_id": faces["session_id"], "face_choose": [choose]})

@@ -480,9 +480,11 @@ class KlingDialect(Dialect):
         if (by_id is None) == (by_url is None):
             return wire.error(rid, 1201, "exactly one of video_id and video_url is required")
         if by_id is not None:
+            if not isinstance(by_id, str) or not by_id:
+                return wire.error(rid, 1201, "video_id must be a string")
             job = await self._video_job(key, body)
-            if job is None:
-                return wire.error(rid, 1201, f"video_id {brief(by_id)} does not name a finished video of this "
+            if job is None:  # as video-extend answers an unknown video: the resource does not exist
+                return wire.error(rid, 1203, f"video_id {brief(by_id)} does not name a finished video of this "
                                              "account")
             seconds, width, height = job.output.duration, job.output.width, job.output.height
         else:
