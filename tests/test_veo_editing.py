@@ -61,7 +61,7 @@ def test_mask_editing_with_veo_2_exp_keeps_the_input_length(client):
     videos = done.response.generated_videos
     assert len(videos) == 2 and videos[0].video.video_bytes != videos[1].video.video_bytes
     width, height, seconds = decoded(videos[0].video)
-    assert (width, height) == (1280, 720) and seconds == pytest.approx(8.0, abs=0.1)  # unknown input: 8 s
+    assert (width, height) == (1280, 720) and seconds == pytest.approx(6.0, abs=0.1)  # the inline input's length
 
 
 def test_mask_editing_is_only_for_veo_2_exp_and_needs_a_video(client):
@@ -112,3 +112,15 @@ def test_sdk_enum_forms_are_accepted(client):
         client.models.generate_videos(model="veo-3.1-fast-generate-001",
                                       source=types.GenerateVideosSource(prompt="people"),
                                       config=types.GenerateVideosConfig(person_generation="everyone"))
+
+
+def test_an_inline_videos_length_is_read_from_its_header_and_garbage_is_unknown():
+    from mockprovider.dialects.veo.inputs import mp4_seconds
+    from mockprovider.media.render import VideoSpec, render_mp4
+
+    data = render_mp4(VideoSpec(160, 96, 3))
+    assert mp4_seconds(data) == pytest.approx(3.0)
+    for cut in range(0, len(data), max(1, len(data) // 97)):  # truncated anywhere: never raises
+        assert mp4_seconds(data[:cut]) in (None, pytest.approx(3.0))
+    assert mp4_seconds(b"\x00\x00\x00\x01moov" + b"\xff" * 8) is None  # a 64-bit size past the end
+    assert mp4_seconds(b"\x00\x00\x00\x10moov\x00\x00\x00\x00mvhd") is None

@@ -33,8 +33,8 @@ def results(genai2_python: Path) -> dict:
         assign_all(server)
         env = {**os.environ, "MOCK_WEBHOOK_SINK": sink.url}
         run = subprocess.run([str(genai2_python), str(CLIENT), server.url, "download", "filtered", "failed",
-                              "bad_key", "invalid", "limited", "webhook"], capture_output=True, text=True,
-                             timeout=120, env=env)
+                              "bad_key", "invalid", "limited", "webhook", "vertex_edit"],
+                             capture_output=True, text=True, timeout=120, env=env)
         time.sleep(0.2)  # a delivery (there should be none) would have left by now
         delivered = list(sink.received)
     assert run.returncode == 0, run.stderr
@@ -95,3 +95,11 @@ def test_webhook_config_is_accepted_and_ignored(results: dict) -> None:
     and has nothing documented to send does: the request succeeds and nothing is delivered."""
     assert results["webhook"] == {"done": True, "error": None, "samples": 1}
     assert results["webhook_deliveries"] == []
+
+
+def test_vertex_mask_editing_and_style_references_from_2_x(results: dict) -> None:
+    """What test_veo_editing checks with 3.6.1, sent by 2.34.0 with its own enum members: the edit keeps the input's
+    length, and a STYLE reference is accepted by veo-2.0-generate-exp."""
+    got = results["vertex_edit"]
+    assert "unexpected" not in got, got
+    assert got["edit"]["duration"] == pytest.approx(6.0, abs=0.1) and got["style"] == 1

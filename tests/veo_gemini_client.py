@@ -108,7 +108,35 @@ def webhook(url: str) -> dict:
     return {"done": op.done, "error": op.error, "samples": len(op.response.generated_videos or [])}
 
 
-SCENARIOS = {f.__name__: f for f in (download, filtered, failed, bad_key, invalid, limited, webhook)}
+def vertex_edit(url: str) -> dict:
+    """2.x on Vertex: veo-2.0-generate-exp mask editing and a STYLE reference, with the SDK's enum members."""
+    from google.oauth2.credentials import Credentials
+
+    client = genai.Client(vertexai=True, project="p", location="us-central1", credentials=Credentials(token="t"),
+                          http_options=types.HttpOptions(base_url=url))
+    png = types.Image(image_bytes=b"\x89PNG\r\n\x1a\n" + b"\0" * 64, mime_type="image/png")
+    source = wait(client, client.models.generate_videos(
+        model="veo-2.0-generate-001", source=types.GenerateVideosSource(prompt="a street"),
+        config=types.GenerateVideosConfig(duration_seconds=6)))
+    clip = source.response.generated_videos[0].video
+    edit = wait(client, client.models.generate_videos(
+        model="veo-2.0-generate-exp",
+        source=types.GenerateVideosSource(prompt="no cars", video=types.Video(video_bytes=clip.video_bytes,
+                                                                            mime_type="video/mp4")),
+        config=types.GenerateVideosConfig(
+            aspect_ratio="16:9", mask=types.VideoGenerationMask(image=png,
+                                                                mask_mode=types.VideoGenerationMaskMode.REMOVE),
+            compression_quality=types.VideoCompressionQuality.LOSSLESS,
+            person_generation=types.PersonGeneration.ALLOW_ADULT)))
+    style = wait(client, client.models.generate_videos(
+        model="veo-2.0-generate-exp", source=types.GenerateVideosSource(prompt="in this style"),
+        config=types.GenerateVideosConfig(reference_images=[types.VideoGenerationReferenceImage(
+            image=png, reference_type=types.VideoGenerationReferenceType.STYLE)])))
+    return {"edit": probe(edit.response.generated_videos[0].video.video_bytes),
+            "style": len(style.response.generated_videos or [])}
+
+
+SCENARIOS = {f.__name__: f for f in (download, filtered, failed, bad_key, invalid, limited, webhook, vertex_edit)}
 
 
 def main() -> None:

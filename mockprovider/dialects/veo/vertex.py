@@ -23,6 +23,7 @@ from ...web.responses import json_response
 from . import responses as wire
 from .auth import check
 from .gcs import object_uri, parse_gs_uri
+from .inputs import inline_video_seconds
 from .models import VERTEX, Invalid, model_for, validate
 
 if TYPE_CHECKING:
@@ -92,7 +93,8 @@ class VertexApi:
         if isinstance(body, Response):
             return body
         try:
-            params = validate(body, model, VERTEX, await self.dialect.input_duration(self._extended_job(body)))
+            length = await self.dialect.input_duration(self._extended_job(body)) or inline_video_seconds(body)
+            params = validate(body, model, VERTEX, length)
         except Invalid as exc:
             return wire.error(400, exc.message)
         data: dict[str, Any] = {"api": API, "n": params.samples}
