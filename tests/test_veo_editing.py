@@ -62,6 +62,10 @@ def test_mask_editing_with_veo_2_exp_keeps_the_input_length(client):
     assert len(videos) == 2 and videos[0].video.video_bytes != videos[1].video.video_bytes
     width, height, seconds = decoded(videos[0].video)
     assert (width, height) == (1280, 720) and seconds == pytest.approx(6.0, abs=0.1)  # the inline input's length
+    extended = wait(client, client.models.generate_videos(
+        model="veo-2.0-generate-001", source=types.GenerateVideosSource(
+            prompt="further", video=types.Video(video_bytes=clip.video_bytes, mime_type="video/mp4"))))
+    assert decoded(extended.response.generated_videos[0].video)[2] == pytest.approx(13.0, abs=0.1)  # 6 + 7 s
 
 
 def test_mask_editing_is_only_for_veo_2_exp_and_needs_a_video(client):
