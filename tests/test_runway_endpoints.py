@@ -293,6 +293,18 @@ def test_rate_limited_profile_never_429s_task_polls(server_factory):
     assert org.tier.models["gen4_turbo"].max_daily_generations == 50
 
 
+def test_no_bundled_profile_limits_or_429s_runway_task_polls():
+    from mockprovider.engine.profile import ProfileLibrary
+
+    library = ProfileLibrary()
+    assert {"default", "happy", "realistic", "degraded", "rate-limited", "outage"} <= set(library.names())
+    for name in library.names():
+        for model in (None, "gen4_turbo", "gen4.5", "veo3.1"):
+            resolved = library.load(name).resolve("runway", model)
+            assert resolved.limits.requests_per_minute is None, (name, model)
+            assert all(rule.status != 429 for rule in resolved.faults.get("status", ())), (name, model)
+
+
 def test_outputs_of_distinct_tasks_never_share_bytes(c):
     hashes = set()
     for prompt in ("a red fox", "a blue whale"):
