@@ -131,3 +131,55 @@ class MiniMax:
         task = self.wait(self.create(model, prompt, **fields))
         file = self.retrieve(task["file_id"])
         return task, self.download(file["download_url"])
+
+
+V2_DONE = ("succeeded", "failed", "cancelled")
+
+
+class MiniMaxV2TaskFailed(Exception):
+    def __init__(self, task: dict[str, Any]) -> None:
+        super().__init__(f"task {task.get('id')} {task.get('status')}: {task.get('error')}")
+        self.task = task
+
+
+class MiniMaxV2(MiniMax):
+    """MiniMax's v2 video API (MiniMax-H3 / H3-Max), written from the OpenAPI fields third-party clients transcribe:
+    ``POST /v2/video_generation`` with a ``content`` list, ``GET /v2/query/video_generation/{task_id}`` answering
+    ``{"task": {...}}``, the video at ``task.content.url`` once ``succeeded``."""
+
+    @staticmethod
+    def item(kind: str, url: str, role: str | None = None) -> dict[str, Any]:
+        """A media item: ``{"type": "image_url", "image_url": {"url": ...}, "role": ...}``."""
+        return {"type": kind, kind: {"url": url}, **({"role": role} if role else {})}
+
+    def create(self, model: str, prompt: str | None = None, *, media: list[dict[str, Any]] = (),  # type: ignore[override]
+               **fields: Any) -> str:
+        content = ([{"type": "text", "text": prompt}] if prompt is not None else []) + list(media)
+        return self._checked(self.http.post("/v2/video_generation",
+                                            json={"model": model, "content": content, **fields}))["task_id"]
+
+    def query(self, task_id: str) -> dict[str, Any]:
+        return self._checked(self.http.get(f"/v2/query/video_generation/{task_id}"))["task"]
+
+    def cancel(self, task_id: str) -> dict[str, Any]:
+        return self._checked(self.http.delete(f"/v2/video_generation/{task_id}"))
+
+    def wait(self, task_id: str, interval: float = 0.05, timeout: float = 60.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        seen: list[str] = []
+        while True:
+            task = self.query(task_id)
+            if not seen or seen[-1] != task["status"]:
+                seen.append(task["status"])
+            if task["status"] in ("failed", "cancelled"):
+                raise MiniMaxV2TaskFailed(task)
+            if task["status"] == "succeeded":
+                task["_seen"] = seen
+                return task
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"task {task_id} still {task['status']}")
+            time.sleep(interval)
+
+    def generate(self, model: str, prompt: str | None = None, **fields: Any) -> tuple[dict[str, Any], bytes]:
+        task = self.wait(self.create(model, prompt, **fields))
+        return task, self.download(task["content"]["url"])

@@ -31,6 +31,18 @@ T2V = {"model": "MiniMax-Hailuo-2.3", "prompt": "A man reads a book. [Static sho
 FL2V = {"model": "MiniMax-Hailuo-02", "prompt": "a day passes", "first_frame_image": PNG,
         "last_frame_image": "https://example.com/b.jpg", "resolution": "1080P", "duration": 6}
 S2V = {"model": "S2V-01", "prompt": "she walks", "subject_reference": [{"type": "character", "image": [PNG]}]}
+H3_FRAMES = {"model": "MiniMax-H3-Max", "content": [
+    {"type": "text", "text": "the day passes"},
+    {"type": "image_url", "image_url": {"url": PNG}, "role": "first_frame"},
+    {"type": "image_url", "image_url": {"url": "https://example.com/b.jpg"}, "role": "last_frame"}],
+    "resolution": "480P", "duration": 5, "ratio": "adaptive", "seed": 7, "aigc_watermark": False,
+    "callback_url": "http://127.0.0.1:9/cb"}
+H3_REFS = {"model": "MiniMax-H3", "content": [
+    {"type": "text", "text": "to the beat"},
+    {"type": "image_url", "image_url": {"url": "mm_file://305104010022912"}, "role": "reference_image"},
+    {"type": "video_url", "video_url": {"url": "https://example.com/v.mp4"}, "role": "reference_video"},
+    {"type": "audio_url", "audio_url": {"url": "data:audio/mpeg;base64,SUQz"}, "role": "reference_audio"}],
+    "resolution": "768P", "duration": 4, "ratio": "9:16"}
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +74,15 @@ def test_create_bodies(fuzzer, body):
         _minimax_shape(reply)
 
 
+@FUZZ_SETTINGS
+@given(body=st.one_of(mutated_bodies(H3_FRAMES), mutated_bodies(H3_REFS)))
+def test_v2_create_bodies(fuzzer, body):
+    reply = fuzzer.expect_clean(fuzzer.request("POST", "/v2/video_generation", HEADERS, body))
+    assert reply.status in (200, 413), reply.text()[:300]
+    if reply.status == 200:
+        _minimax_shape(reply)
+
+
 def _multipart(fields: dict[str, str], filename: str, boundary: str = "fuzzb") -> bytes:
     out = b""
     for name, value in fields.items():
@@ -86,6 +107,7 @@ def test_upload_forms(fuzzer, body, content_type, fields, filename):
 
 @FUZZ_SETTINGS
 @given(value=query_values(), endpoint=st.sampled_from(["/v1/query/video_generation?task_id=",
+                                                        "/v2/query/video_generation/",
                                                         "/v1/files/retrieve?file_id=",
                                                         "/v1/files/retrieve_content?file_id=",
                                                         "/v1/files/list?purpose="]),
@@ -116,10 +138,11 @@ def test_odd_inline_images(fuzzer, image, media_type):
     assert reply.status == 200 and json.loads(reply.body)["base_resp"]["status_code"] in (0, 2013), reply.text()[:300]
 
 
-@pytest.mark.parametrize("valid", [T2V, FL2V, S2V])
+@pytest.mark.parametrize("valid", [T2V, FL2V, S2V, H3_REFS])  # H3_FRAMES: the hypothesis fuzz above
 def test_every_field_with_every_edge_value(fuzzer, valid):
+    path = "/v2/video_generation" if "content" in valid else "/v1/video_generation"
     for _field, body in field_sweep(valid):
-        reply = fuzzer.expect_clean(fuzzer.request("POST", "/v1/video_generation", HEADERS, body))
+        reply = fuzzer.expect_clean(fuzzer.request("POST", path, HEADERS, body))
         assert reply.status in (200, 413), reply.text()[:300]
 
 

@@ -1,6 +1,6 @@
 """MiniMax's video generation API (v1, Hailuo): create, query, the files that hold the outputs and the ones callers
 upload (upload, retrieve, retrieve_content, list, delete), the token plan's remaining quota, and callbacks with the
-challenge handshake."""
+challenge handshake; and the v2 task API of MiniMax-H3 / H3-Max (create, query, cancel or delete)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from .uploads import (
     clean_name,
     max_bytes,
 )
+from .v2 import validate_v2
 
 FILE_ENDPOINTS = frozenset({"retrieve", "retrieve_content", "list", "delete", "upload", "content"})
 
@@ -54,8 +55,18 @@ def video_spec(width: int, height: int, duration: float) -> VideoSpec:
     return VideoSpec(width=width, height=height, duration=duration, fps=FPS)
 
 
+@lru_cache(maxsize=256)
+def video_spec_v2(width: int, height: int, duration: float) -> VideoSpec:
+    """H3 renders native stereo audio [2nd]: the mock's MP4 carries a sound track."""
+    return VideoSpec(width=width, height=height, duration=duration, fps=FPS, audio=True)
+
+
 def new_task_id(rng) -> str:
     return str(rng.randrange(*wire.TASK_IDS))
+
+
+def _is_v2(job: Job) -> bool:
+    return bool((job.data or {}).get("v2"))
 
 
 def _file_id(raw: Any) -> int | None:
@@ -94,6 +105,9 @@ class MiniMaxDialect(Dialect):
             self.route("/v1/files/content/{file_id}", self.uploaded_content, ["GET", "HEAD"], "download"),
             self.route("/v1/token_plan/remains", self.remains, ["GET"], "account"),
             self.route("/v1/api/openplatform/coding_plan/remains", self.remains, ["GET"], "account"),
+            self.route("/v2/video_generation", self.create_v2, ["POST"], "create"),
+            self.route("/v2/video_generation/{task_id}", self.delete_v2, ["DELETE"], "cancel"),
+            self.route("/v2/query/video_generation/{task_id}", self.query_v2, ["GET"], "status"),
         ]
 
     def base_urls(self, origin: str) -> dict[str, str]:
@@ -102,7 +116,8 @@ class MiniMaxDialect(Dialect):
     def owns(self, path: str) -> bool:
         if path.startswith("/v1/files/"):  # only MiniMax's own endpoints: other providers keep files there too
             return path[len("/v1/files/"):].partition("/")[0] in FILE_ENDPOINTS
-        return path.startswith(("/v1/video_generation", "/v1/query/", "/v1/token_plan/", "/v1/api/openplatform/"))
+        return path.startswith(("/v1/video_generation", "/v1/query/", "/v1/token_plan/", "/v1/api/openplatform/",
+                                "/v2/video_generation", "/v2/query/"))
 
     def credential(self, request: Request) -> str | None:
         return bearer_key(request) or (request.headers.get("x-api-key") or "").strip() or None
@@ -188,11 +203,98 @@ class MiniMaxDialect(Dialect):
         if not task_id:
             return wire.error(2013, "invalid params, task_id is required", task_id="", status="")
         job = await self.ctx.engine.get(self.name, task_id)
-        if job is None or job.account != key:
+        if job is None or job.account != key or _is_v2(job):
             return wire.error(2013, "invalid params, task_id not found", task_id=task_id[:64], status="")
         now = self.ctx.engine.clock.now()
         state, _ = job.state(now)
         return json_response(wire.task(job, state, now))
+
+    # -- v2 (MiniMax-H3): create, query, cancel or delete -------------------------------------------------
+
+    async def create_v2(self, request: Request, decision: RequestDecision) -> Response:
+        """``POST /v2/video_generation``: the ``task_id``, errors in ``base_resp`` as on v1 (mock: v1's codes)."""
+        key = self._authenticate(decision, task_id="")
+        if isinstance(key, Response):
+            return key
+        try:
+            body = await read_json(request, self.ctx.settings.max_body)
+        except BodyError as exc:
+            return wire.error(2013, f"invalid params, {exc.message}", http=413 if exc.status == 413 else 200,
+                              task_id="")
+        params = validate_v2(body)
+        if isinstance(params, Invalid):
+            return wire.error(params.code, params.message, task_id="")
+        model = params.model.name
+        behaviour = decision.assignment.profile.resolve(self.name, model)
+        over = await model_create_rate(self, key, model, behaviour, decision)
+        if over is not None:
+            return self.over_limit(request, over)
+        width, height = params.size
+        data: dict[str, Any] = {"v2": 1, "r": params.resolution, "ar": params.ratio, "i": params.images}
+        if params.callback_url is not None:
+            data.update(cb=params.callback_url, o=self.origin(request))
+        result = await self.ctx.engine.submit(
+            JobRequest(provider=self.name, model=model, account=key, kind=params.mode, make_id=new_task_id,
+                       cost=params.price, output=video_spec_v2(width, height, float(params.duration)), data=data,
+                       refund_failures=True,
+                       usage={"seconds": float(params.duration), "resolution": f"{min(width, height)}p",
+                              "audio": True}),
+            decision.assignment, queue_when_busy=True)
+        if isinstance(result, OverLimit):
+            return self.over_limit(request, result)
+        if isinstance(result, RejectedAtSubmit):
+            return wire.error(1026, task_id="")
+        prewarm_output(self.ctx, result)
+        if params.callback_url is not None:
+            self._watch(result, behaviour)
+        return wire.ok({"task_id": result.id})
+
+    async def _v2_job(self, request: Request, decision: RequestDecision) -> tuple[Job, float] | Response:
+        key = self._authenticate(decision)
+        if isinstance(key, Response):
+            return key
+        task_id = request.path_params["task_id"]
+        job = await self.ctx.engine.get(self.name, task_id) if task_id.isdigit() and len(task_id) < 32 else None
+        if job is None or job.account != key or not _is_v2(job):
+            return wire.error(2013, "invalid params, task not found")
+        return job, self.ctx.engine.clock.now()
+
+    def _v2_url(self, job: Job, origin: str, ttl: float) -> str:
+        """Signed once for the finished task: it expires ``ttl`` after the task ended, however often it is read."""
+        return self.ctx.links.url_until(origin, job.id, 0, int(self.ctx.engine.clock.epoch(job.ends) + ttl))
+
+    def _v2_body(self, job: Job, state: str, origin: str, ttl: float) -> dict[str, Any]:
+        url = self._v2_url(job, origin, ttl) if state == SUCCEEDED else None
+        return wire.v2_task(job, state, url)
+
+    async def query_v2(self, request: Request, decision: RequestDecision) -> Response:
+        """``GET /v2/query/video_generation/{task_id}``: ``{"task": {...}}`` with queued | running | succeeded |
+        failed | cancelled and, once succeeded, the video at ``task.content.url``."""
+        found = await self._v2_job(request, decision)
+        if isinstance(found, Response):
+            return found
+        job, now = found
+        state, _ = job.state(now)
+        return json_response(self._v2_body(job, state, self.origin(request), decision.behaviour.url_ttl))
+
+    async def delete_v2(self, request: Request, decision: RequestDecision) -> Response:
+        """``DELETE /v2/video_generation/{task_id}`` [2nd, one client citing the docs]: a queued task is cancelled
+        (not billed), a finished one deleted, a running one refused."""
+        found = await self._v2_job(request, decision)
+        if isinstance(found, Response):
+            return found
+        job, now = found
+        state, _ = job.state(now)
+        status = wire.V2_STATUSES.get(state, "failed")
+        engine = self.ctx.engine
+        if status == "queued":
+            await engine.refund(job)
+            await engine.cancel(job)
+        elif status == "running":
+            return wire.error(2013, f"invalid params, task {job.id} is running; only queued tasks can be cancelled")
+        else:
+            await engine.forget(job)
+        return wire.ok({"task_id": job.id})
 
     # -- files ----------------------------------------------------------------------------------------------
 
@@ -202,7 +304,7 @@ class MiniMaxDialect(Dialect):
             return wire.error(2013, "invalid params, file_id must be an integer")
         task_id = wire.task_id_of(file_id)
         job = await self.ctx.engine.get(self.name, task_id) if task_id else None
-        if (job is None or job.account != key or (job.data or {}).get("fd")
+        if (job is None or job.account != key or (job.data or {}).get("fd") or _is_v2(job)
                 or job.state(self.ctx.engine.clock.now())[0] != SUCCEEDED):
             return wire.error(2013, "invalid params, file not found")
         return job
@@ -402,6 +504,8 @@ class MiniMaxDialect(Dialect):
         """The callbacks of a state change (the follow's registered renderer, on any replica)."""
         if state not in (RUNNING, SUCCEEDED, FAILED, CANCELLED):
             return []
+        if _is_v2(job):
+            return self._v2_updates(job, state, told)
         now = self.ctx.engine.clock.now()
         events = []
         if state != RUNNING and told != RUNNING and job.ends > job.started:
@@ -409,4 +513,16 @@ class MiniMaxDialect(Dialect):
             events.append(("processing", wire.task(job, RUNNING, now, lower=True)))
         payload = wire.task(job, state, now, lower=True)
         events.append((payload["status"], payload))
+        return events
+
+    def _v2_updates(self, job: Job, state: str, told: str | None) -> list[tuple[str, Any]]:
+        """v2 callbacks: the query body at each change (UNCONFIRMED: the docs say only that updates follow the
+        challenge)."""
+        ttl = self.ctx.engine.selector.for_key(job.account).profile.resolve(self.name, job.model).url_ttl
+        origin = (job.data or {}).get("o", "")
+        events = []
+        if state != RUNNING and told != RUNNING and job.ends > job.started:
+            events.append(("running", self._v2_body(job, RUNNING, origin, ttl)))
+        payload = self._v2_body(job, state, origin, ttl)
+        events.append((payload["task"]["status"], payload))
         return events

@@ -138,6 +138,8 @@ def _validate(body: dict) -> Params:
     name = body.get("model")
     if name is None:
         raise Reject("invalid params, model is required")
+    if name in ("MiniMax-H3", "MiniMax-H3-Max"):
+        raise Reject(f"invalid params, {name} is served by POST /v2/video_generation (the content list)")
     if not isinstance(name, str) or name not in MODELS:
         shown = name[:64] if isinstance(name, str) else name if isinstance(name, (int, float, bool)) else "?"
         raise Reject(f"invalid params, unknown model: {shown}; supported models: {', '.join(MODELS)}")

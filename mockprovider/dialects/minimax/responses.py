@@ -104,3 +104,25 @@ def task(job: Job, state: str, now: float, lower: bool = False) -> dict[str, Any
 def file_object(job: Job, size: int, created_at: int, url: str) -> dict[str, Any]:
     return {"file_id": file_id_of(job.id), "bytes": size, "created_at": created_at, "filename": "output.mp4",
             "purpose": "video_generation", "download_url": url}
+
+
+# -- v2 (MiniMax-H3): ``{"task": {...}}``, the statuses of the task API, the video linked at ``task.content.url``
+# (a shape read in third-party clients of /v2 and their fixtures: UNCONFIRMED against the official page)
+
+V2_STATUSES = {THROTTLED: "queued", QUEUED: "queued", RUNNING: "running", SUCCEEDED: "succeeded",
+               FAILED: "failed", CANCELLED: "cancelled"}
+
+
+def v2_task(job: Job, state: str, url: str | None) -> dict[str, Any]:
+    data = job.data or {}
+    status = V2_STATUSES.get(state, "failed")
+    task: dict[str, Any] = {"id": job.id, "model": job.model, "status": status, "task_type": "generation",
+                            "modality": "video", "resolution": data.get("r"), "duration": int(job.output.duration),
+                            "ratio": data.get("ar", "adaptive")}
+    if state == SUCCEEDED and url is not None:
+        task["content"] = {"url": url}
+        task["usage"] = {"output_seconds": int(job.output.duration), "input_image_count": data.get("i", 0)}
+    elif state == FAILED:
+        code, message = failure(job, state)
+        task["error"] = {"code": code, "message": message}  # mock: the code of v1's failed task
+    return {"task": task, "base_resp": base()}
