@@ -98,7 +98,7 @@ def test_reference_to_video_with_images_video_and_audio(mm):
 
 def test_statuses_queued_running_succeeded_on_the_engine_clock(server, mm):
     profile(server, {"jobs": {"queue": "100s", "run": "100s"}})
-    task_id = mm.create("MiniMax-H3", "a slow one", resolution="2K", duration=4, ratio="21:9")
+    task_id = mm.create("MiniMax-H3", "a slow one", resolution="2K", duration=4, ratio="16:9")
     first = mm.query(task_id)
     assert first["status"] == "queued" and "content" not in first and first["resolution"] == "2K"
     advance(server, 101)
@@ -106,6 +106,9 @@ def test_statuses_queued_running_succeeded_on_the_engine_clock(server, mm):
     advance(server, 100)
     done = mm.query(task_id)
     assert done["status"] == "succeeded" and done["content"]["url"].startswith(server.url)
+    with av.open(io.BytesIO(mm.download(done["content"]["url"]))) as container:  # 2K is 2560x1440 [2nd]
+        video = container.streams.video[0]
+        assert (video.width, video.height, round(container.duration / 1e6)) == (2560, 1440, 4)
 
 
 def test_the_link_is_signed_once_and_expires_after_the_profile_ttl(server, mm):
