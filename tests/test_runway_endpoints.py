@@ -188,6 +188,27 @@ def test_text_to_image_formats_counts_and_costs(c):
     assert caught.value.body["issues"][0]["path"] == ["referenceImages"]
 
 
+def alphas(data: bytes) -> tuple[str, set[int]]:
+    """The decoded image's pixel format and the alpha values it holds (255 alone for an opaque one)."""
+    with av.open(io.BytesIO(data)) as container:
+        frame = next(container.decode(video=0))
+    rgba = frame.reformat(format="rgba")
+    plane, row = rgba.planes[0], rgba.width * 4
+    pixels, stride = bytes(plane), plane.line_size
+    return frame.format.name, {a for y in range(rgba.height) for a in pixels[y * stride + 3:y * stride + row:4]}
+
+
+def test_a_transparent_background_is_an_image_with_alpha(c):
+    clear = c.text_to_image.create(model="gpt_image_2", prompt_text="a logo", ratio="1920:1920",
+                                   background="transparent").wait_for_task_output(timeout=30)
+    kind, data = media_of(clear.output[0])
+    assert kind == "image/png" and image_size(data) == (1920, 1920)
+    assert alphas(data) == ("rgba", {0, 255})  # a transparent margin around an opaque subject
+    opaque = c.text_to_image.create(model="gpt_image_2", prompt_text="a logo", ratio="1920:1920",
+                                    background="opaque").wait_for_task_output(timeout=30)
+    assert alphas(media_of(opaque.output[0])[1]) == ("rgb24", {255})
+
+
 def test_audio_resources_return_playable_audio(c):
     cases = [
         (c.sound_effect.create(model="eleven_text_to_sound_v2", prompt_text="rain", duration=4.5, loop=True),

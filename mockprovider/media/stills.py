@@ -1,7 +1,9 @@
 """Real still images for image jobs: PNG, JPEG or WebP (encoded with PyAV), or an SVG for vector models.
 
 The picture is a vertical colour gradient chosen by the seed, with a 64-cell black-and-white code strip that
-spells the seed, so two outputs with different seeds never share bytes.
+spells the seed, so two outputs with different seeds never share bytes. With ``alpha`` (a transparent
+background, PNG or WebP) the image carries an alpha channel: the middle half of it (the "subject") and the code
+strip are opaque, the margin around them fully transparent.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 import av
 
 MAX_SIDE = 8192
+ALPHA_FORMATS = {"png": "rgba", "webp": "yuva420p"}  # the formats that carry transparency, and their pixel format
 IMAGE_FORMATS = {"png": ("png", "rgb24", "image/png"), "jpeg": ("mjpeg", "yuvj420p", "image/jpeg"),
                  "webp": ("libwebp", "yuv420p", "image/webp"), "svg": ("", "", "image/svg+xml")}
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "svg": "svg"}
@@ -24,6 +27,7 @@ class ImageSpec:
     height: int
     format: str = "png"
     seed: int = 0
+    alpha: bool = False
 
     def __post_init__(self) -> None:
         for name in ("width", "height"):
@@ -34,6 +38,8 @@ class ImageSpec:
             raise ValueError(f"format must be one of {sorted(IMAGE_FORMATS)}, got {self.format!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**64:
             raise ValueError(f"seed must be an int in [0, 2**64), got {self.seed!r}")
+        if self.alpha is not False and (self.alpha is not True or self.format not in ALPHA_FORMATS):
+            raise ValueError(f"alpha needs one of {sorted(ALPHA_FORMATS)}, got {self.format!r}")
 
     @property
     def content_type(self) -> str:
@@ -50,21 +56,31 @@ def _colours(seed: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
     return top, bottom
 
 
-def _rgb(spec: ImageSpec) -> bytes:
-    """Rows of RGB24: a gradient between two seed colours, and the seed's bits as a strip along the bottom."""
+def _pixels(spec: ImageSpec) -> bytes:
+    """Rows of RGB24 (RGBA with ``alpha``): a gradient between two seed colours, and the seed's bits as a strip
+    along the bottom; with ``alpha``, transparent outside the middle half and the strip."""
     width, height = spec.width, spec.height
     top, bottom = _colours(spec.seed)
     strip = max(2, height // 16)
     cell = max(1, width // CODE_CELLS)
+    opaque, clear = (b"\xff", b"\x00") if spec.alpha else (b"", b"")
     code = bytearray()
     for x in range(width):
         bit = (spec.seed >> min(x // cell, CODE_CELLS - 1)) & 1 if x // cell < CODE_CELLS else 0
-        code += b"\xff\xff\xff" if bit else b"\x00\x00\x00"
+        code += (b"\xff\xff\xff" if bit else b"\x00\x00\x00") + opaque
+    left, right = width // 4, width - width // 4
+    above, below = (height - strip) // 4, (height - strip) - (height - strip) // 4
     rows = []
     for y in range(height - strip):
         t = y / max(1, height - strip - 1)
         colour = bytes(round(a + (b - a) * t) for a, b in zip(top, bottom, strict=True))
-        rows.append(colour * width)
+        if not spec.alpha:
+            rows.append(colour * width)
+        elif above <= y < below:
+            margin, subject = colour + clear, colour + opaque
+            rows.append(margin * left + subject * (right - left) + margin * (width - right))
+        else:
+            rows.append((colour + clear) * width)
     rows.extend([bytes(code)] * strip)
     return b"".join(rows)
 
@@ -79,11 +95,14 @@ def render_image(spec: ImageSpec) -> bytes:
                 f'stop-color="#{bytes(bottom).hex()}"/></linearGradient></defs>'
                 f'<rect width="100%" height="100%" fill="url(#g)"/><!-- seed {spec.seed:016x} --></svg>').encode()
     codec, pix_fmt, _ = IMAGE_FORMATS[spec.format]
-    frame = av.VideoFrame(spec.width, spec.height, "rgb24")
+    source = "rgba" if spec.alpha else "rgb24"
+    if spec.alpha:
+        pix_fmt = ALPHA_FORMATS[spec.format]
+    frame = av.VideoFrame(spec.width, spec.height, source)
     plane = frame.planes[0]
-    data = _rgb(spec)
-    if plane.line_size != spec.width * 3:
-        row = spec.width * 3
+    data = _pixels(spec)
+    row = spec.width * (4 if spec.alpha else 3)
+    if plane.line_size != row:
         pad = b"\0" * (plane.line_size - row)
         data = b"".join(data[i:i + row] + pad for i in range(0, len(data), row))
     plane.update(data)

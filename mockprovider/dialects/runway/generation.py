@@ -17,7 +17,7 @@ from typing import Any
 from ...media.deliveries import DeliverySpec
 from ...media.render import MAX_DURATION, VideoSpec
 from ...media.sound import AudioSpec
-from ...media.stills import ImageSpec
+from ...media.stills import ALPHA_FORMATS, ImageSpec
 from . import formats
 from .catalog import FIELDS
 from .models import _MISSING, MAX_SEED, asset_issues, custom, invalid_type, invalid_value, too_big
@@ -493,7 +493,8 @@ def plan(endpoint: str, model: str, body: dict, checker: Checker, fps: int) -> G
             refs = body.get("referenceImages")
             if model.startswith(("gpt_image_2_5", "grok_imagine_image_2")) and isinstance(refs, list):
                 rate += len(refs)
-        output = ImageSpec(width, height, fmt)
+        # gpt-image's transparent background: an image with an alpha channel (PNG here, as it has no outputFormat)
+        output = ImageSpec(width, height, fmt, alpha=body.get("background") == "transparent" and fmt in ALPHA_FORMATS)
         return Generation(endpoint, model, kind, output, count, rate * count, rate * count, inputs)
     # audio
     text = body.get("promptText") if isinstance(body.get("promptText"), str) else ""
