@@ -50,6 +50,13 @@ def test_seedance_2_0_on_byteplus_ids(server):
     assert section["cost_usd"] == pytest.approx(tokens * 46 / 7 / 1e6, abs=1e-5)
 
 
+def test_minimax_h3_costs_by_resolution_and_h3_max_is_unpriced():
+    book = default_book()
+    assert book.quote("minimax", "MiniMax-H3", {"seconds": 5.0, "resolution": "768p"}).usd == pytest.approx(0.40)
+    assert book.quote("minimax", "MiniMax-H3", {"seconds": 5.0, "resolution": "1440p"}).usd == pytest.approx(0.65)
+    assert book.quote("minimax", "MiniMax-H3-Max", {"seconds": 5.0, "resolution": "768p"}) is None
+
+
 @pytest.mark.parametrize("model,priced", [
     ("dreamina-seedance-2-0-260128", True), ("dreamina-seedance-2-0-fast-260128", True),
     ("dreamina-seedance-2-0-mini-260615", False), ("dreamina-seedance-2-5-260628", False)])
