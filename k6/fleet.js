@@ -72,10 +72,13 @@ export function setup() {
     const ramp = 2 * config.durationScale;
     const startReal = ramp + chosen.hold * config.durationScale * config.outageStart;
     const endReal = ramp + chosen.hold * config.durationScale * config.outageEnd;
-    // `during` counts engine seconds from the switch; the engine runs 1/scale times faster than the wall
+    // `during` counts engine seconds from the switch; the engine runs 1/scale times faster than the wall.
+    // The server switches somewhere between the request and its answer: the window is taken to start from
+    // the request (no request it fails is counted before it) and to end from the answer (nor after it).
+    const asked = Date.now();
     admin.setProfile(outageProfile(profile, startReal / clockScale, endReal / clockScale));
     const switched = Date.now();
-    data.window = { start: switched + startReal * 1000, end: switched + endReal * 1000 };
+    data.window = { start: asked + startReal * 1000, end: switched + endReal * 1000 };
     data.profile = `${profile}+outage`;
   } else {
     admin.setProfile(profileSpec(profile));
