@@ -1,6 +1,7 @@
 import asyncio
 import io
 import logging
+import threading
 
 import av
 import pytest
@@ -97,12 +98,25 @@ def test_invalid_specs_raise(kwargs: dict) -> None:
         VideoSpec(**kwargs)
 
 
-def test_concurrent_gets_render_once() -> None:
+def test_concurrent_gets_render_once(monkeypatch) -> None:
     cache = MediaCache()
     spec = VideoSpec(320, 240, 2, audio=True)
+    all_asked = threading.Event()
+
+    def held_render(spec: VideoSpec) -> bytes:  # the render ends only once all 20 have asked (a loaded
+        all_asked.wait(10)                       # machine could otherwise finish it before the last ones ask)
+        return render_mp4(spec)
+
+    monkeypatch.setattr(cache_mod, "render_mp4", held_render)
 
     async def main() -> list[bytes]:
-        return await asyncio.gather(*(cache.get(spec) for _ in range(20)))
+        gets = [asyncio.ensure_future(cache.get(spec)) for _ in range(20)]
+        for _ in range(1000):
+            if cache.stats()["misses"] + cache.stats()["hits"] >= 20:
+                break
+            await asyncio.sleep(0)
+        all_asked.set()
+        return await asyncio.gather(*gets)
 
     results = asyncio.run(main())
     assert len({id(r) for r in results}) == 1
