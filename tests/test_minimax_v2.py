@@ -10,7 +10,6 @@ import io
 import av
 import httpx
 import pytest
-from kling_client import png_base64
 from minimax_client import (
     MiniMax,
     MiniMaxAuthError,
@@ -20,6 +19,7 @@ from minimax_client import (
     MiniMaxV2TaskFailed,
 )
 from test_luma_minimax_callbacks import challenge_receiver, settled
+from test_minimax_api import advance, data_url, profile
 
 from mockprovider.testing import MockServer
 
@@ -38,19 +38,6 @@ def mm(server):
     assert server.admin("POST", "/reset").status_code in (200, 204)
     with MiniMaxV2(KEY, server.url) as client:
         yield client
-
-
-def profile(server: MockServer, body: dict) -> None:
-    r = server.admin("PUT", "/profile", json={"profile": {"extends": "happy", **body}})
-    assert r.status_code == 200, r.text
-
-
-def advance(server: MockServer, seconds: float) -> None:
-    assert server.admin("POST", "/clock", json={"advance": f"{seconds}s"}).status_code == 200
-
-
-def data_url(width: int, height: int) -> str:
-    return "data:image/png;base64," + png_base64(width, height)
 
 
 def decode(data: bytes) -> tuple[int, int, float, int]:

@@ -4,6 +4,7 @@ challenge handshake; and the v2 task API of MiniMax-H3 / H3-Max (create, query, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -11,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute
 
+from ...engine.behaviour import Resolved
 from ...engine.engine import JobRequest, RejectedAtSubmit, RequestDecision
 from ...engine.jobs import CANCELLED, FAILED, RUNNING, SUCCEEDED, Job
 from ...engine.limits import DAY, OverLimit
@@ -157,7 +159,10 @@ class MiniMaxDialect(Dialect):
 
     # -- create and query -----------------------------------------------------------------------------------
 
-    async def create(self, request: Request, decision: RequestDecision) -> Response:
+    async def _admitted(self, request: Request, decision: RequestDecision, validator: Callable[[Any], Any]
+                        ) -> tuple[str, Any, Resolved] | Response:
+        """A create's key, its body's params (``validator``'s) and its model's behaviour once auth, the body and
+        the model's requests-per-minute (MiniMax counts them per model) let it through, else the answer."""
         key = self._authenticate(decision, task_id="")
         if isinstance(key, Response):
             return key
@@ -166,15 +171,22 @@ class MiniMaxDialect(Dialect):
         except BodyError as exc:
             return wire.error(2013, f"invalid params, {exc.message}", http=413 if exc.status == 413 else 200,
                               task_id="")
-        params = validate(body)
+        params = validator(body)
         if isinstance(params, Invalid):
             return wire.error(params.code, params.message, task_id="")
-        engine = self.ctx.engine
-        model = params.model.name
-        behaviour = decision.assignment.profile.resolve(self.name, model)
-        over = await model_create_rate(self, key, model, behaviour, decision)  # MiniMax's RPM: per model
+        behaviour = decision.assignment.profile.resolve(self.name, params.model.name)
+        over = await model_create_rate(self, key, params.model.name, behaviour, decision)
         if over is not None:
             return self.over_limit(request, over)
+        return key, params, behaviour
+
+    async def create(self, request: Request, decision: RequestDecision) -> Response:
+        admitted = await self._admitted(request, decision, validate)
+        if isinstance(admitted, Response):
+            return admitted
+        key, params, behaviour = admitted
+        engine = self.ctx.engine
+        model = params.model.name
         width, height = params.size
         spec = video_spec(width, height, float(params.duration))
         data: dict[str, Any] | None = None
@@ -213,22 +225,11 @@ class MiniMaxDialect(Dialect):
 
     async def create_v2(self, request: Request, decision: RequestDecision) -> Response:
         """``POST /v2/video_generation``: the ``task_id``, errors in ``base_resp`` as on v1 (mock: v1's codes)."""
-        key = self._authenticate(decision, task_id="")
-        if isinstance(key, Response):
-            return key
-        try:
-            body = await read_json(request, self.ctx.settings.max_body)
-        except BodyError as exc:
-            return wire.error(2013, f"invalid params, {exc.message}", http=413 if exc.status == 413 else 200,
-                              task_id="")
-        params = validate_v2(body)
-        if isinstance(params, Invalid):
-            return wire.error(params.code, params.message, task_id="")
+        admitted = await self._admitted(request, decision, validate_v2)
+        if isinstance(admitted, Response):
+            return admitted
+        key, params, behaviour = admitted
         model = params.model.name
-        behaviour = decision.assignment.profile.resolve(self.name, model)
-        over = await model_create_rate(self, key, model, behaviour, decision)
-        if over is not None:
-            return self.over_limit(request, over)
         width, height = params.size
         data: dict[str, Any] = {"v2": 1, "r": params.resolution, "ar": params.ratio, "i": params.images}
         if params.callback_url is not None:

@@ -7,6 +7,7 @@ the profile's ``credits`` limit, so ``credits: 10`` is a $10 balance.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,13 +126,18 @@ def _subject(body: dict) -> bool:
     return True
 
 
-def validate(body: Any) -> Params | Invalid:
+def checked(body: Any, fields: Callable[[dict], Any]) -> Any:
+    """``fields(body)`` for a JSON object, or the ``Invalid`` answer a ``Reject`` on the way (or another body) gives."""
     if not isinstance(body, dict):
         return Invalid(2013, "invalid params, the request body must be a JSON object")
     try:
-        return _validate(body)
+        return fields(body)
     except Reject as exc:
         return exc.invalid
+
+
+def validate(body: Any) -> Params | Invalid:
+    return checked(body, _validate)
 
 
 def _validate(body: dict) -> Params:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...web.values import http_url
-from . import images
+from . import images, models
 from .models import Invalid
 
 T2V, FIRST, LAST, FL2V, R2V = "t2v", "i2v", "last_frame", "fl2v", "r2v"
@@ -84,19 +84,13 @@ class V2Params:
         return round(self.model.usd_per_second[self.resolution] * self.duration + extra, 4)
 
 
-class Reject(Exception):
+class Reject(models.Reject):
     def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.invalid = Invalid(2013, f"invalid params, {message}")
+        super().__init__(f"invalid params, {message}")
 
 
 def validate_v2(body: Any) -> V2Params | Invalid:
-    if not isinstance(body, dict):
-        return Invalid(2013, "invalid params, the request body must be a JSON object")
-    try:
-        return _validate(body)
-    except Reject as exc:
-        return exc.invalid
+    return models.checked(body, _validate)
 
 
 def _shown(value: Any, limit: int = 64) -> str:
