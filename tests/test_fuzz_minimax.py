@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from urllib.parse import unquote
 
 import pytest
 from fuzzing import (
@@ -114,8 +115,11 @@ def test_upload_forms(fuzzer, body, content_type, fields, filename):
        auth=header_values())
 def test_queries_and_headers(fuzzer, value, endpoint, auth):
     reply = fuzzer.expect_clean(fuzzer.request("GET", endpoint + value, {"Authorization": auth}))
-    # a request line of tens of kilobytes is refused by the HTTP server itself, before any route
-    assert reply.status == 200 or (reply.status == 400 and len(value) > 8000), reply.text()[:300]
+    # a request line of tens of kilobytes is refused by the HTTP server itself, before any route; v2's path
+    # without one task id segment (none, or an id that decodes with a "/") is no route at all: MiniMax's 404, or
+    # the router's redirect without the trailing slash where that path is a route
+    no_id = endpoint.startswith("/v2/") and (value == "" or "/" in unquote(value)) and reply.status in (307, 404)
+    assert reply.status == 200 or (reply.status == 400 and len(value) > 8000) or no_id, reply.text()[:300]
     if reply.headers.get("content-type", "").startswith("application/json"):
         _minimax_shape(reply)
 
