@@ -268,6 +268,24 @@ def test_tier_and_usage_reflect_the_run(server, c):
         c.organization.retrieve_usage(start_date="2026-01-01", before_date="2026-12-01")  # over 90 days
 
 
+def test_video_endpoints_refuse_unknown_keys_and_text_to_image_ignores_them(c):
+    """Runway's strictness is per endpoint (the reference's live probe): image_to_video and text_to_video
+    answer 400 `unrecognized_keys` for keys the model does not take, text_to_image with gen4_image accepts them."""
+    with pytest.raises(runwayml.BadRequestError) as caught:
+        c.image_to_video.create(model="gen4_turbo", prompt_image=IMAGE, ratio="1280:720",
+                                extra_body={"callbackUrl": "https://example.com/hook", "motion": 3})
+    assert caught.value.body["issues"] == [{"code": "unrecognized_keys", "keys": ["callbackUrl", "motion"], "path": [],
+                                            "message": 'Unrecognized keys: "callbackUrl", "motion"'}]
+    with pytest.raises(runwayml.BadRequestError) as caught:  # every issue at once, the unknown key among them
+        c.text_to_video.create(model="veo3.1", prompt_text="x", ratio="1280:720", duration=7,
+                               extra_body={"style": "noir"})
+    assert {i["code"] for i in caught.value.body["issues"]} >= {"unrecognized_keys"}
+    assert len(caught.value.body["issues"]) >= 2
+    task = c.text_to_image.create(model="gen4_image", prompt_text="a cat", ratio="1920:1080",
+                                  extra_body={"style": "noir"})
+    assert task.id
+
+
 def test_moderation_codes_match_the_flagged_input(server, c):
     server.admin("PUT", "/profile", {"profile": {"jobs": {"queue": "0s", "run": "1s",
                                                           "failure_rate": {"content_policy": 1.0}, "fail_at": 0.0}}})

@@ -147,6 +147,19 @@ class Generation:
         self.estimate = float(math.ceil(round(self.estimate, 6)))
 
 
+# Endpoints whose validator refuses keys the model does not take (a 2026-08 live probe [2nd] saw the video
+# endpoints report `unrecognized_keys`, and text_to_image with gen4_image accept unknown keys: strictness is per
+# endpoint). The SDK sends none: only a hand-written client can.
+STRICT_ENDPOINTS = frozenset({"image_to_video", "text_to_video"})
+
+
+def unrecognized_keys(keys: list[str]) -> dict[str, Any]:
+    """The validator's issue for keys it does not know (zod's wording, names shortened to 64 characters)."""
+    shown = [str(k)[:64] for k in keys[:20]]
+    return {"code": "unrecognized_keys", "keys": shown, "path": [],
+            "message": f"Unrecognized key{'s' if len(shown) > 1 else ''}: " + ", ".join(f'"{k}"' for k in shown)}
+
+
 UploadLookup = Callable[[str], Any]  # runway:// URI -> Upload | str (why refused)
 Known = Callable[[str, str], "str | None"]  # ("avatar" | "voice", id) -> its status, None if not the caller's
 
@@ -209,6 +222,10 @@ class Checker:
     def run(self) -> None:
         fields = FIELDS[self.endpoint][self.model]
         self.issues += check_fields(self.body, fields, [], self.uri)
+        if self.endpoint in STRICT_ENDPOINTS:
+            unknown = [name for name in self.body if name != "model" and name not in fields]
+            if unknown:
+                self.issues.append(unrecognized_keys(unknown))
         body = self.body
         kind = KIND[self.endpoint]
         text = body.get("promptText")
@@ -275,8 +292,7 @@ class Checker:
                 elif isinstance(shots, list) and not 1 <= len(shots) <= 10:  # mock bound
                     self.issues.append(custom(["shots"], "Between 1 and 10 shots are allowed"))
             elif body.get("shots") is not None:
-                self.issues.append({"code": "unrecognized_keys", "keys": ["shots"], "path": [],
-                                    "message": "Unrecognized key: \"shots\""})
+                self.issues.append(unrecognized_keys(["shots"]))
         for name in ("prompt", "productInfo", "userConcept"):
             text = body.get(name)
             if isinstance(text, str) and len(text) > 5000:  # mock bound
