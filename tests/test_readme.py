@@ -62,9 +62,8 @@ def test_the_banner_prints_each_base_url(served):
 
 def test_snippets_are_all_found():
     assert set(SNIPPETS) == {"runway", "runway-upload", "runway-router", "runway-workflow", "runway-formats",
-                             "veo-vertex",
-                             "veo-gemini", "kling", "kling-omni", "toxiproxy", "luma", "minimax", "seedance", "wan",
-                             "wan-upload", "replicate", "fal"}
+                             "veo-vertex", "veo-gemini", "kling", "kling-omni", "toxiproxy", "luma", "minimax",
+                             "minimax-v2", "seedance", "wan", "wan-upload", "replicate", "fal"}
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +141,8 @@ def test_readme_snippet_runs_unchanged(snippet_runs, name):
         assert state == still == "completed" and int(size) > 1000 and int(image) > 1000 and float(balance) > 0
     elif name == "minimax":
         assert out.split() == ["Success", "1366", "768", "True"]
+    elif name == "minimax-v2":
+        assert out.split() == ["succeeded", "True"]
     elif name == "seedance":
         status, tokens, size = out.split()
         assert status == "succeeded" and int(tokens) == 1248 * 704 * 121 // 1024 and int(size) > 1000
