@@ -185,27 +185,36 @@ class MiniMaxDialect(Dialect):
         if isinstance(admitted, Response):
             return admitted
         key, params, behaviour = admitted
-        engine = self.ctx.engine
-        model = params.model.name
         width, height = params.size
-        spec = video_spec(width, height, float(params.duration))
         data: dict[str, Any] | None = None
         if params.callback_url is not None:
             data = {"cb": params.callback_url, "o": self.origin(request)}
-        result = await engine.submit(
-            JobRequest(provider=self.name, model=model, account=key, kind=params.mode, make_id=new_task_id,
-                       cost=params.price, output=spec, data=data, refund_failures=True,
-                       usage={"seconds": float(params.duration), "resolution": f"{min(width, height)}p"}),
+        result = await self._submitted(request, decision, key, params, behaviour,
+                                       video_spec(width, height, float(params.duration)), data, {})
+        if isinstance(result, Response):
+            return result
+        await self._listed.add(result.account, result.id)
+        return wire.ok({"task_id": result.id})
+
+    async def _submitted(self, request: Request, decision: RequestDecision, key: str, params: Any,
+                         behaviour: Resolved, output: VideoSpec, data: dict[str, Any] | None,
+                         usage: dict[str, Any]) -> Job | Response:
+        """Submit an admitted create (v1 or v2: they differ in their output, data and usage); the job, followed
+        by its callbacks if it asked for them, or MiniMax's answer to a limit or a moderation reject."""
+        width, height = params.size
+        result = await self.ctx.engine.submit(
+            JobRequest(provider=self.name, model=params.model.name, account=key, kind=params.mode,
+                       make_id=new_task_id, cost=params.price, output=output, data=data, refund_failures=True,
+                       usage={"seconds": float(params.duration), "resolution": f"{min(width, height)}p", **usage}),
             decision.assignment, queue_when_busy=True)
         if isinstance(result, OverLimit):
             return self.over_limit(request, result)
         if isinstance(result, RejectedAtSubmit):
             return wire.error(1026, task_id="")
         prewarm_output(self.ctx, result)
-        await self._listed.add(result.account, result.id)
         if params.callback_url is not None:
             self._watch(result, behaviour)
-        return wire.ok({"task_id": result.id})
+        return result
 
     async def query(self, request: Request, decision: RequestDecision) -> Response:
         key = self._authenticate(decision, task_id="", status="")
@@ -229,26 +238,13 @@ class MiniMaxDialect(Dialect):
         if isinstance(admitted, Response):
             return admitted
         key, params, behaviour = admitted
-        model = params.model.name
         width, height = params.size
         data: dict[str, Any] = {"v2": 1, "r": params.resolution, "ar": params.ratio, "i": params.images}
         if params.callback_url is not None:
             data.update(cb=params.callback_url, o=self.origin(request))
-        result = await self.ctx.engine.submit(
-            JobRequest(provider=self.name, model=model, account=key, kind=params.mode, make_id=new_task_id,
-                       cost=params.price, output=video_spec_v2(width, height, float(params.duration)), data=data,
-                       refund_failures=True,
-                       usage={"seconds": float(params.duration), "resolution": f"{min(width, height)}p",
-                              "audio": True}),
-            decision.assignment, queue_when_busy=True)
-        if isinstance(result, OverLimit):
-            return self.over_limit(request, result)
-        if isinstance(result, RejectedAtSubmit):
-            return wire.error(1026, task_id="")
-        prewarm_output(self.ctx, result)
-        if params.callback_url is not None:
-            self._watch(result, behaviour)
-        return wire.ok({"task_id": result.id})
+        result = await self._submitted(request, decision, key, params, behaviour,
+                                       video_spec_v2(width, height, float(params.duration)), data, {"audio": True})
+        return result if isinstance(result, Response) else wire.ok({"task_id": result.id})
 
     async def _v2_job(self, request: Request, decision: RequestDecision) -> tuple[Job, float] | Response:
         key = self._authenticate(decision)
