@@ -249,3 +249,17 @@ def test_ed25519_key_publishes_a_jwk_that_verifies():
 def test_policy_defaults():
     policy = WebhookPolicy(delay=Fixed(0), attempts=1, backoff=1, timeout=1, faults=WebhookFaults())
     assert policy.late_by.describe() and policy.early_by.describe()
+
+
+def test_a_profiles_retry_waits_grow_by_its_growth_and_stop_at_a_day():
+    from mockprovider.engine.profile import ProfileError, ProfileLibrary
+    from mockprovider.webhooks import policy_for
+
+    library = ProfileLibrary()
+    profile = library.load_inline({"extends": "happy", "callbacks": {"backoff": "2s", "growth": 3, "max_attempts": 20}})
+    policy = policy_for(profile.resolve("kling"))
+    assert [policy.retry_in(n) for n in (1, 2, 3)] == [2.0, 6.0, 18.0]
+    assert policy.retry_in(19) == 86_400.0  # 2 x 3^18 s would be over 24,000 years
+    for growth in (0.5, 11, "fast"):
+        with pytest.raises(ProfileError):
+            library.load_inline({"extends": "happy", "callbacks": {"growth": growth}})

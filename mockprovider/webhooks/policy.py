@@ -10,6 +10,7 @@ from ..engine.distributions import Distribution, Fixed
 
 DEFAULT_LATE_BY = Fixed(60.0)
 DEFAULT_EARLY_BY = Fixed(2.0)
+MAX_RETRY_WAIT = 86_400.0  # engine seconds: a profile's backoff x growth^19 could otherwise mean years
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,8 @@ class WebhookPolicy:
 
 
 def retry_in(backoff: float, growth: float, attempt: int) -> float:
-    return backoff * growth ** (attempt - 1)
+    """``backoff`` times ``growth`` for each failed attempt after the first, at most a day."""
+    return min(backoff * growth ** (attempt - 1), MAX_RETRY_WAIT)
 
 
 def policy_for(behaviour: Resolved) -> WebhookPolicy:
