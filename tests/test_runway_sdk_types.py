@@ -130,7 +130,9 @@ def test_seedream_lite_takes_free_form_sizes_within_its_pixel_bounds(server):
     c = client(server.url)
     task = c.text_to_image.create(model="seedream5_lite", prompt_text="a poster", ratio="2000:2000")
     assert task.estimated_cost.credits > 0
-    for ratio in ("100:100", "5000:5000", "big", "2000x2000"):  # 10k px, 25M px: outside 3,686,400-16,777,216
+    # 10k px, 25M px: outside 3,686,400-16,777,216; digits int() refuses ("²" is a digit to str.isdigit) or
+    # too many of them (Python's 4,300-digit limit) are refused as sizes too, never a 500
+    for ratio in ("100:100", "5000:5000", "big", "2000x2000", "²:²", "9" * 5000 + ":1", "2000:2000:1"):
         with pytest.raises(runwayml.BadRequestError) as caught:
             c.text_to_image.create(model="seedream5_lite", prompt_text="a poster", ratio=ratio)
         assert caught.value.body["issues"][0]["path"] == ["ratio"], ratio

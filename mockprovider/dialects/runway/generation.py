@@ -10,6 +10,7 @@ value here is the mock's own choice and is marked ``# mock`` (a test pins its be
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -173,6 +174,15 @@ def _fit(width: float, height: float, limit: int) -> tuple[int, int]:
     return _even(width * scale), _even(height * scale)
 
 
+SIZE = re.compile(r"([0-9]{1,6}):([0-9]{1,6})")  # ASCII digits only: str.isdigit() also takes "²" and "٣"
+
+
+def _size_of(ratio: Any) -> tuple[int, int] | None:
+    """A ``<width>:<height>`` ratio as two ints (at most six digits each), else None."""
+    found = SIZE.fullmatch(ratio) if isinstance(ratio, str) else None
+    return None if found is None else (int(found.group(1)), int(found.group(2)))
+
+
 def frame_size(ratio: Any, resolution: Any, limit: int, default: tuple[int, int] = (1280, 720)) -> tuple[int, int]:
     """Pixel size from a ratio ("1280:720", "16:9", "auto_720p", "adaptive") and an optional resolution."""
     side = RESOLUTION_SIDE.get(str(resolution).lower()) if resolution is not None else None
@@ -181,16 +191,15 @@ def frame_size(ratio: Any, resolution: Any, limit: int, default: tuple[int, int]
         if side:
             width, height = round(side * 16 / 9), side
         return _fit(width, height, limit)
-    if isinstance(ratio, str) and ":" in ratio:
-        a, _, b = ratio.partition(":")
-        if a.isdigit() and b.isdigit() and int(a) and int(b):
-            w, h = int(a), int(b)
-            if max(w, h) >= 64 and not side:
-                return _fit(w, h, limit)
-            short = side or 720
-            if w >= h:
-                return _fit(short * w / h, short, limit)
-            return _fit(short, short * h / w, limit)
+    size = _size_of(ratio)
+    if size is not None and all(size):
+        w, h = size
+        if max(w, h) >= 64 and not side:
+            return _fit(w, h, limit)
+        short = side or 720
+        if w >= h:
+            return _fit(short * w / h, short, limit)
+        return _fit(short, short * h / w, limit)
     if side:
         return _fit(round(side * 16 / 9), side, limit)
     return default
@@ -275,8 +284,8 @@ class Checker:
         if not isinstance(ratio, str) or ratio in enum:
             return
         low, high = FREEFORM_PIXELS[self.model]
-        width, _, height = ratio.partition(":")
-        if not (width.isdigit() and height.isdigit() and low <= int(width) * int(height) <= high):
+        size = _size_of(ratio)
+        if size is None or not low <= size[0] * size[1] <= high:
             self.issues.append(custom(["ratio"], f"Expected one of the listed ratios or a <width>:<height> size "
                                                  f"of {low} to {high} pixels"))
 
