@@ -297,8 +297,7 @@ class FalDialect(Dialect):
             if job.state(engine.clock.now())[0] in (THROTTLED, QUEUED):
                 job.data = {**(job.data or {}), "timed_out": True}
                 await engine.save(job)
-                await engine.refund(job)
-                await engine.cancel(job)
+                await engine.cancel(job, refund=True)
 
         engine.timeline.at(job.created + timeout / engine.clock.scale, check)  # the caller's deadline: real seconds
 
@@ -511,9 +510,7 @@ class FalDialect(Dialect):
         headers = {"x-fal-request-id": job.id}
         if state in TERMINAL:
             return json_response({"status": "ALREADY_COMPLETED"}, 400, headers)
-        if state != RUNNING:
-            await engine.refund(job)
-        await engine.cancel(job)
+        await engine.cancel(job, refund=state != RUNNING)
         if state == RUNNING:
             return json_response({"status": "CANCELLATION_REQUESTED"}, 202, headers)
         return json_response({"status": "OK"}, 200, headers)

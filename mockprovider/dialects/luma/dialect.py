@@ -412,9 +412,7 @@ class LumaDialect(Dialect):
             return job
         engine = self.ctx.engine
         state, _ = job.state(engine.clock.now())
-        if state not in TERMINAL:
-            await engine.refund(job)  # never finished: not billed
-        await engine.delete(job)
+        await engine.delete(job, refund=state not in TERMINAL)  # never finished: not billed
         return no_content()
 
     async def credits(self, request: Request, decision: RequestDecision) -> Response:

@@ -285,8 +285,7 @@ class MiniMaxDialect(Dialect):
         status = wire.V2_STATUSES.get(state, "failed")
         engine = self.ctx.engine
         if status == "queued":
-            await engine.refund(job)
-            await engine.cancel(job)
+            await engine.cancel(job, refund=True)  # refunded only by the cancel that ends it
         elif status == "running":
             return wire.error(2013, f"invalid params, task {job.id} is running; only queued tasks can be cancelled")
         else:

@@ -572,8 +572,7 @@ class RunwayDialect(PersonaApi, Dialect):
             if state != RUNNING:
                 job.data = {**(job.data or {}), "refunded": True}
                 await engine.save(job)
-                await engine.refund(job)
-            await engine.cancel(job)
+            await engine.cancel(job, refund=state != RUNNING)
         else:
             await engine.forget(job)
         return no_content()

@@ -334,8 +334,7 @@ class WanDialect(Dialect):
             return wire.error(self.request_id(), 400, "UnsupportedOperation",
                               "Failed to cancel the task, please confirm that the task exists and its status is "
                               "PENDING.")
-        await engine.refund(job)
-        await engine.cancel(job)
+        await engine.cancel(job, refund=True)
         return json_response({"request_id": self.request_id()})
 
     async def list_tasks(self, request: Request, decision: RequestDecision) -> Response:
