@@ -324,6 +324,7 @@ def test_limit_use_counts_the_slots_a_provider_holds_in_windows_of_the_account()
     use = limit_use(engine, ["p"], clock.now())["p"]
     assert (use["slots_taken"], use["slots_total"]) == (3, 4)  # m1: 2 of 2 (one waits), m2: 1 of 2
     assert (use["rpm_used"], use["rpm_limit"]) == (1, 100)  # the account's window
+    assert use["scopes"] == 1  # one key: its per-model windows are not keys of their own
     windows = {b.get("window"): b for b in use["busiest"]}
     assert windows["m1"]["slots_taken"] == 2 and windows["m2"]["slots_taken"] == 1
     assert windows[None]["slots_total"] is None and windows[None]["rpm_used"] == 1

@@ -106,7 +106,8 @@ def limit_use(engine: Engine, providers: list[str], now: float, max_scopes: int 
         if entry is None:
             continue
         limits = engine.selector.for_key(account).profile.resolve(provider).limits
-        entry["scopes"] += 1
+        if not window:  # a per-model window is part of its account's scope, not another key
+            entry["scopes"] += 1
         pressure = 0.0
         taken = used = None
         concurrent = limits.concurrent_jobs if window or (provider, account) not in windowed else None

@@ -239,7 +239,9 @@ class MiniMaxDialect(Dialect):
             return admitted
         key, params, behaviour = admitted
         width, height = params.size
-        data: dict[str, Any] = {"v2": 1, "r": params.resolution, "ar": params.ratio, "i": params.images}
+        # the link's lifetime as the create's profile gives it: the query and the callbacks sign the same link
+        data: dict[str, Any] = {"v2": 1, "r": params.resolution, "ar": params.ratio, "i": params.images,
+                                "ttl": behaviour.url_ttl}
         if params.callback_url is not None:
             data.update(cb=params.callback_url, o=self.origin(request))
         result = await self._submitted(request, decision, key, params, behaviour,
@@ -272,7 +274,8 @@ class MiniMaxDialect(Dialect):
             return found
         job, now = found
         state, _ = job.state(now)
-        return json_response(self._v2_body(job, state, self.origin(request), decision.behaviour.url_ttl))
+        ttl = (job.data or {}).get("ttl") or decision.behaviour.url_ttl
+        return json_response(self._v2_body(job, state, self.origin(request), ttl))
 
     async def delete_v2(self, request: Request, decision: RequestDecision) -> Response:
         """``DELETE /v2/video_generation/{task_id}`` [2nd, one client citing the docs]: a queued task is cancelled
@@ -514,7 +517,8 @@ class MiniMaxDialect(Dialect):
     def _v2_updates(self, job: Job, state: str, told: str | None) -> list[tuple[str, Any]]:
         """v2 callbacks: the query body at each change (UNCONFIRMED: the docs say only that updates follow the
         challenge)."""
-        ttl = self.ctx.engine.selector.for_key(job.account).profile.resolve(self.name, job.model).url_ttl
+        ttl = (job.data or {}).get("ttl") or \
+            self.ctx.engine.selector.for_key(job.account).profile.resolve(self.name, job.model).url_ttl
         origin = (job.data or {}).get("o", "")
         events = []
         if state != RUNNING and told != RUNNING and job.ends > job.started:
