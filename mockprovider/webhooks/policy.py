@@ -54,7 +54,8 @@ class WebhookPolicy:
 
 def retry_in(backoff: float, growth: float, attempt: int) -> float:
     """``backoff`` times ``growth`` for each failed attempt after the first, at most a day."""
-    return min(backoff * growth ** (attempt - 1), MAX_RETRY_WAIT)
+    # clamped again here: a shared queue's record (from Redis) reaches this too
+    return min(backoff * min(max(growth, 1.0), 10.0) ** min(max(attempt - 1, 0), 64), MAX_RETRY_WAIT)
 
 
 def policy_for(behaviour: Resolved) -> WebhookPolicy:

@@ -337,7 +337,7 @@ class SeedanceDialect(Dialect):
             await self._expire(job)
             now, ends = clock.now(), job.ends
         state, _ = job.state(now)
-        if state == SUCCEEDED:  # signed afresh each read
+        if state == SUCCEEDED:  # its link signed once, at the end, for url_ttl from then
             return self._answer(request, self.render(job, self.origin(request), decision.behaviour.url_ttl, state))
         # an unsigned task reads the same poll after poll: kept encoded (bounded), its fresh request id in a header
         kept = (job.id, state, job.created, job.admitted, ends, data.get("ex"))  # admitted: the start, plan fixed
