@@ -518,11 +518,11 @@ def install_image_copy() -> Path:
         for source in sources:
             (shutil.copytree if (ROOT / source).is_dir() else shutil.copy2)(ROOT / source, src / source)
     venv = base / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     # The dependencies come from the environment running these tests (a venv of its own, usually), not from the
     # base interpreter that --system-site-packages would add: a path file puts them after the venv's own copy.
     found = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()"
-                            "['purelib'])"], capture_output=True, text=True, check=True).stdout.strip()
+                            "['purelib'])"], capture_output=True, text=True, check=True, timeout=60).stdout.strip()
     ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     Path(found, "running-env.pth").write_text("".join(f"{path}\n" for path in sorted(ours)))
     result = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",

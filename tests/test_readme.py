@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +48,8 @@ def served():
         banner.append(line)
         if "toxiproxy API" in line:
             break
+    # the rest of its output is read and dropped: a full pipe would block the server's logging, and so the server
+    threading.Thread(target=proc.stdout.read, daemon=True).start()
     yield port, proxy_port, "".join(banner)
     proc.terminate()
     proc.wait(10)

@@ -365,6 +365,9 @@ def test_retries_wait_backoff_times_growth_in_the_shared_queue(redis_url):
                         break
                     assert time.monotonic() < deadline, report
                     await asyncio.sleep(0.02)
+                for got in (follows.received, once.received):  # the attempts really wait so long (or longer)
+                    gaps = [later["at"] - earlier["at"] for earlier, later in itertools.pairwise(got[:3])]
+                    assert all(gap >= wait * 0.9 for gap, wait in zip(gaps, waits, strict=True)), (gaps, waits)
                 for event in ("queued", "once"):
                     tries = [e for e in report["attempts"] if e["event"] == event]
                     assert [e["attempt"] for e in tries] == [1, 2, 3] and tries[-1]["outcome"] == "delivered"
