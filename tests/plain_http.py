@@ -22,9 +22,10 @@ class PlainClient:
     def request(self, method: str, path: str, headers: dict[str, str] | None = None,
                 body: bytes = b"") -> tuple[int, bytes]:
         """(status, body) of one request; sent again once on a fresh connection if the server had closed the
-        kept one in between."""
+        kept one in between (never when the connection was fresh: a server dropping a request is a failure)."""
         sent = {**DEFAULT_HEADERS, **(headers or {})}
         for attempt in (1, 2):
+            fresh = self._connection.sock is None
             try:
                 # None, not b"": http.client then writes Content-Length: 0 only for POST, PUT and PATCH, as httpx
                 self._connection.request(method, path, body=body or None, headers=sent)
@@ -32,7 +33,7 @@ class PlainClient:
                 return reply.status, reply.read()
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 self._connection.close()
-                if attempt == 2:
+                if fresh or attempt == 2:
                     raise
         raise AssertionError("unreachable")
 
